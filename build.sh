@@ -1,0 +1,71 @@
+#!/bin/sh
+# The project's two entry points (see README.md):
+#   ./build.sh run    install what is missing, build, run the main job on the embedded example
+#   ./build.sh test   install what is missing, build, run every check and test
+# Both are idempotent: with everything installed and built they only re-check.
+set -eu
+cd "$(dirname "$0")"
+
+RUN_PKGS="build-essential pkg-config meson ninja-build python3 git ca-certificates libyaml-dev"
+TEST_PKGS="$RUN_PKGS libcriterion-dev clang-14 libclang-rt-14-dev python3-yaml"
+
+# Installs the Debian packages in $* that are not installed yet (one apt-get
+# update, only when something is missing).
+install_missing() {
+	missing=""
+	for p in "$@"; do
+		dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "ok installed" || missing="$missing $p"
+	done
+	# ../shared/tools need node >= 18; Debian's nodejs is enough when none is on PATH.
+	if [ "${WANT_NODE:-0}" = 1 ] && ! command -v node >/dev/null 2>&1; then
+		missing="$missing nodejs"
+	fi
+	[ -z "$missing" ] && return 0
+	echo "build.sh: installing:$missing" >&2
+	if [ "$(id -u)" != 0 ]; then
+		echo "build.sh: run as root (or install:$missing)" >&2
+		exit 1
+	fi
+	apt-get update -qq
+	DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends $missing >/dev/null
+}
+
+# setup_build DIR [meson options...]: configure once, then just build.
+setup_build() {
+	dir=$1
+	shift
+	if [ ! -f "$dir/build.ninja" ]; then
+		meson setup "$dir" "$@" >"$dir.setup.log" 2>&1 || { cat "$dir.setup.log" >&2; exit 1; }
+	fi
+	ninja -C "$dir" >"$dir.ninja.log" 2>&1 || { cat "$dir.ninja.log" >&2; exit 1; }
+}
+
+cmd_run() {
+	install_missing $RUN_PKGS
+	setup_build build -Dtests=false
+	# The main job on the embedded default: check and print the seed's examples.
+	./build/idp validate -f embedded:examples/
+	./build/idp fmt -f embedded:examples/
+}
+
+cmd_test() {
+	WANT_NODE=1 install_missing $TEST_PKGS
+	# gcc with AddressSanitizer + UndefinedBehaviorSanitizer: every test runs here.
+	setup_build build-test -Db_sanitize=address,undefined -Dbuildtype=debug
+	# clang: compile-only check of the whole tree, plus the libFuzzer targets.
+	CC=clang-14 setup_build build-clang -Db_sanitize=address,undefined -Db_lundef=false -Dfuzz=true
+	tests/fuzz/run.sh build-clang "${FUZZ_SECONDS:-15}"
+	export ASAN_OPTIONS="${ASAN_OPTIONS:-detect_leaks=1:abort_on_error=0}"
+	export UBSAN_OPTIONS="${UBSAN_OPTIONS:-print_stacktrace=1:halt_on_error=1}"
+	# Last, so that its Synthesis line closes the output.
+	./build-test/tests/idp-tests -j2
+}
+
+case "${1:-}" in
+run) cmd_run ;;
+test) cmd_test ;;
+*)
+	echo "usage: ./build.sh run|test" >&2
+	exit 2
+	;;
+esac

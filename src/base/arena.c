@@ -1,0 +1,164 @@
+/* Arena allocator: bump allocation from a list of chunks, freed in one call.
+ * A whole load or render lives in one arena, so no node is freed alone. */
+#include "base/base.h"
+
+#include <stdalign.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#define ARENA_CHUNK_SIZE ((size_t)64 * 1024)
+#define ARENA_ALIGN alignof(max_align_t)
+
+typedef struct arena_chunk {
+	struct arena_chunk *next;
+	size_t size; /* usable bytes after the header */
+	size_t used;
+	alignas(max_align_t) unsigned char data[];
+} arena_chunk;
+
+struct idp_arena {
+	arena_chunk *head;
+	size_t used;
+};
+
+static void out_of_memory(size_t n)
+{
+	fprintf(stderr, "idp: out of memory (allocating %zu bytes)\n", n);
+	abort();
+}
+
+void *idp_xmalloc(size_t n)
+{
+	void *p = malloc(n ? n : 1);
+	if (!p)
+		out_of_memory(n);
+	return p;
+}
+
+void *idp_xcalloc(size_t count, size_t size)
+{
+	void *p = calloc(count ? count : 1, size ? size : 1);
+	if (!p)
+		out_of_memory(count * size);
+	return p;
+}
+
+void *idp_xrealloc(void *p, size_t n)
+{
+	void *q = realloc(p, n ? n : 1);
+	if (!q)
+		out_of_memory(n);
+	return q;
+}
+
+char *idp_xstrndup(const char *s, size_t n)
+{
+	char *p = idp_xmalloc(n + 1);
+	memcpy(p, s, n);
+	p[n] = '\0';
+	return p;
+}
+
+char *idp_xstrdup(const char *s)
+{
+	return idp_xstrndup(s, strlen(s));
+}
+
+static arena_chunk *chunk_new(size_t size, arena_chunk *next)
+{
+	if (size > SIZE_MAX - sizeof(arena_chunk))
+		out_of_memory(size);
+	arena_chunk *c = idp_xmalloc(sizeof(arena_chunk) + size);
+	c->next = next;
+	c->size = size;
+	c->used = 0;
+	return c;
+}
+
+idp_arena *idp_arena_new(void)
+{
+	idp_arena *a = idp_xcalloc(1, sizeof(*a));
+	return a;
+}
+
+void idp_arena_free(idp_arena *a)
+{
+	if (!a)
+		return;
+	arena_chunk *c = a->head;
+	while (c) {
+		arena_chunk *next = c->next;
+		free(c);
+		c = next;
+	}
+	free(a);
+}
+
+void *idp_arena_alloc(idp_arena *a, size_t n)
+{
+	if (n == 0)
+		n = 1;
+	if (n > SIZE_MAX - ARENA_ALIGN)
+		out_of_memory(n);
+	size_t rounded = (n + ARENA_ALIGN - 1) & ~(ARENA_ALIGN - 1);
+	arena_chunk *c = a->head;
+	if (!c || c->size - c->used < rounded) {
+		/* A big request gets a chunk of its own behind the current one, so
+		 * the space left in the current chunk is not wasted. */
+		if (rounded > ARENA_CHUNK_SIZE / 4 && c) {
+			arena_chunk *big = chunk_new(rounded, c->next);
+			c->next = big;
+			big->used = rounded;
+			a->used += rounded;
+			return big->data;
+		}
+		c = chunk_new(rounded > ARENA_CHUNK_SIZE ? rounded : ARENA_CHUNK_SIZE, a->head);
+		a->head = c;
+	}
+	void *p = c->data + c->used;
+	c->used += rounded;
+	a->used += rounded;
+	return p;
+}
+
+void *idp_arena_zalloc(idp_arena *a, size_t n)
+{
+	void *p = idp_arena_alloc(a, n);
+	memset(p, 0, n);
+	return p;
+}
+
+char *idp_arena_strndup(idp_arena *a, const char *s, size_t n)
+{
+	char *p = idp_arena_alloc(a, n + 1);
+	if (n)
+		memcpy(p, s, n);
+	p[n] = '\0';
+	return p;
+}
+
+char *idp_arena_strdup(idp_arena *a, const char *s)
+{
+	return idp_arena_strndup(a, s, strlen(s));
+}
+
+char *idp_arena_printf(idp_arena *a, const char *fmt, ...)
+{
+	va_list ap;
+	va_start(ap, fmt);
+	int n = vsnprintf(NULL, 0, fmt, ap);
+	va_end(ap);
+	if (n < 0)
+		return idp_arena_strdup(a, "");
+	char *p = idp_arena_alloc(a, (size_t)n + 1);
+	va_start(ap, fmt);
+	vsnprintf(p, (size_t)n + 1, fmt, ap);
+	va_end(ap);
+	return p;
+}
+
+size_t idp_arena_used(const idp_arena *a)
+{
+	return a->used;
+}

@@ -1,0 +1,141 @@
+/* What the verbs share: exit codes, error printing, and the -f inputs. */
+#include "cmd/cmd.h"
+
+#include <dirent.h>
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+
+#define EMBEDDED_PREFIX "embedded:"
+
+int idp_cmd_exit_code(int rc)
+{
+	if (rc == 0)
+		return IDP_EXIT_OK;
+	return rc == IDP_ERUNTIME ? IDP_EXIT_RUNTIME : IDP_EXIT_INPUT;
+}
+
+void idp_cmd_print_err(const idp_err *err)
+{
+	idp_buf line = IDP_BUF_INIT;
+	if (!err->file)
+		idp_buf_puts(&line, "idp: ");
+	idp_err_format(err, &line);
+	idp_buf_putc(&line, '\n');
+	fputs(line.ptr, stderr);
+	idp_buf_free(&line);
+}
+
+static void inputs_push(idp_cmd_inputs *in, char *name, const char *data, size_t len)
+{
+	if (in->len == in->cap) {
+		in->cap = in->cap ? in->cap * 2 : 8;
+		in->items = idp_xrealloc(in->items, in->cap * sizeof(*in->items));
+	}
+	in->items[in->len++] = (idp_cmd_input){name, data, len};
+}
+
+static bool is_manifest_file(const char *name)
+{
+	return idp_str_has_suffix(name, ".yaml") || idp_str_has_suffix(name, ".yml") ||
+	       idp_str_has_suffix(name, ".json");
+}
+
+static int name_cmp(const void *x, const void *y)
+{
+	return strcmp(*(char *const *)x, *(char *const *)y);
+}
+
+static int walk_dir(idp_cmd_inputs *in, const char *dir, unsigned depth, idp_err *err)
+{
+	if (depth > 64)
+		return idp_err_set(err, IDP_EINPUT, "%s: directories nest too deep", dir);
+	DIR *d = opendir(dir);
+	if (!d)
+		return idp_err_set(err, IDP_EINPUT, "%s: cannot open directory: %s", dir, strerror(errno));
+	char **names = NULL;
+	size_t n = 0, cap = 0;
+	struct dirent *ent;
+	while ((ent = readdir(d))) {
+		if (ent->d_name[0] == '.') /* hidden files, ".", ".." */
+			continue;
+		if (n == cap) {
+			cap = cap ? cap * 2 : 16;
+			names = idp_xrealloc(names, cap * sizeof(*names));
+		}
+		names[n++] = idp_xstrdup(ent->d_name);
+	}
+	closedir(d);
+	if (n)
+		qsort(names, n, sizeof(*names), name_cmp);
+	int rc = 0;
+	for (size_t i = 0; i < n; i++) {
+		idp_buf path = IDP_BUF_INIT;
+		idp_buf_printf(&path, "%s%s%s", dir, idp_str_has_suffix(dir, "/") ? "" : "/", names[i]);
+		struct stat st;
+		if (rc == 0 && stat(path.ptr, &st) == 0) {
+			if (S_ISDIR(st.st_mode))
+				rc = walk_dir(in, path.ptr, depth + 1, err);
+			else if (S_ISREG(st.st_mode) && is_manifest_file(names[i])) {
+				inputs_push(in, idp_buf_detach(&path), NULL, 0);
+			}
+		}
+		idp_buf_free(&path);
+		free(names[i]);
+	}
+	free(names);
+	return rc;
+}
+
+static int add_embedded(idp_cmd_inputs *in, const char *name, idp_err *err)
+{
+	size_t n;
+	const idp_embedded_file *files = idp_embedded_list(&n);
+	size_t before = in->len;
+	for (size_t i = 0; i < n; i++) {
+		/* "embedded:" is everything; "embedded:examples/" a folder; else one file. */
+		bool match = *name == '\0' || strcmp(files[i].name, name) == 0 ||
+			     (idp_str_has_suffix(name, "/") && idp_str_has_prefix(files[i].name, name));
+		if (match) {
+			idp_buf label = IDP_BUF_INIT;
+			idp_buf_printf(&label, EMBEDDED_PREFIX "%s", files[i].name);
+			inputs_push(in, idp_buf_detach(&label), files[i].data, files[i].len);
+		}
+	}
+	if (in->len == before)
+		return idp_err_set(err, IDP_EINPUT, "no embedded file named \"%s\" (see `idp examples`)", name);
+	return 0;
+}
+
+int idp_cmd_inputs_add(idp_cmd_inputs *in, const char *arg, idp_err *err)
+{
+	if (idp_str_has_prefix(arg, EMBEDDED_PREFIX))
+		return add_embedded(in, arg + strlen(EMBEDDED_PREFIX), err);
+	struct stat st;
+	if (strcmp(arg, "-") != 0 && stat(arg, &st) == 0 && S_ISDIR(st.st_mode)) {
+		size_t before = in->len;
+		int rc = walk_dir(in, arg, 0, err);
+		if (rc == 0 && in->len == before)
+			return idp_err_set(err, IDP_EINPUT, "%s: no .yaml, .yml or .json files in this directory", arg);
+		return rc;
+	}
+	inputs_push(in, idp_xstrdup(arg), NULL, 0);
+	return 0;
+}
+
+void idp_cmd_inputs_free(idp_cmd_inputs *in)
+{
+	for (size_t i = 0; i < in->len; i++)
+		free(in->items[i].name);
+	free(in->items);
+	*in = (idp_cmd_inputs){0};
+}
+
+int idp_cmd_input_load(idp_arena *a, const idp_cmd_input *input, idp_doc_stream *out, idp_err *err)
+{
+	if (input->data)
+		return idp_doc_load(a, input->name, input->data, input->len, NULL, out, err);
+	return idp_doc_load_file(a, input->name, NULL, out, err);
+}

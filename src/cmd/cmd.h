@@ -1,0 +1,43 @@
+/*
+ * cmd: the `idp` command line. Thin: each verb parses its flags, calls the
+ * rooms, prints, and maps errors to exit codes. Only this room may exit().
+ */
+#ifndef IDP_CMD_H
+#define IDP_CMD_H
+
+#include "base/base.h"
+#include "doc/doc.h"
+
+/* Exit codes, documented in `idp --help`. */
+enum { IDP_EXIT_OK = 0, IDP_EXIT_RUNTIME = 1, IDP_EXIT_INPUT = 2 };
+
+/* The exit code for an IDP_E* value. */
+int idp_cmd_exit_code(int rc);
+/* Prints err to stderr as one line, like a compiler. */
+void idp_cmd_print_err(const idp_err *err);
+
+/* The inputs named by -f: files, directories (walked recursively for
+ * .yaml/.yml/.json, in sorted order), "-" for standard input, and
+ * "embedded:NAME" (or "embedded:" for all) for files built into idp. */
+typedef struct idp_cmd_input {
+	char *name;        /* as shown in messages; owned */
+	const char *data;  /* embedded data (static), or NULL to read name */
+	size_t len;
+} idp_cmd_input;
+
+typedef struct idp_cmd_inputs {
+	idp_cmd_input *items; /* owned */
+	size_t len, cap;
+} idp_cmd_inputs;
+
+/* Expands one -f argument into inputs. */
+int idp_cmd_inputs_add(idp_cmd_inputs *in, const char *arg, idp_err *err);
+void idp_cmd_inputs_free(idp_cmd_inputs *in);
+/* Loads one input into a (see idp_doc_load). */
+int idp_cmd_input_load(idp_arena *a, const idp_cmd_input *input, idp_doc_stream *out, idp_err *err);
+
+/* Verbs: each gets argv after the verb name (argv[0] is the verb). */
+int idp_cmd_validate(int argc, char **argv);
+int idp_cmd_fmt(int argc, char **argv);
+
+#endif

@@ -1,0 +1,104 @@
+/* idp: the Health Service IDP control plane, one program. */
+#include "cmd/cmd.h"
+#include "version.h"
+
+#include <stdio.h>
+#include <string.h>
+
+typedef struct verb {
+	const char *name;
+	int (*run)(int argc, char **argv);
+	const char *summary;
+} verb;
+
+static int cmd_version(int argc, char **argv);
+static int cmd_examples(int argc, char **argv);
+
+static const verb verbs[] = {
+	{"validate", idp_cmd_validate, "check documents: syntax, apiVersion/kind/metadata, names"},
+	{"fmt", idp_cmd_fmt, "print documents in canonical YAML or JSON"},
+	{"examples", cmd_examples, "list the example files built into idp"},
+	{"version", cmd_version, "print the version and the commit it was built from"},
+};
+
+#define N_VERBS (sizeof(verbs) / sizeof(verbs[0]))
+
+static void usage(FILE *to)
+{
+	fputs("usage: idp <command> [options]\n\ncommands:\n", to);
+	for (size_t i = 0; i < N_VERBS; i++)
+		fprintf(to, "  %-10s %s\n", verbs[i].name, verbs[i].summary);
+	fputs("  help       this text (idp help COMMAND: that command's options)\n"
+	      "\n"
+	      "Run `idp COMMAND --help` for a command's options.\n"
+	      "Exit status: 0 ok, 1 runtime failure, 2 bad input or usage.\n",
+	      to);
+}
+
+static int cmd_version(int argc, char **argv)
+{
+	(void)argc;
+	(void)argv;
+	printf("idp %s (commit %s)\n", IDP_VERSION, IDP_GIT_COMMIT);
+	return IDP_EXIT_OK;
+}
+
+static int cmd_examples(int argc, char **argv)
+{
+	if (argc > 1 && (strcmp(argv[1], "-h") == 0 || strcmp(argv[1], "--help") == 0)) {
+		puts("usage: idp examples\n\nLists the files built into idp; use them as -f embedded:NAME.");
+		return IDP_EXIT_OK;
+	}
+	size_t n;
+	const idp_embedded_file *files = idp_embedded_list(&n);
+	for (size_t i = 0; i < n; i++)
+		puts(files[i].name);
+	return IDP_EXIT_OK;
+}
+
+static const verb *find_verb(const char *name)
+{
+	for (size_t i = 0; i < N_VERBS; i++)
+		if (strcmp(verbs[i].name, name) == 0)
+			return &verbs[i];
+	return NULL;
+}
+
+static int unknown_verb(const char *name)
+{
+	const char *names[N_VERBS];
+	for (size_t i = 0; i < N_VERBS; i++)
+		names[i] = verbs[i].name;
+	const char *near = idp_str_closest(name, names, N_VERBS);
+	if (near)
+		fprintf(stderr, "idp: unknown command \"%s\" (did you mean \"%s\"?)\n", name, near);
+	else
+		fprintf(stderr, "idp: unknown command \"%s\" (see idp --help)\n", name);
+	return IDP_EXIT_INPUT;
+}
+
+int main(int argc, char **argv)
+{
+	if (argc < 2) {
+		usage(stderr);
+		return IDP_EXIT_INPUT;
+	}
+	const char *name = argv[1];
+	if (strcmp(name, "--help") == 0 || strcmp(name, "-h") == 0 || strcmp(name, "help") == 0) {
+		if (argc > 2 && strcmp(name, "help") == 0) {
+			const verb *v = find_verb(argv[2]);
+			if (!v)
+				return unknown_verb(argv[2]);
+			char *help_argv[] = {argv[2], "--help", NULL};
+			return v->run(2, help_argv);
+		}
+		usage(stdout);
+		return IDP_EXIT_OK;
+	}
+	if (strcmp(name, "--version") == 0)
+		return cmd_version(0, NULL);
+	const verb *v = find_verb(name);
+	if (!v)
+		return unknown_verb(name);
+	return v->run(argc - 1, argv + 1);
+}
