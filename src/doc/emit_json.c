@@ -43,9 +43,14 @@ static void newline(idp_buf *out, int flags, unsigned depth)
 {
 	if (!(flags & IDP_DOC_JSON_PRETTY))
 		return;
-	idp_buf_putc(out, '\n');
-	for (unsigned i = 0; i < depth; i++)
-		idp_buf_puts(out, "    ");
+	static const char spaces[] = "\n                                                                ";
+	size_t want = (size_t)depth * 4;
+	idp_buf_append(out, spaces, 1);
+	while (want) {
+		size_t n = want < sizeof(spaces) - 2 ? want : sizeof(spaces) - 2;
+		idp_buf_append(out, spaces + 1, n);
+		want -= n;
+	}
 }
 
 static int json_node(const idp_doc_node *n, int flags, unsigned depth, idp_buf *out, idp_err *err)

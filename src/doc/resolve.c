@@ -34,10 +34,12 @@ static const exact_form exact_forms[] = {
 
 static const exact_form *find_exact(const char *s, size_t n)
 {
-	if (n == 0 || n > 5)
+	/* Every exact form starts with one of these: most scalars leave here. */
+	if (n == 0 || n > 5 || !strchr("yYnNtTfFoO~.+-", s[0]))
 		return NULL;
 	for (size_t i = 0; i < sizeof(exact_forms) / sizeof(exact_forms[0]); i++)
-		if (strlen(exact_forms[i].text) == n && memcmp(exact_forms[i].text, s, n) == 0)
+		if (exact_forms[i].text[0] == s[0] && strncmp(exact_forms[i].text, s, n) == 0 &&
+		    exact_forms[i].text[n] == '\0')
 			return &exact_forms[i];
 	return NULL;
 }
