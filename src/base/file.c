@@ -70,6 +70,17 @@ static int write_all(int fd, const char *data, size_t n)
 
 int idp_file_write_atomic(const char *path, const void *data, size_t n, idp_err *err)
 {
+	/* Replace a symlink's target, not the link itself. */
+	char *target = realpath(path, NULL);
+	if (target) {
+		struct stat lst;
+		if (lstat(path, &lst) == 0 && S_ISLNK(lst.st_mode)) {
+			int rc = idp_file_write_atomic(target, data, n, err);
+			free(target);
+			return rc;
+		}
+		free(target);
+	}
 	idp_buf tmp = IDP_BUF_INIT;
 	idp_buf_printf(&tmp, "%s.tmp.XXXXXX", path);
 	int fd = mkstemp(tmp.ptr);

@@ -35,20 +35,34 @@ static void usage(FILE *to)
 	      to);
 }
 
+/* For verbs that take no arguments but --help. Returns -1 to go on. */
+static int no_arguments(int argc, char **argv, const char *help)
+{
+	if (argc <= 1)
+		return -1;
+	if (argc == 2 && (strcmp(argv[1], "-h") == 0 || strcmp(argv[1], "--help") == 0)) {
+		fputs(help, stdout);
+		return IDP_EXIT_OK;
+	}
+	fprintf(stderr, "idp %s: unexpected argument \"%s\"\n%s", argv[0], argv[1], help);
+	return IDP_EXIT_INPUT;
+}
+
 static int cmd_version(int argc, char **argv)
 {
-	(void)argc;
-	(void)argv;
+	int rc = no_arguments(argc, argv, "usage: idp version\n\nPrints the version and the git commit of this build.\n");
+	if (rc >= 0)
+		return rc;
 	printf("idp %s (commit %s)\n", IDP_VERSION, IDP_GIT_COMMIT);
 	return IDP_EXIT_OK;
 }
 
 static int cmd_examples(int argc, char **argv)
 {
-	if (argc > 1 && (strcmp(argv[1], "-h") == 0 || strcmp(argv[1], "--help") == 0)) {
-		puts("usage: idp examples\n\nLists the files built into idp; use them as -f embedded:NAME.");
-		return IDP_EXIT_OK;
-	}
+	int rc = no_arguments(argc, argv,
+			      "usage: idp examples\n\nLists the files built into idp; use them as -f embedded:NAME.\n");
+	if (rc >= 0)
+		return rc;
 	size_t n;
 	const idp_embedded_file *files = idp_embedded_list(&n);
 	for (size_t i = 0; i < n; i++)

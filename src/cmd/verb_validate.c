@@ -4,6 +4,7 @@
 
 #include <getopt.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
 static const char validate_usage[] =
@@ -19,6 +20,17 @@ static const char validate_usage[] =
 	"  -h, --help       this text\n"
 	"\n"
 	"Exit status: 0 all valid, 1 runtime failure, 2 a problem was found.\n";
+
+/* Problems of one document are reported in reading order. */
+static int by_position(const void *x, const void *y)
+{
+	const idp_err *a = x, *b = y;
+	if (a->line != b->line)
+		return a->line < b->line ? -1 : 1;
+	if (a->col != b->col)
+		return a->col < b->col ? -1 : 1;
+	return 0;
+}
 
 int idp_cmd_validate(int argc, char **argv)
 {
@@ -65,8 +77,12 @@ int idp_cmd_validate(int argc, char **argv)
 			continue;
 		}
 		idp_errs errs = IDP_ERRS_INIT;
-		for (size_t d = 0; d < stream.len; d++)
+		for (size_t d = 0; d < stream.len; d++) {
+			size_t first = errs.len;
 			idp_manifest_check(stream.docs[d], &errs);
+			if (errs.len - first > 1)
+				qsort(errs.items + first, errs.len - first, sizeof(idp_err), by_position);
+		}
 		for (size_t e = 0; e < errs.len; e++)
 			idp_cmd_print_err(&errs.items[e]);
 		if (errs.len)
@@ -76,11 +92,9 @@ int idp_cmd_validate(int argc, char **argv)
 		idp_errs_free(&errs);
 		idp_arena_free(a);
 	}
-	if (problems == 0)
+	if (problems == 0 && worst == 0)
 		printf("%zu document%s in %zu file%s valid\n", docs, docs == 1 ? "" : "s", inputs.len,
 		       inputs.len == 1 ? "" : "s");
-	else
-		fprintf(stderr, "%zu problem%s found\n", problems, problems == 1 ? "" : "s");
 	idp_cmd_inputs_free(&inputs);
 	return worst;
 }

@@ -113,6 +113,7 @@ typedef struct loader {
 	size_t n_docs, docs_cap;
 	idp_doc_node *root;
 	bool next_scalar_is_merge_key;
+	const char *data; /* the input, for turning byte offsets into positions */
 } loader;
 
 static idp_pos mark_pos(const loader *L, yaml_mark_t m)
@@ -573,6 +574,10 @@ static int parser_error(loader *L, const yaml_parser_t *parser)
 {
 	if (parser->error == YAML_MEMORY_ERROR)
 		return idp_err_set(L->err, IDP_ERUNTIME, "%s: out of memory while parsing", L->file);
+	/* The reader (bad characters) reports a byte offset, not a mark. */
+	if (parser->error == YAML_READER_ERROR)
+		return idp_err_at(L->err, offset_pos(L->file, L->data, parser->problem_offset), NULL, "%s",
+				  parser->problem ? parser->problem : "unreadable character");
 	idp_pos pos = mark_pos(L, parser->problem_mark);
 	const char *problem = parser->problem ? parser->problem : "syntax error";
 	if (parser->context)
@@ -606,6 +611,12 @@ int idp_doc_load(idp_arena *a, const char *file, const char *data, size_t len,
 	if (len > L.opts.max_bytes)
 		return idp_err_at(err, (idp_pos){L.file, 0, 0}, NULL,
 				  "input is %zu bytes, larger than the limit of %zu", len, L.opts.max_bytes);
+	/* A byte-order mark is not content; dropping it keeps line 1's columns right. */
+	if (len >= 3 && memcmp(data, "\xEF\xBB\xBF", 3) == 0) {
+		data += 3;
+		len -= 3;
+	}
+	L.data = data;
 	size_t bad;
 	if (!idp_utf8_valid(data, len, &bad))
 		return idp_err_at(err, offset_pos(L.file, data, bad), NULL,

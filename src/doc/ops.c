@@ -3,6 +3,15 @@
 
 #include <string.h>
 
+/* Exact: 2^53 + 1 as an int is not the double 2^53, though C's conversion
+ * would round it to that. */
+static bool int_equals_float(int64_t i, double f)
+{
+	if (!(f >= -9223372036854775808.0 && f < 9223372036854775808.0) || f != (double)(int64_t)f)
+		return false;
+	return (int64_t)f == i;
+}
+
 bool idp_doc_equal(const idp_doc_node *x, const idp_doc_node *y)
 {
 	if (x == y)
@@ -11,9 +20,9 @@ bool idp_doc_equal(const idp_doc_node *x, const idp_doc_node *y)
 		return false;
 	/* JSON has one number type: 1 and 1.0 are the same value. */
 	if (x->kind == IDP_DOC_INT && y->kind == IDP_DOC_FLOAT)
-		return (double)x->as.i == y->as.f;
+		return int_equals_float(x->as.i, y->as.f);
 	if (x->kind == IDP_DOC_FLOAT && y->kind == IDP_DOC_INT)
-		return x->as.f == (double)y->as.i;
+		return int_equals_float(y->as.i, x->as.f);
 	if (x->kind != y->kind)
 		return false;
 	switch (x->kind) {

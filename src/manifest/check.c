@@ -1,6 +1,7 @@
 /* Object-level checks: what the API server rejects before any kind's schema. */
 #include "manifest/manifest.h"
 
+#include <stdlib.h>
 #include <string.h>
 
 static void problem(idp_errs *errs, idp_pos pos, const char *path, const char *fmt, ...) IDP_PRINTF(4, 5);
@@ -116,14 +117,38 @@ static void check_metadata(const idp_doc_node *doc, const char *kind, const char
 		if (why)
 			problem(errs, name->pos, path.ptr, "invalid name \"%s\": %s", name->as.str.ptr, why);
 	}
+	if (generate && generate->kind != IDP_DOC_STR) {
+		path.len = base_len;
+		idp_buf_puts(&path, ".generateName");
+		problem(errs, generate->pos, path.ptr, "must be a string, not a %s",
+			idp_doc_kind_name(generate->kind));
+	} else if (generate && !name) {
+		/* The API server appends a random suffix; the prefix must be valid
+		 * once its trailing '-' (if any) is set aside. */
+		char *gen = idp_xstrdup(generate->as.str.ptr);
+		size_t n = strlen(gen);
+		if (n && gen[n - 1] == '-')
+			gen[n - 1] = '\0';
+		const char *why = idp_manifest_check_name(kind, gen);
+		if (why) {
+			path.len = base_len;
+			idp_buf_puts(&path, ".generateName");
+			problem(errs, generate->pos, path.ptr, "invalid prefix \"%s\": %s",
+				generate->as.str.ptr, why);
+		}
+		free(gen);
+	}
 	const idp_doc_node *ns = idp_doc_map_get(meta, "namespace");
 	if (ns) {
 		path.len = base_len;
 		idp_buf_puts(&path, ".namespace");
-		const char *why = ns->kind != IDP_DOC_STR ? "must be a string"
-							  : idp_name_check_dns1123_label(ns->as.str.ptr);
-		if (why)
-			problem(errs, ns->pos, path.ptr, "invalid namespace: %s", why);
+		if (ns->kind != IDP_DOC_STR) {
+			problem(errs, ns->pos, path.ptr, "must be a string, not a %s", idp_doc_kind_name(ns->kind));
+		} else {
+			const char *why = idp_name_check_dns1123_label(ns->as.str.ptr);
+			if (why)
+				problem(errs, ns->pos, path.ptr, "invalid namespace \"%s\": %s", ns->as.str.ptr, why);
+		}
 	}
 	static const char *const maps[] = {"labels", "annotations"};
 	for (size_t i = 0; i < 2; i++) {
