@@ -240,18 +240,25 @@ Test(doc_emit, tricky_strings_round_trip_as_values_and_keys)
 		idp_doc_seq_push(a, list, idp_doc_new_str(a, str));
 		idp_doc_map_set(a, doc, "list", list);
 
+		/* the string is also a document of its own, between two others */
+		idp_doc_node *docs[] = {doc, idp_doc_new_str(a, str), doc};
+
 		idp_buf out = IDP_BUF_INIT;
 		idp_err err = IDP_ERR_INIT;
-		int rc = idp_doc_emit_yaml(&doc, 1, &out, &err);
+		int rc = idp_doc_emit_yaml(docs, 3, &out, &err);
 		if (rc != 0) {
 			cr_expect_fail("[%zu] emit failed: %s", k, tu_errstr(&err));
 			bad++;
 		} else {
 			idp_doc_stream s = {0};
 			rc = tu_load(a, idp_buf_cstr(&out), &s, &err);
-			if (rc != 0 || s.len != 1) {
-				cr_expect_fail("[%zu] \"%s\": emitted text does not load: %s\n%s", k, str,
-					       tu_errstr(&err), idp_buf_cstr(&out));
+			if (rc != 0 || s.len != 3) {
+				cr_expect_fail("[%zu] \"%s\": emitted text does not load as 3 documents: %s\n%s",
+					       k, str, tu_errstr(&err), idp_buf_cstr(&out));
+				bad++;
+			} else if (!idp_doc_equal(docs[1], s.docs[1]) || !idp_doc_equal(doc, s.docs[2])) {
+				cr_expect_fail("[%zu] \"%s\" as a document changed: emitted\n%s", k, str,
+					       idp_buf_cstr(&out));
 				bad++;
 			} else if (!idp_doc_equal(doc, s.docs[0])) {
 				idp_doc_node *v = tu_walk(s.docs[0], "value");

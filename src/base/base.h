@@ -21,22 +21,6 @@
 #define IDP_PRINTF(f, a) __attribute__((format(printf, f, a)))
 #else
 #define IDP_PRINTF(f, a)
-/* ---------------------------------------------------------------- embedded files */
-
-/* Files compiled into the binary (examples, later the catalog): name is the
- * path relative to the source tree, e.g. "examples/simple-app.yaml". The
- * data is static, NUL-terminated and never freed. */
-typedef struct idp_embedded_file {
-	const char *name;
-	const char *data;
-	size_t len;
-} idp_embedded_file;
-
-/* All embedded files, sorted by name; *n receives the count. */
-const idp_embedded_file *idp_embedded_list(size_t *n);
-/* The embedded file with this name, or NULL. */
-const idp_embedded_file *idp_embedded_find(const char *name);
-
 #endif
 
 /* ---------------------------------------------------------------- memory */
