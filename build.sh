@@ -48,12 +48,32 @@ cmd_run() {
 	./build/idp fmt -f embedded:examples/
 }
 
+# The objects idp writes must pass the published schemas of their kinds.
+check_schemas() {
+	validator=../shared/tools/validate-manifests
+	if [ ! -x "$validator" ]; then
+		echo "schemas: SKIP ($validator is absent: ../shared is not beside this checkout)"
+		return 0
+	fi
+	out=$(mktemp -d)
+	for name in $(./build-test/idp examples); do
+		./build-test/idp fmt -f "embedded:$name" >"$out/$(basename "$name")"
+	done
+	status=0
+	report=$("$validator" "$out") || status=$?
+	rm -rf "$out"
+	[ $status = 0 ] || printf '%s\n' "$report"
+	echo "schemas: $(printf '%s\n' "$report" | tail -n 1)"
+	return $status
+}
+
 cmd_test() {
 	WANT_NODE=1 install_missing $TEST_PKGS
 	# gcc with AddressSanitizer + UndefinedBehaviorSanitizer: every test runs here.
 	setup_build build-test -Db_sanitize=address,undefined -Dbuildtype=debug
 	# clang: compile-only check of the whole tree, plus the libFuzzer targets.
 	CC=clang-14 setup_build build-clang -Db_sanitize=address,undefined -Db_lundef=false -Dfuzz=true
+	check_schemas
 	tests/fuzz/run.sh build-clang "${FUZZ_SECONDS:-15}"
 	export ASAN_OPTIONS="${ASAN_OPTIONS:-detect_leaks=1:abort_on_error=0}"
 	# Criterion's own runner leaks a few bytes at exit; only that is suppressed.
