@@ -12,6 +12,7 @@
  * assertion leaks nothing either.
  */
 #include <criterion/criterion.h>
+#include "base/base.h"
 
 #include <arpa/inet.h>
 #include <errno.h>
@@ -45,12 +46,26 @@ static struct {
 static char *g_owned[64];           /* strings freed by teardown */
 static size_t g_nowned;
 
-/* Registers s to be freed by teardown and returns it. */
-static char *own(char *s)
+/* Registers s to be freed by teardown and returns it (never NULL). */
+__attribute__((returns_nonnull)) static char *own(char *s)
 {
+	if (!s)
+		abort();
 	cr_assert_lt(g_nowned, sizeof g_owned / sizeof g_owned[0], "too many owned strings");
 	g_owned[g_nowned++] = s;
 	return s;
+}
+
+/* An owned, formatted string. */
+static char *own_fmt(const char *fmt, ...) IDP_PRINTF(1, 2);
+static char *own_fmt(const char *fmt, ...)
+{
+	idp_buf b = IDP_BUF_INIT;
+	va_list ap;
+	va_start(ap, fmt);
+	idp_buf_vprintf(&b, fmt, ap);
+	va_end(ap);
+	return own(idp_buf_detach(&b));
 }
 
 static void run_clear(void)
@@ -747,8 +762,7 @@ Test(cli, validate_directory)
 	put("m/c.json", "{\"apiVersion\": \"v1\", \"kind\": \"ConfigMap\", \"metadata\": {\"name\": \"c\"}}\n");
 	put("m/notes.txt", "this: is: not: yaml: [\n");
 	put("m/README.md", "# not a manifest\n");
-	char *dir = own(malloc(strlen(g_dir) + 8));
-	sprintf(dir, "%s/m", g_dir);
+	char *dir = own_fmt("%s/m", g_dir);
 	char *fa = own(malloc(strlen(dir) + 32)), *fb = own(malloc(strlen(dir) + 32));
 	sprintf(fa, "%s/a.yaml", dir);
 	sprintf(fb, "%s/sub/deeper/b.yml", dir);
@@ -771,8 +785,7 @@ Test(cli, validate_directory_all_valid)
 			"apiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: b2\n");
 	put("m/c.json", "{\"apiVersion\": \"v1\", \"kind\": \"ConfigMap\", \"metadata\": {\"name\": \"c\"}}\n");
 	put("m/skip.txt", "garbage: [\n");
-	char *dir = own(malloc(strlen(g_dir) + 8));
-	sprintf(dir, "%s/m", g_dir);
+	char *dir = own_fmt("%s/m", g_dir);
 	IDP("validate", "-f", dir);
 	EXPECT_STATUS(0);
 	cr_expect_str_empty(g_run.err);
@@ -1242,11 +1255,9 @@ Test(fixture, ports_programs_and_files)
 	cr_assert_not_null(root);
 	own(idp_fixture_write_file(root, "d1/d2/f", "y", 1));
 	own(idp_fixture_write_file(root, "ro/f", "z", 1));
-	char *link = own(malloc(strlen(root) + 16));
-	sprintf(link, "%s/d1/out", root);
+	char *link = own_fmt("%s/d1/out", root);
 	cr_assert_eq(symlink(outside, link), 0);
-	char *ro = own(malloc(strlen(root) + 16));
-	sprintf(ro, "%s/ro", root);
+	char *ro = own_fmt("%s/ro", root);
 	cr_assert_eq(chmod(ro, 0500), 0);
 
 	idp_fixture_rmtree(root);

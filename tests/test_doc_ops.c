@@ -175,6 +175,11 @@ Test(doc_ops, copy_is_deep_and_outlives_the_source_arena)
 		      "copy after freeing a");
 	tu_assert_str(tu_walk(copy, "spec/components/0/properties/image"), "nginx:alpine", "copy");
 	cr_assert_str_eq(copy->as.map.items[0].key, "metadata");
+	/* File names in positions moved too (ASan would flag a read of freed memory). */
+	cr_assert_not_null(img->pos.file);
+	cr_assert_gt(strlen(img->pos.file), 0);
+	cr_assert_not_null(tu_entry(copy, "kind")->key_pos.file);
+	cr_assert_gt(strlen(tu_entry(copy, "kind")->key_pos.file), 0);
 	idp_arena_free(b);
 }
 

@@ -145,16 +145,13 @@ char *idp_arena_strdup(idp_arena *a, const char *s)
 
 char *idp_arena_printf(idp_arena *a, const char *fmt, ...)
 {
+	idp_buf b = IDP_BUF_INIT;
 	va_list ap;
 	va_start(ap, fmt);
-	int n = vsnprintf(NULL, 0, fmt, ap);
+	idp_buf_vprintf(&b, fmt, ap);
 	va_end(ap);
-	if (n < 0)
-		return idp_arena_strdup(a, "");
-	char *p = idp_arena_alloc(a, (size_t)n + 1);
-	va_start(ap, fmt);
-	vsnprintf(p, (size_t)n + 1, fmt, ap);
-	va_end(ap);
+	char *p = idp_arena_strndup(a, idp_buf_cstr(&b), b.len);
+	idp_buf_free(&b);
 	return p;
 }
 

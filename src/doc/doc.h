@@ -115,7 +115,8 @@ idp_doc_node *idp_doc_new_str(idp_arena *a, const char *s);
 idp_doc_node *idp_doc_new_map(idp_arena *a);
 idp_doc_node *idp_doc_new_seq(idp_arena *a);
 
-/* Deep copy of n into a (positions kept). */
+/* Deep copy of n into a: positions kept, file names copied too, so the copy
+ * does not depend on n's arena. */
 idp_doc_node *idp_doc_copy(idp_arena *a, const idp_doc_node *n);
 
 /* The value under key in map, or NULL (also when map is not a map). Borrowed. */

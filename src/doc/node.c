@@ -144,10 +144,31 @@ void idp_doc_seq_push(idp_arena *a, idp_doc_node *seq, idp_doc_node *value)
 	seq->as.seq.items[seq->as.seq.len++] = value;
 }
 
-idp_doc_node *idp_doc_copy(idp_arena *a, const idp_doc_node *n)
+/* Positions name their file by pointer; a copy may outlive the arena that
+ * holds the name, so names move along. Nearly every node of a tree shares
+ * one name, so the last one is remembered. */
+typedef struct copy_ctx {
+	idp_arena *a;
+	const char *from, *to;
+} copy_ctx;
+
+static idp_pos copy_pos(copy_ctx *c, idp_pos p)
 {
+	if (p.file && p.file != c->from) {
+		c->from = p.file;
+		c->to = idp_arena_strdup(c->a, p.file);
+	}
+	if (p.file)
+		p.file = c->to;
+	return p;
+}
+
+static idp_doc_node *copy_node(copy_ctx *ctx, const idp_doc_node *n)
+{
+	idp_arena *a = ctx->a;
 	idp_doc_node *c = idp_arena_alloc(a, sizeof(*c));
 	*c = *n;
+	c->pos = copy_pos(ctx, n->pos);
 	switch (n->kind) {
 	case IDP_DOC_STR:
 		c->as.str.ptr = idp_arena_strndup(a, n->as.str.ptr, n->as.str.len);
@@ -156,19 +177,25 @@ idp_doc_node *idp_doc_copy(idp_arena *a, const idp_doc_node *n)
 		c->as.map.cap = n->as.map.len;
 		c->as.map.items = n->as.map.len ? idp_arena_alloc(a, n->as.map.len * sizeof(idp_doc_entry)) : NULL;
 		for (size_t i = 0; i < n->as.map.len; i++) {
-			c->as.map.items[i] = n->as.map.items[i];
 			c->as.map.items[i].key = idp_arena_strdup(a, n->as.map.items[i].key);
-			c->as.map.items[i].value = idp_doc_copy(a, n->as.map.items[i].value);
+			c->as.map.items[i].key_pos = copy_pos(ctx, n->as.map.items[i].key_pos);
+			c->as.map.items[i].value = copy_node(ctx, n->as.map.items[i].value);
 		}
 		break;
 	case IDP_DOC_SEQ:
 		c->as.seq.cap = n->as.seq.len;
 		c->as.seq.items = n->as.seq.len ? idp_arena_alloc(a, n->as.seq.len * sizeof(idp_doc_node *)) : NULL;
 		for (size_t i = 0; i < n->as.seq.len; i++)
-			c->as.seq.items[i] = idp_doc_copy(a, n->as.seq.items[i]);
+			c->as.seq.items[i] = copy_node(ctx, n->as.seq.items[i]);
 		break;
 	default:
 		break;
 	}
 	return c;
+}
+
+idp_doc_node *idp_doc_copy(idp_arena *a, const idp_doc_node *n)
+{
+	copy_ctx ctx = {a, NULL, NULL};
+	return copy_node(&ctx, n);
 }
