@@ -1267,3 +1267,24 @@ Test(fixture, ports_programs_and_files)
 	idp_fixture_rmtree(outside);
 	cr_expect(stat(outside, &st) != 0);
 }
+
+/* A syntax error in a later document does not hide the problems of the
+ * documents before it; they are reported first, in file order. */
+Test(cli, validate_reports_documents_before_a_syntax_error)
+{
+	const char *f = put("partial.yaml",
+			"apiVersion: v1\n"          /* 1 */
+			"kind: ConfigMap\n"         /* 2 */
+			"metadata:\n"               /* 3 */
+			"  name: Bad_One\n"         /* 4: 4:9 metadata.name */
+			"---\n"                     /* 5 */
+			"a: b: c\n");               /* 6: 6:5 syntax */
+	IDP("validate", "-f", f);
+	EXPECT_STATUS(2);
+	static diag d[4];
+	size_t n = parse_diags(g_run.err, d, 4);
+	cr_assert_eq(n, 2, "want two lines:\n%s", g_run.err);
+	cr_expect_eq(d[0].line, 4, "%s", g_run.err);
+	cr_expect_eq(d[0].col, 9, "%s", g_run.err);
+	cr_expect_eq(d[1].line, 6, "%s", g_run.err);
+}

@@ -67,15 +67,7 @@ int idp_cmd_validate(int argc, char **argv)
 		idp_arena *a = idp_arena_new();
 		idp_doc_stream stream;
 		int rc = idp_cmd_input_load(a, &inputs.items[i], &stream, &err);
-		if (rc) {
-			idp_cmd_print_err(&err);
-			idp_err_clear(&err);
-			problems++;
-			if (idp_cmd_exit_code(rc) > worst || worst == IDP_EXIT_RUNTIME)
-				worst = idp_cmd_exit_code(rc);
-			idp_arena_free(a);
-			continue;
-		}
+		/* Documents before a syntax error are still checked, and reported first. */
 		idp_errs errs = IDP_ERRS_INIT;
 		for (size_t d = 0; d < stream.len; d++) {
 			size_t first = errs.len;
@@ -83,10 +75,16 @@ int idp_cmd_validate(int argc, char **argv)
 			if (errs.len - first > 1)
 				qsort(errs.items + first, errs.len - first, sizeof(idp_err), by_position);
 		}
+		if (rc) {
+			idp_errs_push(&errs, &err);
+			int code = idp_cmd_exit_code(rc);
+			if (worst != IDP_EXIT_INPUT)
+				worst = code;
+		} else if (errs.len) {
+			worst = IDP_EXIT_INPUT;
+		}
 		for (size_t e = 0; e < errs.len; e++)
 			idp_cmd_print_err(&errs.items[e]);
-		if (errs.len)
-			worst = IDP_EXIT_INPUT;
 		problems += errs.len;
 		docs += stream.len;
 		idp_errs_free(&errs);

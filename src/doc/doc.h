@@ -86,7 +86,9 @@ typedef struct idp_doc_stream {
  * Rejects, with the position: invalid UTF-8, syntax errors, duplicate keys,
  * non-scalar keys, excessive alias expansion, nesting past max_depth, input
  * past max_bytes, and `<<` merge values that are not maps.
- * On failure out is untouched and the arena may hold garbage until freed. */
+ * On failure out holds the documents that were complete before the error
+ * (none for errors found before parsing), so a checker can still report on
+ * them; the arena may hold garbage until freed. */
 int idp_doc_load(idp_arena *a, const char *file, const char *data, size_t len,
 		 const idp_doc_load_opts *opts, idp_doc_stream *out, idp_err *err);
 

@@ -314,8 +314,6 @@ static int add_node(loader *L, idp_doc_node *node, idp_pos pos)
 	const char *key = key_text(L, node, pos);
 	if (!key)
 		return IDP_EINPUT;
-	if (is_merge_key && f->has_merge)
-		return idp_err_at(L->err, pos, NULL, "duplicate key \"<<\"");
 	f->key = key;
 	f->key_pos = pos;
 	f->key_is_merge = is_merge_key;
@@ -608,6 +606,7 @@ int idp_doc_load(idp_arena *a, const char *file, const char *data, size_t len,
 	L.file = idp_arena_strdup(a, file ? file : "<input>");
 	L.opts = opts ? *opts : defaults;
 	L.err = err;
+	*out = (idp_doc_stream){L.file, NULL, 0};
 	if (len > L.opts.max_bytes)
 		return idp_err_at(err, (idp_pos){L.file, 0, 0}, NULL,
 				  "input is %zu bytes, larger than the limit of %zu", len, L.opts.max_bytes);
@@ -641,13 +640,12 @@ int idp_doc_load(idp_arena *a, const char *file, const char *data, size_t len,
 			break;
 	}
 	yaml_parser_delete(&parser);
-	if (rc == 0) {
-		out->file = L.file;
-		out->len = L.n_docs;
-		out->docs = idp_arena_alloc(a, (L.n_docs ? L.n_docs : 1) * sizeof(idp_doc_node *));
-		if (L.n_docs)
-			memcpy(out->docs, L.docs, L.n_docs * sizeof(idp_doc_node *));
-	}
+	/* Also on failure: the documents complete before the error can still be checked. */
+	out->file = L.file;
+	out->len = L.n_docs;
+	out->docs = idp_arena_alloc(a, (L.n_docs ? L.n_docs : 1) * sizeof(idp_doc_node *));
+	if (L.n_docs)
+		memcpy(out->docs, L.docs, L.n_docs * sizeof(idp_doc_node *));
 	loader_release(&L);
 	return rc;
 }
@@ -657,6 +655,7 @@ int idp_doc_load_file(idp_arena *a, const char *path, const idp_doc_load_opts *o
 {
 	idp_doc_load_opts defaults = IDP_DOC_LOAD_OPTS_INIT;
 	idp_buf data = IDP_BUF_INIT;
+	*out = (idp_doc_stream){NULL, NULL, 0};
 	int rc = idp_file_read(path, (opts ? opts : &defaults)->max_bytes, &data, err);
 	if (rc == 0)
 		rc = idp_doc_load(a, strcmp(path, "-") == 0 ? "<stdin>" : path, idp_buf_cstr(&data), data.len,
