@@ -39,5 +39,6 @@ int idp_cmd_input_load(idp_arena *a, const idp_cmd_input *input, idp_doc_stream 
 /* Verbs: each gets argv after the verb name (argv[0] is the verb). */
 int idp_cmd_validate(int argc, char **argv);
 int idp_cmd_fmt(int argc, char **argv);
+int idp_cmd_cue(int argc, char **argv);
 
 #endif

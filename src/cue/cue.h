@@ -1,0 +1,42 @@
+/*
+ * cue: an evaluator for the dialect of CUE that KubeVela definitions use
+ * (docs/CUE.md lists what is in it). Parse, unify, resolve defaults,
+ * comprehensions and interpolation, the few builtin packages, and export
+ * to the doc value model. It knows no files, git or HTTP: callers hand it
+ * text and get idp_doc_node trees back.
+ *
+ * Ownership: everything an idp_cue_program holds, and every tree exported
+ * from it, lives in the idp_arena given to idp_cue_compile.
+ */
+#ifndef IDP_CUE_H
+#define IDP_CUE_H
+
+#include "doc/doc.h"
+
+typedef struct idp_cue_program idp_cue_program;
+
+/* Parses one CUE file (src[0..len), named file in positions). On success
+ * *out is a program owned by the arena. Syntax errors and constructs outside
+ * the dialect fail with IDP_EINPUT and a position. */
+int idp_cue_compile(idp_arena *a, const char *file, const char *src, size_t len,
+		    idp_cue_program **out, idp_err *err);
+
+/* Unifies a document into the program at path (e.g. "parameter" or
+ * "context"), as if the file said `path: <doc>`. The document keeps its
+ * positions, so a conflict names the document's file:line:column. path ""
+ * unifies at the top. */
+int idp_cue_fill(idp_cue_program *p, const char *path, const idp_doc_node *doc, idp_err *err);
+
+/* Evaluates and exports the value at path ("" for the whole file, or a
+ * CUE expression such as `output` or `parameter.image`) as `cue export`
+ * would: concrete values only, defaults applied, hidden fields,
+ * definitions and unset optional fields left out, field order kept.
+ * A conflict, an incomplete value or a missing required field fails with
+ * IDP_EINPUT and the position of the value at fault. */
+int idp_cue_export(idp_cue_program *p, const char *expr, idp_doc_node **out, idp_err *err);
+
+/* Caps on one evaluation, so that no input can hang or exhaust memory. */
+#define IDP_CUE_MAX_STEPS 5000000
+#define IDP_CUE_MAX_DEPTH 400
+
+#endif
