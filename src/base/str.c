@@ -15,38 +15,48 @@ bool idp_str_has_suffix(const char *s, const char *suffix)
 	return n >= m && memcmp(s + n - m, suffix, m) == 0;
 }
 
+/* Optimal string alignment distance: Levenshtein plus adjacent
+ * transpositions ("prot" is one edit from "port"), capped at cap + 1. */
 size_t idp_str_distance(const char *a, const char *b, size_t cap)
 {
 	size_t n = strlen(a), m = strlen(b);
 	if ((n > m ? n - m : m - n) > cap)
 		return cap + 1;
-	size_t *row = idp_xmalloc((m + 1) * sizeof(*row));
+	size_t *prev2 = idp_xmalloc((m + 1) * sizeof(size_t));
+	size_t *prev = idp_xmalloc((m + 1) * sizeof(size_t));
+	size_t *row = idp_xmalloc((m + 1) * sizeof(size_t));
 	for (size_t j = 0; j <= m; j++)
-		row[j] = j;
+		prev[j] = j;
+	size_t d = cap + 1;
 	for (size_t i = 1; i <= n; i++) {
-		size_t diag = row[0], best = i;
 		row[0] = i;
+		size_t best = i;
 		for (size_t j = 1; j <= m; j++) {
-			size_t up = row[j];
 			size_t cost = a[i - 1] == b[j - 1] ? 0 : 1;
-			size_t v = diag + cost;
-			if (up + 1 < v)
-				v = up + 1;
+			size_t v = prev[j - 1] + cost;
+			if (prev[j] + 1 < v)
+				v = prev[j] + 1;
 			if (row[j - 1] + 1 < v)
 				v = row[j - 1] + 1;
+			if (i > 1 && j > 1 && a[i - 1] == b[j - 2] && a[i - 2] == b[j - 1] && prev2[j - 2] + 1 < v)
+				v = prev2[j - 2] + 1;
 			row[j] = v;
-			diag = up;
 			if (v < best)
 				best = v;
 		}
-		if (best > cap) {
-			free(row);
-			return cap + 1;
-		}
+		size_t *t = prev2;
+		prev2 = prev;
+		prev = row;
+		row = t;
+		if (best > cap)
+			goto done;
 	}
-	size_t d = row[m];
+	d = prev[m] > cap ? cap + 1 : prev[m];
+done:
+	free(prev2);
+	free(prev);
 	free(row);
-	return d > cap ? cap + 1 : d;
+	return d;
 }
 
 const char *idp_str_closest(const char *word, const char *const *candidates, size_t n)

@@ -40,5 +40,7 @@ int idp_cmd_input_load(idp_arena *a, const idp_cmd_input *input, idp_doc_stream 
 int idp_cmd_validate(int argc, char **argv);
 int idp_cmd_fmt(int argc, char **argv);
 int idp_cmd_cue(int argc, char **argv);
+int idp_cmd_render(int argc, char **argv);
+int idp_cmd_def(int argc, char **argv);
 
 #endif

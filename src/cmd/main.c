@@ -17,6 +17,8 @@ static int cmd_examples(int argc, char **argv);
 static const verb verbs[] = {
 	{"validate", idp_cmd_validate, "check documents: syntax, apiVersion/kind/metadata, names"},
 	{"fmt", idp_cmd_fmt, "print documents in canonical YAML or JSON"},
+	{"render", idp_cmd_render, "render an OAM Application with CUE definitions (as vela dry-run)"},
+	{"def", idp_cmd_def, "check definition files: idp def vet FILE|DIR"},
 	{"cue", idp_cmd_cue, "evaluate CUE (the KubeVela dialect): idp cue eval FILE"},
 	{"examples", cmd_examples, "list the example files built into idp"},
 	{"version", cmd_version, "print the version and the commit it was built from"},

@@ -180,7 +180,7 @@ static cue_value *fn_list_concat(cue_ctx *c, idp_pos pos, cue_value **args, size
 				v->arcs = arcs;
 				v->caparcs = cap;
 			}
-			v->arcs[v->narcs++] = (cue_arc){idp_arena_strdup(c->a, label), e, false, false, true, pos};
+			v->arcs[v->narcs++] = (cue_arc){idp_arena_strdup(c->a, label), e, false, false, true, pos, NULL};
 		}
 	}
 	(void)n;

@@ -41,7 +41,7 @@ static cue_value *wrap_in_path(cue_ctx *c, const char *path, cue_value *val, idp
 	cue_vertex *e = cue_vertex_new(c, v, idp_arena_strdup(c->a, label), pos);
 	cue_vertex_add(c, e, (cue_conjunct){NULL, NULL, val, false, false});
 	v->arcs = idp_arena_alloc(c->a, sizeof(cue_arc));
-	v->arcs[0] = (cue_arc){e->label, e, false, false, true, pos};
+	v->arcs[0] = (cue_arc){e->label, e, false, false, true, pos, NULL};
 	v->narcs = v->caparcs = 1;
 	v->state = VS_DONE;
 	v->value = cue_new(c, CV_STRUCT, pos);
@@ -61,7 +61,80 @@ int idp_cue_fill(idp_cue_program *p, const char *path, const idp_doc_node *doc, 
 	return 0;
 }
 
+/* The value of expr ("" for the whole file), evaluated in the file's scope. */
+static int value_at(idp_cue_program *p, const char *expr, cue_value **out, idp_err *err);
+
 int idp_cue_export(idp_cue_program *p, const char *expr, idp_doc_node **out, idp_err *err)
+{
+	cue_value *v;
+	int rc = value_at(p, expr, &v, err);
+	return rc ? rc : cue_export_value(&p->ctx, v, out, err);
+}
+
+int idp_cue_export_annotated(idp_cue_program *p, const char *expr, idp_doc_node **out,
+			     idp_doc_node **directives, idp_err *err)
+{
+	cue_value *v;
+	int rc = value_at(p, expr, &v, err);
+	if (rc)
+		return rc;
+	p->ctx.directives = idp_doc_new_map(p->ctx.a);
+	rc = cue_export_value(&p->ctx, v, out, err);
+	*directives = p->ctx.directives;
+	p->ctx.directives = NULL;
+	return rc;
+}
+
+static int check_fields(cue_ctx *c, cue_value *v, const idp_doc_node *doc, idp_buf *path, idp_err *err)
+{
+	v = cue_concrete(c, v, 0, NULL);
+	if (v->kind != CV_STRUCT || doc->kind != IDP_DOC_MAP)
+		return 0; /* types are checked by unification, not here */
+	cue_vertex *s = v->as.v;
+	if (s->npatterns || s->open || s->list_open)
+		return 0;
+	size_t base = path->len;
+	for (size_t i = 0; i < doc->as.map.len; i++) {
+		const idp_doc_entry *e = &doc->as.map.items[i];
+		path->len = base;
+		path->ptr[base] = '\0';
+		idp_doc_path_push_key(path, e->key);
+		cue_arc *arc = cue_vertex_arc(s, e->key);
+		if (!arc) {
+			const char **names = idp_arena_alloc(c->a, (s->narcs ? s->narcs : 1) * sizeof(char *));
+			size_t n = 0;
+			for (size_t k = 0; k < s->narcs; k++)
+				if (s->arcs[k].label[0] != '_' && s->arcs[k].label[0] != '#')
+					names[n++] = s->arcs[k].label;
+			const char *near = idp_str_closest(e->key, names, n);
+			return idp_err_at(err, e->key_pos, path->ptr, "unknown parameter \"%s\"%s%s%s", e->key,
+					  near ? " (did you mean \"" : "", near ? near : "", near ? "\"?)" : "");
+		}
+		int rc = check_fields(c, cue_vertex_value(c, arc->v), e->value, path, err);
+		if (rc)
+			return rc;
+	}
+	path->len = base;
+	if (path->ptr)
+		path->ptr[base] = '\0';
+	return 0;
+}
+
+int idp_cue_check_fields(idp_cue_program *p, const char *path, const idp_doc_node *doc, const char *doc_path,
+			 idp_err *err)
+{
+	cue_value *v;
+	int rc = value_at(p, path, &v, err);
+	if (rc)
+		return rc;
+	idp_buf b = IDP_BUF_INIT;
+	idp_buf_puts(&b, doc_path ? doc_path : "");
+	rc = check_fields(&p->ctx, v, doc, &b, err);
+	idp_buf_free(&b);
+	return rc;
+}
+
+static int value_at(idp_cue_program *p, const char *expr, cue_value **out, idp_err *err)
 {
 	cue_ctx *c = &p->ctx;
 	cue_value *root = cue_vertex_value(c, c->root);
@@ -82,5 +155,43 @@ int idp_cue_export(idp_cue_program *p, const char *expr, idp_doc_node **out, idp
 		env->file = &p->file;
 		v = cue_eval(c, ef.root->as.strct.decls[0].value, env);
 	}
-	return cue_export_value(c, v, out, err);
+	*out = v;
+	return 0;
+}
+
+bool idp_cue_exists(idp_cue_program *p, const char *path)
+{
+	cue_value *v;
+	idp_err err = IDP_ERR_INIT;
+	bool ok = value_at(p, path, &v, &err) == 0 && !(v->kind == CV_BOTTOM && !v->as.err.incomplete &&
+							 strstr(v->as.err.msg, "not found"));
+	if (ok && v->kind == CV_BOTTOM && strstr(v->as.err.msg, "undefined field"))
+		ok = false;
+	idp_err_clear(&err);
+	return ok;
+}
+
+int idp_cue_top_labels(idp_cue_program *p, const char ***names, size_t *n, idp_err *err)
+{
+	cue_value *root = cue_vertex_value(&p->ctx, p->ctx.root);
+	if (root->kind == CV_BOTTOM)
+		return idp_err_at(err, root->pos, NULL, "%s", root->as.err.msg);
+	cue_vertex *v = p->ctx.root;
+	*names = idp_arena_alloc(p->ctx.a, (v->narcs ? v->narcs : 1) * sizeof(char *));
+	*n = 0;
+	for (size_t i = 0; i < v->narcs; i++)
+		if (cue_arc_is_regular(&v->arcs[i]))
+			(*names)[(*n)++] = v->arcs[i].label;
+	return 0;
+}
+
+int idp_cue_export_top(idp_cue_program *p, const char *label, idp_doc_node **out, idp_err *err)
+{
+	cue_value *root = cue_vertex_value(&p->ctx, p->ctx.root);
+	if (root->kind == CV_BOTTOM)
+		return idp_err_at(err, root->pos, NULL, "%s", root->as.err.msg);
+	cue_arc *arc = cue_vertex_arc(p->ctx.root, label);
+	if (!arc)
+		return idp_err_set(err, IDP_EINPUT, "no field %s", label);
+	return cue_export_value(&p->ctx, cue_vertex_value(&p->ctx, arc->v), out, err);
 }

@@ -35,6 +35,32 @@ int idp_cue_fill(idp_cue_program *p, const char *path, const idp_doc_node *doc, 
  * IDP_EINPUT and the position of the value at fault. */
 int idp_cue_export(idp_cue_program *p, const char *expr, idp_doc_node **out, idp_err *err);
 
+/* Same, and also returns in *directives (a map, owned by the arena) the
+ * KubeVela directive comments of the exported fields, keyed by their path
+ * relative to expr: {"spec.template.spec.containers": "+patchKey=name"}. */
+int idp_cue_export_annotated(idp_cue_program *p, const char *expr, idp_doc_node **out,
+			     idp_doc_node **directives, idp_err *err);
+
+/* Checks that every key of doc is a field that the struct at path declares
+ * (optional ones included), recursively through nested structs, unless the
+ * struct is open (`...`) or has a pattern constraint. Use it on a program
+ * that nothing was filled into. An unknown key fails with its position in
+ * doc, a path under doc_path (e.g. "spec.components[0].properties") and a
+ * typo suggestion when one is close. */
+int idp_cue_check_fields(idp_cue_program *p, const char *path, const idp_doc_node *doc,
+			 const char *doc_path, idp_err *err);
+
+/* True when path names a field the file has (evaluating the file, not the
+ * field). */
+bool idp_cue_exists(idp_cue_program *p, const char *path);
+
+/* The labels of the file's top-level regular fields, in order; *names is
+ * owned by the arena. */
+int idp_cue_top_labels(idp_cue_program *p, const char ***names, size_t *n, idp_err *err);
+
+/* Exports the top-level field label (any label, quoted ones too). */
+int idp_cue_export_top(idp_cue_program *p, const char *label, idp_doc_node **out, idp_err *err);
+
 /* Caps on one evaluation, so that no input can hang or exhaust memory. */
 #define IDP_CUE_MAX_STEPS 5000000
 #define IDP_CUE_MAX_DEPTH 400

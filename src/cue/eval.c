@@ -122,12 +122,17 @@ const char *cue_kind_text(cue_ctx *c, const cue_value *v)
 	case CV_BYTES: return "bytes";
 	case CV_STRUCT: return "struct";
 	case CV_LIST: return "list";
-	case CV_CONSTRAINT:
-		if (v->as.c.n)
-			return idp_arena_printf(c->a, "%s%s%s", v->as.c.mask == CK_ALL ? "" : mask_text(v->as.c.mask),
-						v->as.c.mask == CK_ALL ? "" : " & ",
-						cue_op_text(v->as.c.bounds[0].op));
-		return mask_text(v->as.c.mask);
+	case CV_CONSTRAINT: {
+		idp_buf b = IDP_BUF_INIT;
+		if (v->as.c.mask != CK_ALL || !v->as.c.n)
+			idp_buf_puts(&b, mask_text(v->as.c.mask));
+		for (size_t i = 0; i < v->as.c.n; i++)
+			idp_buf_printf(&b, "%s%s%s", b.len ? " & " : "", cue_op_text(v->as.c.bounds[i].op),
+				       cue_kind_text(c, v->as.c.bounds[i].rhs));
+		char *t = idp_arena_strdup(c->a, idp_buf_cstr(&b));
+		idp_buf_free(&b);
+		return t;
+	}
 	case CV_DISJ: return "a disjunction";
 	case CV_BUILTIN: return "a builtin function";
 	case CV_PACKAGE: return "a package";
@@ -541,6 +546,11 @@ static cue_value *lookup(cue_ctx *c, const char *name, idp_pos pos, cue_env *env
 			}
 		}
 	}
+	/* Values filled in from outside (KubeVela's context) are top-level
+	 * fields no literal declares. */
+	cue_arc *filled = c->root ? cue_vertex_arc(c->root, name) : NULL;
+	if (filled && !filled->optional && c->root->state != VS_NEW)
+		return cue_vertex_value(c, filled->v);
 	cue_value *t = type_ident(c, name, pos);
 	if (t)
 		return t;
@@ -891,6 +901,8 @@ static void add_field(cue_ctx *c, cue_vertex *v, cue_decl *d, cue_env *env, bool
 	}
 	cue_arc *arc = arc_get_or_add(c, v, l->as.s.ptr, d->pos);
 	v->has_fields = true;
+	if (d->doc && !arc->doc)
+		arc->doc = d->doc;
 	if (!d->optional)
 		arc->optional = false;
 	if (d->required)

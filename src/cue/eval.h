@@ -105,6 +105,7 @@ typedef struct cue_arc {
 	bool required;   /* declared with !: */
 	bool allowed;    /* declared by a closed conjunct (or the struct is open) */
 	idp_pos pos;
+	const char *doc; /* the comment above its first declaration (KubeVela directives), or NULL */
 } cue_arc;
 
 typedef struct cue_pattern {
@@ -174,6 +175,7 @@ struct cue_ctx {
 	cue_env *root_env;
 	size_t steps;
 	unsigned depth;
+	idp_doc_node *directives; /* while exporting: path -> directive comment, or NULL */
 };
 
 struct cue_builtin {

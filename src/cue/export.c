@@ -37,6 +37,8 @@ static int export_fields(cue_ctx *c, cue_vertex *v, const char *path, idp_doc_no
 				rc = idp_err_at(err, arc->pos, sub.ptr, "field is required but not present");
 			continue;
 		}
+		if (c->directives && arc->doc && strstr(arc->doc, "+patch"))
+			idp_doc_map_set(c->a, c->directives, sub.ptr, idp_doc_new_str(c->a, arc->doc));
 		idp_doc_node *child;
 		rc = export_node(c, cue_vertex_value(c, arc->v), sub.ptr, &child, err);
 		if (rc == 0) {
@@ -121,7 +123,7 @@ static void add_value_arc(cue_ctx *c, cue_vertex *v, const char *label, idp_pos 
 	}
 	cue_vertex *e = cue_vertex_new(c, v, idp_arena_strdup(c->a, label), pos);
 	cue_vertex_add(c, e, (cue_conjunct){NULL, NULL, val, false, false});
-	v->arcs[v->narcs++] = (cue_arc){e->label, e, false, false, true, pos};
+	v->arcs[v->narcs++] = (cue_arc){e->label, e, false, false, true, pos, NULL};
 }
 
 cue_value *cue_from_doc(cue_ctx *c, const idp_doc_node *doc)

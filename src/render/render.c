@@ -1,0 +1,390 @@
+/* Application -> objects: components, traits, patches, labels. */
+#include "render/render_private.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+typedef struct render_ctx {
+	idp_arena *a;
+	idp_render_registry *reg;
+	const idp_render_opts *opts;
+	const idp_doc_node *app;
+	const char *app_name;
+	const char *namespace;
+	const char *revision;
+	idp_doc_node **objects;
+	size_t n, cap;
+} render_ctx;
+
+static void push_object(render_ctx *r, idp_doc_node *obj)
+{
+	if (r->n == r->cap) {
+		size_t cap = r->cap ? r->cap * 2 : 16;
+		idp_doc_node **objs = idp_arena_alloc(r->a, cap * sizeof(*objs));
+		if (r->n)
+			memcpy(objs, r->objects, r->n * sizeof(*objs));
+		r->objects = objs;
+		r->cap = cap;
+	}
+	r->objects[r->n++] = obj;
+}
+
+static idp_doc_node *str(render_ctx *r, const char *s)
+{
+	return idp_doc_new_str(r->a, s);
+}
+
+static idp_doc_node *map_or_empty(render_ctx *r, const idp_doc_node *m)
+{
+	return m && m->kind == IDP_DOC_MAP ? (idp_doc_node *)m : idp_doc_new_map(r->a);
+}
+
+/* KubeVela's `context` for one component (and, for traits, what it has so far). */
+static idp_doc_node *make_context(render_ctx *r, const char *component, const idp_doc_node *output,
+				  const idp_doc_node *outputs)
+{
+	idp_arena *a = r->a;
+	idp_doc_node *ctx = idp_doc_new_map(a), *cv = idp_doc_new_map(a);
+	const idp_doc_node *meta = idp_doc_map_get(r->app, "metadata");
+	idp_doc_map_set(a, ctx, "name", str(r, component));
+	idp_doc_map_set(a, ctx, "namespace", str(r, r->namespace));
+	idp_doc_map_set(a, ctx, "appName", str(r, r->app_name));
+	idp_doc_map_set(a, ctx, "appRevision", str(r, r->revision));
+	idp_doc_map_set(a, ctx, "appRevisionNum", idp_doc_new_int(a, 1));
+	idp_doc_map_set(a, ctx, "appLabels", map_or_empty(r, idp_doc_map_get(meta, "labels")));
+	idp_doc_map_set(a, ctx, "appAnnotations", map_or_empty(r, idp_doc_map_get(meta, "annotations")));
+	idp_doc_map_set(a, cv, "major", idp_doc_new_int(a, r->opts->cluster_major));
+	idp_doc_map_set(a, cv, "minor", idp_doc_new_int(a, r->opts->cluster_minor));
+	idp_doc_map_set(a, cv, "gitVersion",
+			str(r, idp_arena_printf(a, "v%d.%d.0", r->opts->cluster_major, r->opts->cluster_minor)));
+	idp_doc_map_set(a, cv, "platform", str(r, ""));
+	idp_doc_map_set(a, ctx, "clusterVersion", cv);
+	if (output)
+		idp_doc_map_set(a, ctx, "output", (idp_doc_node *)output);
+	if (outputs)
+		idp_doc_map_set(a, ctx, "outputs", (idp_doc_node *)outputs);
+	return ctx;
+}
+
+/* KubeVela's labels, after those the template set. */
+static void add_labels(render_ctx *r, idp_doc_node *obj, const char *component, const char *const *extra)
+{
+	if (obj->kind != IDP_DOC_MAP)
+		return;
+	idp_doc_node *meta = idp_doc_map_get(obj, "metadata");
+	if (!meta || meta->kind != IDP_DOC_MAP) {
+		meta = idp_doc_new_map(r->a);
+		idp_doc_map_set(r->a, obj, "metadata", meta);
+	}
+	idp_doc_node *labels = idp_doc_map_get(meta, "labels");
+	if (!labels || labels->kind != IDP_DOC_MAP) {
+		labels = idp_doc_new_map(r->a);
+		idp_doc_map_set(r->a, meta, "labels", labels);
+	}
+	idp_doc_map_set(r->a, labels, "app.oam.dev/name", str(r, r->app_name));
+	idp_doc_map_set(r->a, labels, "app.oam.dev/component", str(r, component));
+	idp_doc_map_set(r->a, labels, "app.oam.dev/appRevision", str(r, r->revision));
+	for (; extra && extra[0]; extra += 2)
+		idp_doc_map_set(r->a, labels, extra[0], str(r, extra[1]));
+}
+
+/* ---------------------------------------------------------------- patches */
+
+/* The value of +name=value in a directive comment, or NULL. */
+static const char *directive(render_ctx *r, const idp_doc_node *dirs, const char *path, const char *name)
+{
+	const char *doc = idp_doc_map_get_str(dirs, path);
+	if (!doc)
+		return NULL;
+	char *key = idp_arena_printf(r->a, "+%s=", name);
+	const char *at = strstr(doc, key);
+	if (!at)
+		return NULL;
+	at += strlen(key);
+	size_t n = strcspn(at, " \t\n");
+	return idp_arena_strndup(r->a, at, n);
+}
+
+static idp_doc_node *patch(render_ctx *r, idp_doc_node *dst, const idp_doc_node *src, const char *path,
+			   const idp_doc_node *dirs);
+
+static idp_doc_node *patch_list(render_ctx *r, idp_doc_node *dst, const idp_doc_node *src, const char *path,
+				const idp_doc_node *dirs)
+{
+	const char *key = directive(r, dirs, path, "patchKey");
+	const char *strategy = directive(r, dirs, path, "patchStrategy");
+	if (strategy && strcmp(strategy, "replace") == 0)
+		return idp_doc_copy(r->a, src);
+	if (key) { /* merge by key, append the new ones */
+		for (size_t i = 0; i < src->as.seq.len; i++) {
+			const idp_doc_node *item = src->as.seq.items[i];
+			const char *want = idp_doc_map_get_str(item, key);
+			char *sub = idp_arena_printf(r->a, "%s[%zu]", path, i);
+			size_t hit = dst->as.seq.len;
+			for (size_t j = 0; want && j < dst->as.seq.len; j++) {
+				const char *have = idp_doc_map_get_str(dst->as.seq.items[j], key);
+				if (have && strcmp(have, want) == 0)
+					hit = j;
+			}
+			if (hit < dst->as.seq.len)
+				dst->as.seq.items[hit] = patch(r, dst->as.seq.items[hit], item, sub, dirs);
+			else
+				idp_doc_seq_push(r->a, dst, idp_doc_copy(r->a, item));
+		}
+		return dst;
+	}
+	if (dst->as.seq.len != src->as.seq.len)
+		return idp_doc_copy(r->a, src);
+	for (size_t i = 0; i < src->as.seq.len; i++)
+		dst->as.seq.items[i] = patch(r, dst->as.seq.items[i], src->as.seq.items[i],
+					     idp_arena_printf(r->a, "%s[%zu]", path, i), dirs);
+	return dst;
+}
+
+/* Strategic merge of a trait's patch into an object. */
+static idp_doc_node *patch(render_ctx *r, idp_doc_node *dst, const idp_doc_node *src, const char *path,
+			   const idp_doc_node *dirs)
+{
+	if (!dst)
+		return idp_doc_copy(r->a, src);
+	if (dst->kind == IDP_DOC_SEQ && src->kind == IDP_DOC_SEQ)
+		return patch_list(r, dst, src, path, dirs);
+	if (dst->kind != IDP_DOC_MAP || src->kind != IDP_DOC_MAP)
+		return idp_doc_copy(r->a, src);
+	const char *strategy = *path ? directive(r, dirs, path, "patchStrategy") : NULL;
+	if (strategy && strcmp(strategy, "replace") == 0)
+		return idp_doc_copy(r->a, src);
+	for (size_t i = 0; i < src->as.map.len; i++) {
+		const idp_doc_entry *e = &src->as.map.items[i];
+		idp_buf sub = IDP_BUF_INIT;
+		idp_buf_puts(&sub, path);
+		idp_doc_path_push_key(&sub, e->key);
+		idp_doc_node *cur = idp_doc_map_get(dst, e->key);
+		idp_doc_map_set(r->a, dst, e->key, patch(r, cur, e->value, idp_buf_cstr(&sub), dirs));
+		idp_buf_free(&sub);
+	}
+	return dst;
+}
+
+/* ---------------------------------------------------------------- evaluation */
+
+typedef struct eval_in {
+	const render_def *def;
+	const idp_doc_node *properties; /* may be NULL */
+	idp_pos props_pos;              /* where a missing parameter is reported */
+	const char *props_path;         /* spec.components[i].properties */
+	idp_doc_node *context;
+} eval_in;
+
+static char *field(render_ctx *r, const render_def *def, const char *name)
+{
+	return idp_arena_printf(r->a, "%s%s", def->prefix, name);
+}
+
+/* Compiles the definition with the parameters and context filled in,
+ * after checking the properties against the declared parameters. */
+static int prepare(render_ctx *r, const eval_in *in, idp_cue_program **out, idp_err *err)
+{
+	idp_cue_program *probe;
+	const idp_doc_node *props = in->properties ? in->properties : idp_doc_new_map(r->a);
+	int rc = render_compile(r->a, in->def, &probe, err);
+	if (rc == 0)
+		rc = idp_cue_check_fields(probe, field(r, in->def, "parameter"), props, in->props_path, err);
+	if (rc == 0)
+		rc = render_compile(r->a, in->def, out, err);
+	if (rc == 0)
+		rc = idp_cue_fill(*out, "context", in->context, err);
+	if (rc == 0)
+		rc = idp_cue_fill(*out, field(r, in->def, "parameter"), props, err);
+	if (rc)
+		render_map_error(in->def, err);
+	if (rc == 0) { /* a parameter nobody set and with no default is missing */
+		idp_doc_node *params;
+		idp_err perr = IDP_ERR_INIT;
+		if (idp_cue_export(*out, field(r, in->def, "parameter"), &params, &perr) && perr.msg &&
+		    strstr(perr.msg, "incomplete")) {
+			rc = idp_err_at(err, in->props_pos, perr.path ? idp_arena_printf(r->a, "%s.%s", in->props_path, perr.path) : in->props_path,
+					"required parameter %s is not set", perr.path ? perr.path : "");
+		} else if (perr.code) {
+			/* A property that conflicts with its declaration: name it by its
+			 * place in the Application. */
+			if (perr.path && perr.file && strcmp(perr.file, in->def->file) != 0) {
+				char *full = idp_arena_printf(r->a, "%s.%s", in->props_path, perr.path);
+				free(perr.path);
+				perr.path = idp_xstrdup(full);
+			}
+			idp_err_move(err, &perr);
+			render_map_error(in->def, err);
+			rc = err->code;
+		}
+		idp_err_clear(&perr);
+	}
+	return rc;
+}
+
+static int export_field(render_ctx *r, idp_cue_program *p, const render_def *def, const char *name,
+			idp_doc_node **out, idp_doc_node **dirs, idp_err *err)
+{
+	int rc = dirs ? idp_cue_export_annotated(p, field(r, def, name), out, dirs, err)
+		      : idp_cue_export(p, field(r, def, name), out, err);
+	if (rc) {
+		render_map_error(def, err);
+		idp_err_wrap(err, "%s %s: %s", def->trait ? "trait" : "component", def->name, name);
+	}
+	return rc;
+}
+
+static const render_def *find_def(render_ctx *r, const idp_doc_node *type_node, bool trait, const char *path,
+				  idp_err *err)
+{
+	if (!type_node || type_node->kind != IDP_DOC_STR) {
+		idp_err_at(err, type_node ? type_node->pos : r->app->pos, path, "type must be a string");
+		return NULL;
+	}
+	const render_def *def = render_registry_find(r->reg, type_node->as.str.ptr, trait);
+	if (def)
+		return def;
+	const char **names = idp_arena_alloc(r->a, (r->reg->n ? r->reg->n : 1) * sizeof(char *));
+	size_t n = 0;
+	for (size_t i = 0; i < r->reg->n; i++)
+		if (r->reg->defs[i].trait == trait)
+			names[n++] = r->reg->defs[i].name;
+	const char *near = idp_str_closest(type_node->as.str.ptr, names, n);
+	idp_err_at(err, type_node->pos, path, "unknown %s type \"%s\"%s%s%s", trait ? "trait" : "component",
+		   type_node->as.str.ptr, near ? " (did you mean \"" : "", near ? near : "", near ? "\"?)" : "");
+	return NULL;
+}
+
+static int render_component(render_ctx *r, const idp_doc_node *comp, size_t ci, idp_err *err)
+{
+	char *path = idp_arena_printf(r->a, "spec.components[%zu]", ci);
+	const char *cname = idp_doc_map_get_str(comp, "name");
+	if (!cname)
+		return idp_err_at(err, comp->pos, idp_arena_printf(r->a, "%s.name", path), "a component needs a name");
+	const idp_doc_node *type = idp_doc_map_get(comp, "type");
+	const render_def *def = find_def(r, type, false, idp_arena_printf(r->a, "%s.type", path), err);
+	if (!def)
+		return IDP_EINPUT;
+	const idp_doc_node *props = idp_doc_map_get(comp, "properties");
+	idp_pos props_pos = comp->pos;
+	for (size_t i = 0; i < comp->as.map.len; i++)
+		if (strcmp(comp->as.map.items[i].key, "properties") == 0)
+			props_pos = comp->as.map.items[i].key_pos;
+	eval_in in = {def, props, props_pos, idp_arena_printf(r->a, "%s.properties", path),
+		      make_context(r, cname, NULL, NULL)};
+	idp_cue_program *p;
+	int rc = prepare(r, &in, &p, err);
+	idp_doc_node *workload = NULL, *outputs = idp_doc_new_map(r->a);
+	if (rc == 0)
+		rc = export_field(r, p, def, "output", &workload, NULL, err);
+	if (rc == 0 && idp_cue_exists(p, field(r, def, "outputs")))
+		rc = export_field(r, p, def, "outputs", &outputs, NULL, err);
+	if (rc)
+		return rc;
+	/* Traits, in order: each sees the workload and outputs so far. */
+	const idp_doc_node *traits = idp_doc_map_get(comp, "traits");
+	idp_doc_node **trait_objects = NULL;
+	size_t n_trait_objects = 0;
+	for (size_t t = 0; traits && traits->kind == IDP_DOC_SEQ && t < traits->as.seq.len; t++) {
+		const idp_doc_node *tr = traits->as.seq.items[t];
+		char *tpath = idp_arena_printf(r->a, "%s.traits[%zu]", path, t);
+		const render_def *tdef = find_def(r, idp_doc_map_get(tr, "type"), true,
+						  idp_arena_printf(r->a, "%s.type", tpath), err);
+		if (!tdef)
+			return IDP_EINPUT;
+		const idp_doc_node *tprops = idp_doc_map_get(tr, "properties");
+		idp_pos tpos = tr->pos;
+		for (size_t i = 0; i < tr->as.map.len; i++)
+			if (strcmp(tr->as.map.items[i].key, "properties") == 0)
+				tpos = tr->as.map.items[i].key_pos;
+		eval_in tin = {tdef, tprops, tpos, idp_arena_printf(r->a, "%s.properties", tpath),
+			       make_context(r, cname, workload, outputs)};
+		idp_cue_program *tp;
+		if ((rc = prepare(r, &tin, &tp, err)))
+			return rc;
+		if (idp_cue_exists(tp, field(r, tdef, "patch"))) {
+			idp_doc_node *pt, *dirs;
+			if ((rc = export_field(r, tp, tdef, "patch", &pt, &dirs, err)))
+				return rc;
+			workload = patch(r, workload, pt, "", dirs);
+		}
+		if (idp_cue_exists(tp, field(r, tdef, "patchOutputs"))) {
+			idp_doc_node *po, *dirs;
+			if ((rc = export_field(r, tp, tdef, "patchOutputs", &po, &dirs, err)))
+				return rc;
+			for (size_t i = 0; po->kind == IDP_DOC_MAP && i < po->as.map.len; i++) {
+				idp_doc_node *target = idp_doc_map_get(outputs, po->as.map.items[i].key);
+				if (target)
+					idp_doc_map_set(r->a, outputs, po->as.map.items[i].key,
+							patch(r, target, po->as.map.items[i].value,
+							      po->as.map.items[i].key, dirs));
+			}
+		}
+		if (idp_cue_exists(tp, field(r, tdef, "outputs"))) {
+			idp_doc_node *to;
+			if ((rc = export_field(r, tp, tdef, "outputs", &to, NULL, err)))
+				return rc;
+			for (size_t i = 0; to->kind == IDP_DOC_MAP && i < to->as.map.len; i++) {
+				idp_doc_node *obj = to->as.map.items[i].value;
+				const char *extra[] = {"trait.oam.dev/type", tdef->name, "trait.oam.dev/resource",
+						       to->as.map.items[i].key, NULL};
+				add_labels(r, obj, cname, extra);
+				trait_objects = idp_xrealloc(trait_objects, (n_trait_objects + 1) * sizeof(*trait_objects));
+				trait_objects[n_trait_objects++] = obj;
+			}
+		}
+	}
+	const char *wextra[] = {"workload.oam.dev/type", def->name, NULL};
+	add_labels(r, workload, cname, wextra);
+	push_object(r, workload);
+	for (size_t i = 0; outputs->kind == IDP_DOC_MAP && i < outputs->as.map.len; i++) {
+		idp_doc_node *obj = outputs->as.map.items[i].value;
+		const char *extra[] = {"trait.oam.dev/type", "AuxiliaryWorkload", "trait.oam.dev/resource",
+				       outputs->as.map.items[i].key, NULL};
+		add_labels(r, obj, cname, extra);
+		push_object(r, obj);
+	}
+	for (size_t i = 0; i < n_trait_objects; i++)
+		push_object(r, trait_objects[i]);
+	free(trait_objects);
+	return 0;
+}
+
+int idp_render_app(idp_arena *a, idp_render_registry *reg, const idp_doc_node *app, const idp_render_opts *opts,
+		   idp_doc_node ***objects, size_t *n, idp_err *err)
+{
+	idp_render_opts defaults = IDP_RENDER_OPTS_INIT;
+	render_ctx r = {0};
+	r.a = a;
+	r.reg = reg;
+	r.opts = opts ? opts : &defaults;
+	r.app = app;
+	const char *kind = idp_doc_map_get_str(app, "kind");
+	if (!kind || strcmp(kind, "Application") != 0)
+		return idp_err_at(err, app->pos, "kind", "want an Application, found %s", kind ? kind : "no kind");
+	idp_doc_node *name_node;
+	if (idp_doc_path_get(app, "metadata.name", &name_node, NULL) || name_node->kind != IDP_DOC_STR)
+		return idp_err_at(err, app->pos, "metadata.name", "an Application needs a name");
+	r.app_name = name_node->as.str.ptr;
+	idp_doc_node *ns;
+	r.namespace = r.opts->namespace ? r.opts->namespace
+		      : idp_doc_path_get(app, "metadata.namespace", &ns, NULL) == 0 && ns->kind == IDP_DOC_STR
+			  ? ns->as.str.ptr
+			  : "default";
+	r.revision = r.opts->app_revision ? r.opts->app_revision : idp_arena_printf(a, "%s-v1", r.app_name);
+	idp_doc_node *comps;
+	if (idp_doc_path_get(app, "spec.components", &comps, NULL) || comps->kind != IDP_DOC_SEQ)
+		return idp_err_at(err, app->pos, "spec.components", "an Application needs a list of components");
+	for (size_t i = 0; i < comps->as.seq.len; i++) {
+		const idp_doc_node *comp = comps->as.seq.items[i];
+		if (comp->kind != IDP_DOC_MAP)
+			return idp_err_at(err, comp->pos, idp_arena_printf(a, "spec.components[%zu]", i), "a component must be a map");
+		int rc = render_component(&r, comp, i, err);
+		if (rc)
+			return rc;
+	}
+	*objects = r.objects;
+	*n = r.n;
+	return 0;
+}
