@@ -65,8 +65,23 @@ char *idp_xstrdup(const char *s)
 	return idp_xstrndup(s, strlen(s));
 }
 
+/* Standard-size chunks freed by one arena are kept for the next, so that a
+ * loop of short renders does not hand pages back to the kernel and fault
+ * them in again each time. Per thread, and bounded. */
+#define CHUNK_CACHE_MAX 32
+static _Thread_local arena_chunk *chunk_cache;
+static _Thread_local size_t chunk_cache_len;
+
 static arena_chunk *chunk_new(size_t size, arena_chunk *next)
 {
+	if (size == ARENA_CHUNK_SIZE && chunk_cache) {
+		arena_chunk *c = chunk_cache;
+		chunk_cache = c->next;
+		chunk_cache_len--;
+		c->next = next;
+		c->used = 0;
+		return c;
+	}
 	if (size > SIZE_MAX - sizeof(arena_chunk))
 		out_of_memory(size);
 	arena_chunk *c = idp_xmalloc(sizeof(arena_chunk) + size);
@@ -89,7 +104,13 @@ void idp_arena_free(idp_arena *a)
 	arena_chunk *c = a->head;
 	while (c) {
 		arena_chunk *next = c->next;
-		free(c);
+		if (c->size == ARENA_CHUNK_SIZE && chunk_cache_len < CHUNK_CACHE_MAX) {
+			c->next = chunk_cache;
+			chunk_cache = c;
+			chunk_cache_len++;
+		} else {
+			free(c);
+		}
 		c = next;
 	}
 	free(a);

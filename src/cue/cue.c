@@ -21,12 +21,19 @@ int idp_cue_compile(idp_arena *a, const char *file, const char *src, size_t len,
 			return idp_err_at(err, d->pos, NULL, "unsupported CUE construct import \"%s\" (not a package of this dialect)",
 					  d->str);
 	}
+	*out = idp_cue_instantiate(a, p);
+	return 0;
+}
+
+idp_cue_program *idp_cue_instantiate(idp_arena *a, const idp_cue_program *compiled)
+{
+	idp_cue_program *p = idp_arena_zalloc(a, sizeof(*p));
+	p->file = compiled->file;
 	p->ctx.a = a;
 	p->ctx.file = &p->file;
 	p->ctx.root = cue_vertex_new(&p->ctx, NULL, NULL, p->file.root->pos);
 	cue_vertex_add(&p->ctx, p->ctx.root, (cue_conjunct){p->file.root, NULL, NULL, false, false});
-	*out = p;
-	return 0;
+	return p;
 }
 
 /* Wraps a value in the structs that path names: fill("a.b", v) is {a: {b: v}}. */

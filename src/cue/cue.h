@@ -21,6 +21,11 @@ typedef struct idp_cue_program idp_cue_program;
 int idp_cue_compile(idp_arena *a, const char *file, const char *src, size_t len,
 		    idp_cue_program **out, idp_err *err);
 
+/* A fresh program in a that shares compiled's syntax tree (which must
+ * outlive it): nothing filled, nothing evaluated. Compiling once and
+ * instantiating per use skips the parse. */
+idp_cue_program *idp_cue_instantiate(idp_arena *a, const idp_cue_program *compiled);
+
 /* Unifies a document into the program at path (e.g. "parameter" or
  * "context"), as if the file said `path: <doc>`. The document keeps its
  * positions, so a conflict names the document's file:line:column. path ""

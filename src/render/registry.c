@@ -19,12 +19,17 @@ size_t idp_render_registry_size(const idp_render_registry *reg)
 	return reg->n;
 }
 
-static void registry_put(idp_render_registry *reg, render_def def)
+static int registry_put(idp_render_registry *reg, render_def def, idp_err *err)
 {
+	int rc = def.compiled ? 0 : idp_cue_compile(reg->a, def.file, def.src, def.len, &def.compiled, err);
+	if (rc) {
+		render_map_error(&def, err);
+		return rc;
+	}
 	for (size_t i = 0; i < reg->n; i++) {
 		if (reg->defs[i].trait == def.trait && strcmp(reg->defs[i].name, def.name) == 0) {
 			reg->defs[i] = def;
-			return;
+			return 0;
 		}
 	}
 	if (reg->n == reg->cap) {
@@ -36,6 +41,7 @@ static void registry_put(idp_render_registry *reg, render_def def)
 		reg->cap = cap;
 	}
 	reg->defs[reg->n++] = def;
+	return 0;
 }
 
 /* Where a block-scalar template's text starts in its YAML file: the line
@@ -92,7 +98,8 @@ static int add_yaml_defs(idp_render_registry *reg, const char *name, const char 
 		def.len = tpl->as.str.len;
 		def.prefix = "";
 		template_offset(data, len, tpl, &def.line_off, &def.col_off);
-		registry_put(reg, def);
+		if ((rc = registry_put(reg, def, err)))
+			return rc;
 	}
 	return 0;
 }
@@ -131,8 +138,8 @@ static int add_cue_def(idp_render_registry *reg, const char *name, const char *d
 	def.src = data;
 	def.len = len;
 	def.prefix = "template.";
-	registry_put(reg, def);
-	return 0;
+	def.compiled = p;
+	return registry_put(reg, def, err);
 }
 
 int idp_render_registry_add(idp_render_registry *reg, const char *name, const char *data, size_t len, idp_err *err)
@@ -229,10 +236,9 @@ void render_map_error(const render_def *def, idp_err *err)
 
 int render_compile(idp_arena *a, const render_def *def, idp_cue_program **out, idp_err *err)
 {
-	int rc = idp_cue_compile(a, def->file, def->src, def->len, out, err);
-	if (rc)
-		render_map_error(def, err);
-	return rc;
+	(void)err;
+	*out = idp_cue_instantiate(a, def->compiled);
+	return 0;
 }
 
 int idp_render_registry_vet(idp_render_registry *reg, idp_err *err)
