@@ -4,7 +4,9 @@
 
 #include <getopt.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
+#include <time.h>
 
 static const char cue_usage[] =
 	"usage: idp cue eval FILE [-e EXPR] [-o yaml|json]\n"
@@ -15,13 +17,39 @@ static const char cue_usage[] =
 	"\n"
 	"  -e, --expression  print this expression instead of the whole file\n"
 	"  -o, --output      json (default) or yaml\n"
+	"      --repeat N    evaluate N times in-process first and print the rate (benchmarks)\n"
 	"  -h, --help        this text\n"
 	"\n"
 	"Exit status: 0 ok, 1 runtime failure, 2 bad input (syntax, conflict, incomplete).\n";
 
+/* --repeat N: parse, evaluate and export N times in-process (each in its own
+ * arena) and print the rate on stderr, for bench/cue.sh. */
+static int eval_repeatedly(const char *src, size_t len, const char *path, const char *expr, long n, idp_err *err)
+{
+	struct timespec t0, t1;
+	clock_gettime(CLOCK_MONOTONIC, &t0);
+	for (long i = 0; i < n; i++) {
+		idp_arena *a = idp_arena_new();
+		idp_cue_program *p;
+		idp_doc_node *doc;
+		int rc = idp_cue_compile(a, path, src, len, &p, err);
+		if (rc == 0)
+			rc = idp_cue_export(p, expr, &doc, err);
+		idp_arena_free(a);
+		if (rc)
+			return rc;
+	}
+	clock_gettime(CLOCK_MONOTONIC, &t1);
+	double secs = (double)(t1.tv_sec - t0.tv_sec) + (double)(t1.tv_nsec - t0.tv_nsec) / 1e9;
+	fprintf(stderr, "cue eval: %ld evaluations in %.3f s: %.0f/s, %.1f us each\n", n, secs, (double)n / secs,
+		secs * 1e6 / (double)n);
+	return 0;
+}
+
 int idp_cmd_cue(int argc, char **argv)
 {
 	static const struct option opts[] = {{"expression", required_argument, NULL, 'e'},
+					     {"repeat", required_argument, NULL, 'r'},
 					     {"output", required_argument, NULL, 'o'},
 					     {"help", no_argument, NULL, 'h'},
 					     {NULL, 0, NULL, 0}};
@@ -32,16 +60,19 @@ int idp_cmd_cue(int argc, char **argv)
 	}
 	const char *expr = NULL;
 	bool yaml = false;
+	long repeat = 1;
 	int ch;
 	argc--;
 	argv++;
-	while ((ch = getopt_long(argc, argv, "e:o:h", opts, NULL)) != -1) {
+	while ((ch = getopt_long(argc, argv, "e:o:r:h", opts, NULL)) != -1) {
 		if (ch == 'h') {
 			fputs(cue_usage, stdout);
 			return IDP_EXIT_OK;
 		}
 		if (ch == 'e')
 			expr = optarg;
+		else if (ch == 'r' && (repeat = strtol(optarg, NULL, 10)) >= 1 && repeat <= 100000000)
+			continue;
 		else if (ch == 'o' && (strcmp(optarg, "yaml") == 0 || strcmp(optarg, "json") == 0))
 			yaml = strcmp(optarg, "yaml") == 0;
 		else {
@@ -62,6 +93,8 @@ int idp_cmd_cue(int argc, char **argv)
 	int rc = idp_file_read(path, IDP_DOC_MAX_BYTES_DEFAULT, &src, &err);
 	if (rc == 0)
 		rc = idp_cue_compile(a, strcmp(path, "-") == 0 ? "<stdin>" : path, idp_buf_cstr(&src), src.len, &prog, &err);
+	if (rc == 0 && repeat > 1)
+		rc = eval_repeatedly(idp_buf_cstr(&src), src.len, path, expr, repeat, &err);
 	if (rc == 0)
 		rc = idp_cue_export(prog, expr, &doc, &err);
 	if (rc == 0) {

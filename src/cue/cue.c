@@ -73,7 +73,7 @@ static int value_at(idp_cue_program *p, const char *expr, cue_value **out, idp_e
 
 int idp_cue_export(idp_cue_program *p, const char *expr, idp_doc_node **out, idp_err *err)
 {
-	cue_value *v;
+	cue_value *v = NULL;
 	int rc = value_at(p, expr, &v, err);
 	return rc ? rc : cue_export_value(&p->ctx, v, out, err);
 }
@@ -81,7 +81,7 @@ int idp_cue_export(idp_cue_program *p, const char *expr, idp_doc_node **out, idp
 int idp_cue_export_annotated(idp_cue_program *p, const char *expr, idp_doc_node **out,
 			     idp_doc_node **directives, idp_err *err)
 {
-	cue_value *v;
+	cue_value *v = NULL;
 	int rc = value_at(p, expr, &v, err);
 	if (rc)
 		return rc;
@@ -130,7 +130,7 @@ static int check_fields(cue_ctx *c, cue_value *v, const idp_doc_node *doc, idp_b
 int idp_cue_check_fields(idp_cue_program *p, const char *path, const idp_doc_node *doc, const char *doc_path,
 			 idp_err *err)
 {
-	cue_value *v;
+	cue_value *v = NULL;
 	int rc = value_at(p, path, &v, err);
 	if (rc)
 		return rc;
@@ -168,7 +168,7 @@ static int value_at(idp_cue_program *p, const char *expr, cue_value **out, idp_e
 
 bool idp_cue_exists(idp_cue_program *p, const char *path)
 {
-	cue_value *v;
+	cue_value *v = NULL;
 	idp_err err = IDP_ERR_INIT;
 	bool ok = value_at(p, path, &v, &err) == 0 && !(v->kind == CV_BOTTOM && !v->as.err.incomplete &&
 							 strstr(v->as.err.msg, "not found"));
