@@ -1316,6 +1316,10 @@ cue_value *cue_vertex_value(cue_ctx *c, cue_vertex *v)
 			break;
 		run_deferred(c, v, &acc);
 	}
+	/* A closed list literal fixes the length: more elements from elsewhere
+	 * (a filled document, another list) conflict with it. */
+	if (list_literals && v->narcs != list_len)
+		list_len_mismatch = true;
 	/* A struct literal that only embeds a scalar or a list ({x * 2} in a list
 	 * comprehension) is that value. */
 	if (v->is_struct && !v->has_fields && (v->is_list || (acc->kind != CV_TOP && acc->kind != CV_DISJ &&
