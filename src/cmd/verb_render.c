@@ -48,6 +48,23 @@ static int parse_cluster_version(const char *s, idp_render_opts *o)
 	return 0;
 }
 
+/* Definition files that did not load are reported as warnings: a render
+ * that does not use them still succeeds. Only when it failed are they
+ * printed in full, since one of them may be why. */
+static void print_skipped(const idp_render_registry *reg, bool failed)
+{
+	const idp_errs *skipped = idp_render_registry_skipped(reg);
+	if (!failed && skipped->len) {
+		fprintf(stderr, "idp render: warning: %zu definition file%s skipped (idp def vet DIR shows why)\n",
+			skipped->len, skipped->len == 1 ? "" : "s");
+		return;
+	}
+	for (size_t i = 0; i < skipped->len; i++) {
+		fputs("warning: skipped: ", stderr);
+		idp_cmd_print_err(&skipped->items[i]);
+	}
+}
+
 /* --repeat N: N renders in this process, each in its own arena, and the
  * rate on stderr (for bench/cue.sh; definitions are loaded once). */
 static int render_repeatedly(idp_render_registry *reg, const idp_doc_node *app, const idp_render_opts *ro, long n,
@@ -135,8 +152,10 @@ int idp_cmd_render(int argc, char **argv)
 		fwrite(idp_buf_cstr(&out), 1, out.len, stdout);
 	else
 		idp_cmd_print_err(&err);
+	print_skipped(reg, rc != 0);
 	idp_buf_free(&out);
 	idp_err_clear(&err);
+	idp_render_registry_free(reg);
 	idp_arena_free(a);
 	return idp_cmd_exit_code(rc);
 }
@@ -157,11 +176,17 @@ int idp_cmd_def(int argc, char **argv)
 		rc = idp_render_registry_load(reg, argv[i], &err);
 	if (rc == 0)
 		rc = idp_render_registry_vet(reg, &err);
-	if (rc == 0)
+	const idp_errs *skipped = idp_render_registry_skipped(reg);
+	for (size_t i = 0; i < skipped->len; i++) /* vet is a check: every bad file counts */
+		idp_cmd_print_err(&skipped->items[i]);
+	if (rc == 0 && skipped->len == 0)
 		printf("%zu definition%s ok\n", idp_render_registry_size(reg), idp_render_registry_size(reg) == 1 ? "" : "s");
-	else
+	else if (rc)
 		idp_cmd_print_err(&err);
+	else
+		rc = IDP_EINPUT;
 	idp_err_clear(&err);
+	idp_render_registry_free(reg);
 	idp_arena_free(a);
 	return idp_cmd_exit_code(rc);
 }

@@ -447,6 +447,13 @@ cue_value *cue_concrete(cue_ctx *c, cue_value *v, unsigned mask, const char *wha
 
 /* ---------------------------------------------------------------- scopes and references */
 
+static cue_value *unset_optional(cue_ctx *c, idp_pos pos, const char *name)
+{
+	cue_value *b = cue_bottom(c, pos, true, "cannot reference optional field: %s", name);
+	b->as.err.unset_optional = true;
+	return b;
+}
+
 typedef struct cue_let_cache {
 	struct cue_let_cache *next;
 	cue_decl *decl;
@@ -533,7 +540,7 @@ static cue_value *lookup(cue_ctx *c, const char *name, idp_pos pos, cue_env *env
 					arc->optional = false;
 				/* An optional field that nothing set is not there to be referenced. */
 				if (arc->optional)
-					return cue_bottom(c, pos, true, "cannot reference optional field: %s", name);
+					return unset_optional(c, pos, name);
 				return cue_vertex_value(c, arc->v);
 			}
 			if (d->kind == CUE_DECL_LET && strcmp(d->name, name) == 0)
@@ -577,7 +584,7 @@ static cue_value *select_label(cue_ctx *c, cue_value *x, const char *label, idp_
 	if (!arc)
 		return cue_bottom(c, pos, true, "undefined field: %s", label);
 	if (arc->optional)
-		return cue_bottom(c, pos, true, "cannot reference optional field: %s", label);
+		return unset_optional(c, pos, label);
 	return cue_vertex_value(c, arc->v);
 }
 
@@ -1045,7 +1052,8 @@ static void absorb_vertex(cue_ctx *c, cue_vertex *v, cue_vertex *src, bool close
 		for (size_t i = 0; i < src->narcs; i++) {
 			cue_arc *arc = arc_get_or_add(c, v, src->arcs[i].label, src->arcs[i].pos);
 			arc->optional = arc->optional && src->arcs[i].optional;
-			arc->allowed = true;
+			/* Filled-in fields are not declarations: a closed struct still limits them. */
+			arc->allowed = arc->allowed || closed;
 			cue_vertex_add(c, arc->v, (cue_conjunct){NULL, NULL, cue_vertex_value(c, src->arcs[i].v), false, false});
 		}
 	}
@@ -1120,6 +1128,10 @@ static void run_comprehension(cue_ctx *c, cue_vertex *v, cue_clause *cl, size_t 
 			run_comprehension(c, v, cl + 1, n - 1, body, env, closed, list_elem, next_index);
 		return;
 	}
+	/* Iterating over an optional field nobody set yields nothing: KubeVela's
+	 * templates rely on it (for v in parameter.pvc). */
+	if (src->kind == CV_BOTTOM && src->as.err.unset_optional)
+		return;
 	src = cue_concrete(c, src, CK_STRUCT | CK_LIST, "for source");
 	if (src->kind == CV_BOTTOM) {
 		cue_vertex_add(c, v, (cue_conjunct){NULL, NULL, src, false, false});

@@ -84,6 +84,7 @@ struct cue_value {
 		struct {
 			const char *msg;
 			bool incomplete; /* a missing or non-concrete value, not a conflict */
+			bool unset_optional; /* a reference to an optional field nobody set */
 		} err;
 		const cue_builtin *fn;
 	} as;

@@ -14,6 +14,17 @@ idp_render_registry *idp_render_registry_new(idp_arena *a)
 	return reg;
 }
 
+const idp_errs *idp_render_registry_skipped(const idp_render_registry *reg)
+{
+	return &reg->skipped;
+}
+
+void idp_render_registry_free(idp_render_registry *reg)
+{
+	if (reg)
+		idp_errs_free(&reg->skipped);
+}
+
 size_t idp_render_registry_size(const idp_render_registry *reg)
 {
 	return reg->n;
@@ -183,9 +194,17 @@ static int load_dir(idp_render_registry *reg, const char *dir, unsigned depth, i
 		if (rc == 0) {
 			char *child = idp_arena_printf(reg->a, "%s/%s", dir, names[i]);
 			struct stat st;
-			if (stat(child, &st) == 0 && (S_ISDIR(st.st_mode) || idp_str_has_suffix(child, ".yaml") ||
-						      idp_str_has_suffix(child, ".yml") || idp_str_has_suffix(child, ".cue")))
+			idp_err file_err = IDP_ERR_INIT;
+			if (stat(child, &st) == 0 && S_ISDIR(st.st_mode))
 				rc = load_path(reg, child, depth + 1, err);
+			else if (idp_str_has_suffix(child, ".yaml") || idp_str_has_suffix(child, ".yml") ||
+				 idp_str_has_suffix(child, ".cue")) {
+				if (load_path(reg, child, depth + 1, &file_err) == IDP_EINPUT)
+					idp_errs_push(&reg->skipped, &file_err);
+				else if (file_err.code)
+					idp_err_move(err, &file_err), rc = err->code;
+			}
+			idp_err_clear(&file_err);
 		}
 		free(names[i]);
 	}

@@ -109,10 +109,28 @@ static const char *directive(render_ctx *r, const idp_doc_node *dirs, const char
 static idp_doc_node *patch(render_ctx *r, idp_doc_node *dst, const idp_doc_node *src, const char *path,
 			   const idp_doc_node *dirs);
 
+/* +patchKey above a chained label (`spec: template: spec: containers:`)
+ * sits on its first label: look up the chain while it is made of map keys. */
+static const char *patch_key(render_ctx *r, const idp_doc_node *dirs, const char *path)
+{
+	char *p = idp_arena_strdup(r->a, path);
+	for (;;) {
+		const char *key = directive(r, dirs, p, "patchKey");
+		if (key)
+			return key;
+		char *dot = strrchr(p, '.');
+		if (!dot || strchr(dot, '[') || strchr(dot, ']'))
+			return NULL;
+		*dot = '\0';
+		if (strchr(p, ']') && strrchr(p, ']') > strrchr(p, '.'))
+			return directive(r, dirs, p, "patchKey");
+	}
+}
+
 static idp_doc_node *patch_list(render_ctx *r, idp_doc_node *dst, const idp_doc_node *src, const char *path,
 				const idp_doc_node *dirs)
 {
-	const char *key = directive(r, dirs, path, "patchKey");
+	const char *key = patch_key(r, dirs, path);
 	const char *strategy = directive(r, dirs, path, "patchStrategy");
 	if (strategy && strcmp(strategy, "replace") == 0)
 		return idp_doc_copy(r->a, src);
@@ -127,6 +145,8 @@ static idp_doc_node *patch_list(render_ctx *r, idp_doc_node *dst, const idp_doc_
 				if (have && strcmp(have, want) == 0)
 					hit = j;
 			}
+			if (!want && i < dst->as.seq.len) /* no key in the element: it patches its position */
+				hit = i;
 			if (hit < dst->as.seq.len)
 				dst->as.seq.items[hit] = patch(r, dst->as.seq.items[hit], item, sub, dirs);
 			else
@@ -134,11 +154,16 @@ static idp_doc_node *patch_list(render_ctx *r, idp_doc_node *dst, const idp_doc_
 		}
 		return dst;
 	}
-	if (dst->as.seq.len != src->as.seq.len)
-		return idp_doc_copy(r->a, src);
-	for (size_t i = 0; i < src->as.seq.len; i++)
-		dst->as.seq.items[i] = patch(r, dst->as.seq.items[i], src->as.seq.items[i],
-					     idp_arena_printf(r->a, "%s[%zu]", path, i), dirs);
+	/* No key: element by element. Export drops a patch list's `...`, so
+	 * elements past the patch's end are kept, as KubeVela's [{...}, ...]
+	 * patches mean; extra patch elements are appended. */
+	for (size_t i = 0; i < src->as.seq.len; i++) {
+		if (i < dst->as.seq.len)
+			dst->as.seq.items[i] = patch(r, dst->as.seq.items[i], src->as.seq.items[i],
+						     idp_arena_printf(r->a, "%s[%zu]", path, i), dirs);
+		else
+			idp_doc_seq_push(r->a, dst, idp_doc_copy(r->a, src->as.seq.items[i]));
+	}
 	return dst;
 }
 
@@ -204,8 +229,13 @@ static int prepare(render_ctx *r, const eval_in *in, idp_cue_program **out, idp_
 		idp_err perr = IDP_ERR_INIT;
 		if (idp_cue_export(*out, field(r, in->def, "parameter"), &params, &perr) && perr.msg &&
 		    strstr(perr.msg, "incomplete")) {
-			rc = idp_err_at(err, in->props_pos, perr.path ? idp_arena_printf(r->a, "%s.%s", in->props_path, perr.path) : in->props_path,
-					"required parameter %s is not set", perr.path ? perr.path : "");
+			if (perr.path)
+				rc = idp_err_at(err, in->props_pos, idp_arena_printf(r->a, "%s.%s", in->props_path, perr.path),
+						"required parameter %s is not set", perr.path);
+			else
+				rc = idp_err_at(err, in->props_pos, in->props_path,
+						"the properties match no form of the %s's parameters (%s)",
+						in->def->name, perr.msg);
 		} else if (perr.code) {
 			/* A property that conflicts with its declaration: name it by its
 			 * place in the Application. */
@@ -337,6 +367,14 @@ static int render_component(render_ctx *r, const idp_doc_node *comp, size_t ci, 
 	}
 	const char *wextra[] = {"workload.oam.dev/type", def->name, NULL};
 	add_labels(r, workload, cname, wextra);
+	/* KubeVela names a workload after its component when the template does not. */
+	idp_doc_node *wmeta = idp_doc_map_get(workload, "metadata");
+	if (wmeta && !idp_doc_map_get(wmeta, "name")) {
+		idp_doc_map_set(r->a, wmeta, "name", str(r, cname));
+		idp_doc_entry last = wmeta->as.map.items[wmeta->as.map.len - 1];
+		memmove(&wmeta->as.map.items[1], &wmeta->as.map.items[0], (wmeta->as.map.len - 1) * sizeof(idp_doc_entry));
+		wmeta->as.map.items[0] = last;
+	}
 	push_object(r, workload);
 	for (size_t i = 0; outputs->kind == IDP_DOC_MAP && i < outputs->as.map.len; i++) {
 		idp_doc_node *obj = outputs->as.map.items[i].value;

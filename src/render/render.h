@@ -19,11 +19,18 @@ typedef struct idp_render_registry idp_render_registry;
 idp_render_registry *idp_render_registry_new(idp_arena *a);
 /* Loads every definition in path: a .yaml/.yml/.cue file, or a directory
  * walked recursively in sorted order. A later definition of the same kind
- * and name replaces an earlier one. */
+ * and name replaces an earlier one. In a directory, a file that does not
+ * load is skipped and its error kept (idp_render_registry_skipped): an
+ * Application fails only if it uses what that file defined. */
 int idp_render_registry_load(idp_render_registry *reg, const char *path, idp_err *err);
 /* Loads one definition file from memory (name is used in positions). */
 int idp_render_registry_add(idp_render_registry *reg, const char *name, const char *data, size_t len,
 			    idp_err *err);
+/* Errors of the files skipped while loading directories (borrowed; valid
+ * until idp_render_registry_free). */
+const idp_errs *idp_render_registry_skipped(const idp_render_registry *reg);
+/* Releases what the registry holds outside its arena. */
+void idp_render_registry_free(idp_render_registry *reg);
 /* Number of definitions loaded. */
 size_t idp_render_registry_size(const idp_render_registry *reg);
 /* Compiles every definition and reports the first error (for `idp def vet`). */

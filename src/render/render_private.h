@@ -20,6 +20,7 @@ struct idp_render_registry {
 	idp_arena *a;
 	render_def *defs;
 	size_t n, cap;
+	idp_errs skipped; /* files in a directory that did not load */
 };
 
 const render_def *render_registry_find(const idp_render_registry *reg, const char *name, bool trait);
