@@ -59,10 +59,8 @@ static void print_skipped(const idp_render_registry *reg, bool failed)
 			skipped->len, skipped->len == 1 ? "" : "s");
 		return;
 	}
-	for (size_t i = 0; i < skipped->len; i++) {
-		fputs("warning: skipped: ", stderr);
+	for (size_t i = 0; i < skipped->len; i++) /* as errors: one of them may be the cause */
 		idp_cmd_print_err(&skipped->items[i]);
-	}
 }
 
 /* --repeat N: N renders in this process, each in its own arena, and the
