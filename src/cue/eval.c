@@ -349,8 +349,9 @@ static cue_value *unify_disj(cue_ctx *c, cue_value *x, cue_value *y)
 			if (u->kind == CV_STRUCT || u->kind == CV_LIST)
 				u = deep_error(c, u, 0);
 			if (u->kind == CV_BOTTOM) {
-				if (!first_err)
-					first_err = u;
+				/* The last alternative is usually the general one (*1 | int):
+				 * its conflict says most about what was wanted. */
+				first_err = u;
 				continue;
 			}
 			bool dup = false;
@@ -372,7 +373,7 @@ static cue_value *unify_disj(cue_ctx *c, cue_value *x, cue_value *y)
 			return first_err;
 		return cue_bottom(c, y->pos, false, "%s%s",
 				  first_err ? first_err->as.err.msg : "empty disjunction",
-				  nx * ny > 1 ? " (no alternative of the disjunction matches)" : "");
+				  nx * ny > 1 ? " (and no other alternative matches)" : "");
 	}
 	if (r->as.d.n == 1)
 		return r->as.d.alts[0];
