@@ -173,6 +173,12 @@ int idp_file_read(const char *path, size_t max, idp_buf *out, idp_err *err);
  * fsync, then rename. On failure the original file is untouched. */
 int idp_file_write_atomic(const char *path, const void *data, size_t n, idp_err *err);
 
+/* The entries of directory dir, hidden ones (".x") left out, in byte order,
+ * so that walks are deterministic. *names and each name are owned by the
+ * caller: release them with idp_dir_list_free. */
+int idp_dir_list(const char *dir, char ***names, size_t *n, idp_err *err);
+void idp_dir_list_free(char **names, size_t n);
+
 /* ---------------------------------------------------------------- embedded files */
 
 /* Files compiled into the binary (examples, later the catalog): name is the

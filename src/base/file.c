@@ -1,6 +1,7 @@
 /* Whole-file reads with a size cap, and atomic writes (no partial file ever). */
 #include "base/base.h"
 
+#include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <stdio.h>
@@ -108,4 +109,41 @@ int idp_file_write_atomic(const char *path, const void *data, size_t n, idp_err 
 	}
 	idp_buf_free(&tmp);
 	return 0;
+}
+
+static int name_cmp(const void *x, const void *y)
+{
+	return strcmp(*(char *const *)x, *(char *const *)y);
+}
+
+int idp_dir_list(const char *dir, char ***names, size_t *n, idp_err *err)
+{
+	DIR *d = opendir(dir);
+	if (!d)
+		return idp_err_set(err, IDP_EINPUT, "%s: cannot open directory: %s", dir, strerror(errno));
+	char **list = NULL;
+	size_t len = 0, cap = 0;
+	struct dirent *ent;
+	while ((ent = readdir(d))) {
+		if (ent->d_name[0] == '.') /* hidden files, ".", ".." */
+			continue;
+		if (len == cap) {
+			cap = cap ? cap * 2 : 16;
+			list = idp_xrealloc(list, cap * sizeof(*list));
+		}
+		list[len++] = idp_xstrdup(ent->d_name);
+	}
+	closedir(d);
+	if (len)
+		qsort(list, len, sizeof(*list), name_cmp);
+	*names = list;
+	*n = len;
+	return 0;
+}
+
+void idp_dir_list_free(char **names, size_t n)
+{
+	for (size_t i = 0; i < n; i++)
+		free(names[i]);
+	free(names);
 }

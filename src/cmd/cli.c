@@ -1,7 +1,6 @@
 /* What the verbs share: exit codes, error printing, and the -f inputs. */
 #include "cmd/cmd.h"
 
-#include <dirent.h>
 #include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -43,33 +42,14 @@ static bool is_manifest_file(const char *name)
 	       idp_str_has_suffix(name, ".json");
 }
 
-static int name_cmp(const void *x, const void *y)
-{
-	return strcmp(*(char *const *)x, *(char *const *)y);
-}
-
 static int walk_dir(idp_cmd_inputs *in, const char *dir, unsigned depth, idp_err *err)
 {
 	if (depth > 64)
 		return idp_err_set(err, IDP_EINPUT, "%s: directories nest too deep", dir);
-	DIR *d = opendir(dir);
-	if (!d)
-		return idp_err_set(err, IDP_EINPUT, "%s: cannot open directory: %s", dir, strerror(errno));
-	char **names = NULL;
-	size_t n = 0, cap = 0;
-	struct dirent *ent;
-	while ((ent = readdir(d))) {
-		if (ent->d_name[0] == '.') /* hidden files, ".", ".." */
-			continue;
-		if (n == cap) {
-			cap = cap ? cap * 2 : 16;
-			names = idp_xrealloc(names, cap * sizeof(*names));
-		}
-		names[n++] = idp_xstrdup(ent->d_name);
-	}
-	closedir(d);
-	if (n)
-		qsort(names, n, sizeof(*names), name_cmp);
+	char **names;
+	size_t n;
+	if (idp_dir_list(dir, &names, &n, err))
+		return IDP_EINPUT;
 	int rc = 0;
 	for (size_t i = 0; i < n; i++) {
 		idp_buf path = IDP_BUF_INIT;
@@ -83,9 +63,8 @@ static int walk_dir(idp_cmd_inputs *in, const char *dir, unsigned depth, idp_err
 			}
 		}
 		idp_buf_free(&path);
-		free(names[i]);
 	}
-	free(names);
+	idp_dir_list_free(names, n);
 	return rc;
 }
 

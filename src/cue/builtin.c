@@ -170,17 +170,7 @@ static cue_value *fn_list_concat(cue_ctx *c, idp_pos pos, cue_value **args, size
 		for (size_t j = 0; j < inner->as.v->narcs; j++) {
 			char label[24];
 			snprintf(label, sizeof(label), "%zu", k++);
-			cue_vertex *e = cue_vertex_new(c, v, NULL, pos);
-			cue_vertex_add(c, e, (cue_conjunct){NULL, NULL, cue_vertex_value(c, inner->as.v->arcs[j].v), false, false});
-			if (v->narcs == v->caparcs) {
-				size_t cap = v->caparcs ? v->caparcs * 2 : 8;
-				cue_arc *arcs = idp_arena_alloc(c->a, cap * sizeof(*arcs));
-				if (v->narcs)
-					memcpy(arcs, v->arcs, v->narcs * sizeof(*arcs));
-				v->arcs = arcs;
-				v->caparcs = cap;
-			}
-			v->arcs[v->narcs++] = (cue_arc){idp_arena_strdup(c->a, label), e, false, false, true, pos, NULL};
+			cue_vertex_add_value_arc(c, v, label, pos, cue_vertex_value(c, inner->as.v->arcs[j].v));
 		}
 	}
 	(void)n;

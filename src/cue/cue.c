@@ -45,11 +45,7 @@ static cue_value *wrap_in_path(cue_ctx *c, const char *path, cue_value *val, idp
 	const char *label = dot ? dot + 1 : path;
 	cue_vertex *v = cue_vertex_new(c, NULL, NULL, pos);
 	v->is_struct = true;
-	cue_vertex *e = cue_vertex_new(c, v, idp_arena_strdup(c->a, label), pos);
-	cue_vertex_add(c, e, (cue_conjunct){NULL, NULL, val, false, false});
-	v->arcs = idp_arena_alloc(c->a, sizeof(cue_arc));
-	v->arcs[0] = (cue_arc){e->label, e, false, false, true, pos, NULL};
-	v->narcs = v->caparcs = 1;
+	cue_vertex_add_value_arc(c, v, label, pos, val);
 	v->state = VS_DONE;
 	v->value = cue_new(c, CV_STRUCT, pos);
 	v->value->as.v = v;

@@ -192,6 +192,14 @@ static cue_arc *arc_get_or_add(cue_ctx *c, cue_vertex *v, const char *label, idp
 	return arc;
 }
 
+void cue_vertex_add_value_arc(cue_ctx *c, cue_vertex *v, const char *label, idp_pos pos, cue_value *val)
+{
+	GROW(c, v->arcs, v->narcs, v->caparcs);
+	cue_vertex *e = cue_vertex_new(c, v, idp_arena_strdup(c->a, label), pos);
+	cue_vertex_add(c, e, (cue_conjunct){NULL, NULL, val, false, false});
+	v->arcs[v->narcs++] = (cue_arc){e->label, e, false, false, true, pos, NULL};
+}
+
 static bool is_hidden_or_def(const char *label)
 {
 	return label[0] == '_' || label[0] == '#';

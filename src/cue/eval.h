@@ -192,6 +192,9 @@ cue_value *cue_vertex_value(cue_ctx *c, cue_vertex *v);
 cue_vertex *cue_vertex_new(cue_ctx *c, cue_vertex *parent, const char *label, idp_pos pos);
 void cue_vertex_add(cue_ctx *c, cue_vertex *v, cue_conjunct cj);
 cue_arc *cue_vertex_arc(const cue_vertex *v, const char *label);
+/* Appends a regular field (or list element) holding val, for vertices built
+ * from values rather than source (filled documents, builtin results). */
+void cue_vertex_add_value_arc(cue_ctx *c, cue_vertex *v, const char *label, idp_pos pos, cue_value *val);
 cue_value *cue_bottom(cue_ctx *c, idp_pos pos, bool incomplete, const char *fmt, ...) IDP_PRINTF(4, 5);
 cue_value *cue_new(cue_ctx *c, cue_vkind kind, idp_pos pos);
 cue_value *cue_string(cue_ctx *c, idp_pos pos, const char *s, size_t len);

@@ -111,21 +111,6 @@ int cue_export_value(cue_ctx *c, cue_value *v, idp_doc_node **out, idp_err *err)
 	return export_node(c, v, "", out, err);
 }
 
-static void add_value_arc(cue_ctx *c, cue_vertex *v, const char *label, idp_pos pos, cue_value *val)
-{
-	if (v->narcs == v->caparcs) {
-		size_t cap = v->caparcs ? v->caparcs * 2 : 8;
-		cue_arc *arcs = idp_arena_alloc(c->a, cap * sizeof(*arcs));
-		if (v->narcs)
-			memcpy(arcs, v->arcs, v->narcs * sizeof(*arcs));
-		v->arcs = arcs;
-		v->caparcs = cap;
-	}
-	cue_vertex *e = cue_vertex_new(c, v, idp_arena_strdup(c->a, label), pos);
-	cue_vertex_add(c, e, (cue_conjunct){NULL, NULL, val, false, false});
-	v->arcs[v->narcs++] = (cue_arc){e->label, e, false, false, true, pos, NULL};
-}
-
 cue_value *cue_from_doc(cue_ctx *c, const idp_doc_node *doc)
 {
 	cue_value *r;
@@ -155,10 +140,10 @@ cue_value *cue_from_doc(cue_ctx *c, const idp_doc_node *doc)
 			char label[24];
 			if (map) {
 				const idp_doc_entry *e = &doc->as.map.items[i];
-				add_value_arc(c, v, e->key, e->key_pos, cue_from_doc(c, e->value));
+				cue_vertex_add_value_arc(c, v, e->key, e->key_pos, cue_from_doc(c, e->value));
 			} else {
 				snprintf(label, sizeof(label), "%zu", i);
-				add_value_arc(c, v, label, doc->as.seq.items[i]->pos, cue_from_doc(c, doc->as.seq.items[i]));
+				cue_vertex_add_value_arc(c, v, label, doc->as.seq.items[i]->pos, cue_from_doc(c, doc->as.seq.items[i]));
 			}
 		}
 		v->state = VS_DONE;

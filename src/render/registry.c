@@ -2,7 +2,6 @@
  * template, or KubeVela's own .cue definition format. */
 #include "render/render_private.h"
 
-#include <dirent.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
@@ -162,33 +161,15 @@ int idp_render_registry_add(idp_render_registry *reg, const char *name, const ch
 	return add_yaml_defs(reg, name, data, len, err);
 }
 
-static int name_cmp(const void *x, const void *y)
-{
-	return strcmp(*(char *const *)x, *(char *const *)y);
-}
-
 static int load_path(idp_render_registry *reg, const char *path, unsigned depth, idp_err *err);
 
 static int load_dir(idp_render_registry *reg, const char *dir, unsigned depth, idp_err *err)
 {
-	DIR *d = opendir(dir);
-	if (!d)
-		return idp_err_set(err, IDP_EINPUT, "%s: cannot open directory", dir);
-	char **names = NULL;
-	size_t n = 0, cap = 0;
-	struct dirent *ent;
-	while ((ent = readdir(d))) {
-		if (ent->d_name[0] == '.')
-			continue;
-		if (n == cap) {
-			cap = cap ? cap * 2 : 16;
-			names = idp_xrealloc(names, cap * sizeof(*names));
-		}
-		names[n++] = idp_xstrdup(ent->d_name);
-	}
-	closedir(d);
-	if (n)
-		qsort(names, n, sizeof(*names), name_cmp);
+	char **names;
+	size_t n;
+	int lrc = idp_dir_list(dir, &names, &n, err);
+	if (lrc)
+		return lrc;
 	int rc = 0;
 	for (size_t i = 0; i < n; i++) {
 		if (rc == 0) {
@@ -206,9 +187,8 @@ static int load_dir(idp_render_registry *reg, const char *dir, unsigned depth, i
 			}
 			idp_err_clear(&file_err);
 		}
-		free(names[i]);
 	}
-	free(names);
+	idp_dir_list_free(names, n);
 	return rc;
 }
 
