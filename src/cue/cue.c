@@ -74,6 +74,23 @@ int idp_cue_export(idp_cue_program *p, const char *expr, idp_doc_node **out, idp
 	return rc ? rc : cue_export_value(&p->ctx, v, out, err);
 }
 
+/* The comment above the field that a dotted path of plain labels names. */
+static const char *field_doc(idp_cue_program *p, const char *path)
+{
+	cue_vertex *v = p->ctx.root;
+	const char *doc = NULL;
+	char *copy = idp_arena_strdup(p->ctx.a, path ? path : "");
+	for (char *part = strtok(copy, "."); part && v; part = strtok(NULL, ".")) {
+		cue_arc *arc = cue_vertex_arc(v, part);
+		if (!arc)
+			return NULL;
+		doc = arc->doc;
+		cue_value *val = cue_vertex_value(&p->ctx, arc->v);
+		v = val->kind == CV_STRUCT ? val->as.v : NULL;
+	}
+	return doc;
+}
+
 int idp_cue_export_annotated(idp_cue_program *p, const char *expr, idp_doc_node **out,
 			     idp_doc_node **directives, idp_err *err)
 {
@@ -82,6 +99,11 @@ int idp_cue_export_annotated(idp_cue_program *p, const char *expr, idp_doc_node 
 	if (rc)
 		return rc;
 	p->ctx.directives = idp_doc_new_map(p->ctx.a);
+	/* The exported field's own comment (`// +patchStrategy=jsonPatch` above
+	 * `patch:`) is recorded under the empty path. */
+	const char *doc = field_doc(p, expr);
+	if (doc)
+		idp_doc_map_set(p->ctx.a, p->ctx.directives, "", idp_doc_new_str(p->ctx.a, doc));
 	rc = cue_export_value(&p->ctx, v, out, err);
 	*directives = p->ctx.directives;
 	p->ctx.directives = NULL;
@@ -94,7 +116,7 @@ static int check_fields(cue_ctx *c, cue_value *v, const idp_doc_node *doc, idp_b
 	if (v->kind != CV_STRUCT || doc->kind != IDP_DOC_MAP)
 		return 0; /* types are checked by unification, not here */
 	cue_vertex *s = v->as.v;
-	if (s->npatterns || s->open || s->list_open)
+	if (s->npatterns || s->open || s->ellipsis || s->list_open)
 		return 0;
 	size_t base = path->len;
 	for (size_t i = 0; i < doc->as.map.len; i++) {

@@ -1015,6 +1015,7 @@ static void add_struct_literal(cue_ctx *c, cue_vertex *v, cue_node *lit, cue_env
 		case CUE_DECL_EMBED:
 		case CUE_DECL_COMP: defer_decl(c, v, d, scope, closed); break;
 		case CUE_DECL_ELLIPSIS:
+			v->ellipsis = true;
 			if (closed)
 				v->open = true;
 			if (d->value) {

@@ -151,6 +151,7 @@ struct cue_vertex {
 	bool has_fields; /* some conjunct declared a field (not only embeddings) */
 	bool closed;   /* some conjunct was closed */
 	bool open;     /* a closed conjunct ended with ... */
+	bool ellipsis; /* some conjunct ended with ... (it accepts any field) */
 	bool list_open;
 	cue_conjunct list_tail; /* ...T of an open list (expr NULL when none) */
 	cue_value *value;

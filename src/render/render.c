@@ -180,6 +180,10 @@ static idp_doc_node *patch(render_ctx *r, idp_doc_node *dst, const idp_doc_node 
 	const char *strategy = *path ? directive(r, dirs, path, "patchStrategy") : NULL;
 	if (strategy && strcmp(strategy, "replace") == 0)
 		return idp_doc_copy(r->a, src);
+	if (strategy && strcmp(strategy, "retainKeys") == 0) /* keys the patch lacks go away */
+		for (size_t i = dst->as.map.len; i-- > 0;)
+			if (!idp_doc_map_get(src, dst->as.map.items[i].key))
+				idp_doc_map_delete(dst, dst->as.map.items[i].key);
 	for (size_t i = 0; i < src->as.map.len; i++) {
 		const idp_doc_entry *e = &src->as.map.items[i];
 		idp_buf sub = IDP_BUF_INIT;
@@ -190,6 +194,146 @@ static idp_doc_node *patch(render_ctx *r, idp_doc_node *dst, const idp_doc_node 
 		idp_buf_free(&sub);
 	}
 	return dst;
+}
+
+/* RFC 6901: the parent of the place a JSON pointer names, and its last token. */
+static int pointer_parent(render_ctx *r, idp_doc_node *root, const char *ptr, idp_doc_node **parent, char **last,
+			  idp_pos pos, idp_err *err)
+{
+	if (*ptr != '/')
+		return idp_err_at(err, pos, "patch.operations", "path \"%s\" is not a JSON pointer", ptr);
+	char *copy = idp_arena_strdup(r->a, ptr + 1);
+	idp_doc_node *cur = root;
+	char *tok = copy;
+	for (char *slash = strchr(tok, '/'); slash; slash = strchr(tok, '/')) {
+		*slash = '\0';
+		idp_doc_node *next = NULL;
+		if (cur->kind == IDP_DOC_MAP)
+			next = idp_doc_map_get(cur, tok);
+		else if (cur->kind == IDP_DOC_SEQ) {
+			char *end;
+			unsigned long i = strtoul(tok, &end, 10);
+			next = *end || i >= cur->as.seq.len ? NULL : cur->as.seq.items[i];
+		}
+		if (!next)
+			return idp_err_at(err, pos, "patch.operations", "path \"%s\" does not exist", ptr);
+		cur = next;
+		tok = slash + 1;
+	}
+	/* ~1 is '/', ~0 is '~' */
+	char *w = tok;
+	for (char *q = tok; *q; q++) {
+		if (*q == '~' && (q[1] == '0' || q[1] == '1'))
+			*w++ = *++q == '0' ? '~' : '/';
+		else
+			*w++ = *q;
+	}
+	*w = '\0';
+	*parent = cur;
+	*last = tok;
+	return 0;
+}
+
+/* RFC 6902 add, remove, replace and test, as KubeVela's json-patch trait uses. */
+static int json_patch(render_ctx *r, idp_doc_node *root, const idp_doc_node *ops, idp_pos pos, idp_err *err)
+{
+	for (size_t i = 0; ops && ops->kind == IDP_DOC_SEQ && i < ops->as.seq.len; i++) {
+		const idp_doc_node *op = ops->as.seq.items[i];
+		const char *name = idp_doc_map_get_str(op, "op"), *ptr = idp_doc_map_get_str(op, "path");
+		const idp_doc_node *value = idp_doc_map_get(op, "value");
+		if (!name || !ptr)
+			return idp_err_at(err, pos, "patch.operations", "operation %zu needs op and path", i);
+		idp_doc_node *parent = NULL;
+		char *last = NULL;
+		int rc = pointer_parent(r, root, ptr, &parent, &last, pos, err);
+		if (rc)
+			return rc;
+		bool add = strcmp(name, "add") == 0, remove = strcmp(name, "remove") == 0;
+		bool replace = strcmp(name, "replace") == 0, test = strcmp(name, "test") == 0;
+		if (!add && !remove && !replace && !test)
+			return idp_err_at(err, pos, "patch.operations", "unsupported JSON patch op \"%s\"", name);
+		if ((add || replace || test) && !value)
+			return idp_err_at(err, pos, "patch.operations", "op %s needs a value", name);
+		if (parent->kind == IDP_DOC_MAP) {
+			idp_doc_node *cur = idp_doc_map_get(parent, last);
+			if ((remove || replace || test) && !cur)
+				return idp_err_at(err, pos, "patch.operations", "path \"%s\" does not exist", ptr);
+			if (test && !idp_doc_equal(cur, value))
+				return idp_err_at(err, pos, "patch.operations", "test failed at \"%s\"", ptr);
+			if (remove)
+				idp_doc_map_delete(parent, last);
+			else if (!test)
+				idp_doc_map_set(r->a, parent, last, idp_doc_copy(r->a, value));
+			continue;
+		}
+		if (parent->kind != IDP_DOC_SEQ)
+			return idp_err_at(err, pos, "patch.operations", "path \"%s\" crosses a scalar", ptr);
+		size_t len = parent->as.seq.len, at = len;
+		if (strcmp(last, "-") != 0) {
+			char *end;
+			at = strtoul(last, &end, 10);
+			if (*end || at > len || (at == len && !add))
+				return idp_err_at(err, pos, "patch.operations", "index in \"%s\" is out of range", ptr);
+		}
+		if (add) {
+			idp_doc_seq_push(r->a, parent, idp_doc_copy(r->a, value));
+			memmove(&parent->as.seq.items[at + 1], &parent->as.seq.items[at], (len - at) * sizeof(idp_doc_node *));
+			parent->as.seq.items[at] = idp_doc_copy(r->a, value);
+		} else if (remove) {
+			memmove(&parent->as.seq.items[at], &parent->as.seq.items[at + 1], (len - at - 1) * sizeof(idp_doc_node *));
+			parent->as.seq.len--;
+		} else if (replace) {
+			parent->as.seq.items[at] = idp_doc_copy(r->a, value);
+		} else if (!idp_doc_equal(parent->as.seq.items[at], value)) {
+			return idp_err_at(err, pos, "patch.operations", "test failed at \"%s\"", ptr);
+		}
+	}
+	return 0;
+}
+
+/* A trait's whole patch: strategic by default, or the strategy its
+ * `patch:` field names (jsonMergePatch, jsonPatch, replace). */
+static int apply_patch(render_ctx *r, idp_doc_node **target, const idp_doc_node *pt, const idp_doc_node *dirs,
+		       idp_pos pos, idp_err *err)
+{
+	const char *strategy = directive(r, dirs, "", "patchStrategy");
+	if (strategy && strcmp(strategy, "jsonMergePatch") == 0) {
+		*target = idp_doc_merge(r->a, *target, pt, IDP_DOC_MERGE_PATCH);
+		return 0;
+	}
+	if (strategy && strcmp(strategy, "jsonPatch") == 0)
+		return json_patch(r, *target, idp_doc_map_get(pt, "operations"), pos, err);
+	if (strategy && strcmp(strategy, "replace") == 0) {
+		*target = idp_doc_copy(r->a, pt);
+		return 0;
+	}
+	*target = patch(r, *target, pt, "", dirs);
+	return 0;
+}
+
+/* A template's `errs`: a non-empty list fails the render with its messages. */
+static int check_errs(render_ctx *r, idp_cue_program *p, const render_def *def, idp_pos pos, const char *path,
+		      idp_err *err)
+{
+	char *errs_path = idp_arena_printf(r->a, "%serrs", def->prefix);
+	if (!idp_cue_exists(p, errs_path))
+		return 0;
+	idp_doc_node *errs;
+	int rc = idp_cue_export(p, errs_path, &errs, err);
+	if (rc) {
+		render_map_error(def, err);
+		return rc;
+	}
+	if (errs->kind != IDP_DOC_SEQ || errs->as.seq.len == 0)
+		return 0;
+	idp_buf msg = IDP_BUF_INIT;
+	for (size_t i = 0; i < errs->as.seq.len; i++) {
+		const idp_doc_node *e = errs->as.seq.items[i];
+		idp_buf_printf(&msg, "%s%s", i ? "; " : "", e->kind == IDP_DOC_STR ? e->as.str.ptr : "(not a string)");
+	}
+	rc = idp_err_at(err, pos, path, "%s %s: %s", def->trait ? "trait" : "component", def->name, idp_buf_cstr(&msg));
+	idp_buf_free(&msg);
+	return rc;
 }
 
 /* ---------------------------------------------------------------- evaluation */
@@ -305,6 +449,8 @@ static int render_component(render_ctx *r, const idp_doc_node *comp, size_t ci, 
 		      make_context(r, cname, NULL, NULL)};
 	idp_cue_program *p;
 	int rc = prepare(r, &in, &p, err);
+	if (rc == 0)
+		rc = check_errs(r, p, def, comp->pos, path, err);
 	idp_doc_node *workload = NULL, *outputs = idp_doc_new_map(r->a);
 	if (rc == 0)
 		rc = export_field(r, p, def, "output", &workload, NULL, err);
@@ -331,13 +477,13 @@ static int render_component(render_ctx *r, const idp_doc_node *comp, size_t ci, 
 		eval_in tin = {tdef, tprops, tpos, idp_arena_printf(r->a, "%s.properties", tpath),
 			       make_context(r, cname, workload, outputs)};
 		idp_cue_program *tp;
-		if ((rc = prepare(r, &tin, &tp, err)))
+		if ((rc = prepare(r, &tin, &tp, err)) || (rc = check_errs(r, tp, tdef, tr->pos, tpath, err)))
 			return rc;
 		if (idp_cue_exists(tp, field(r, tdef, "patch"))) {
 			idp_doc_node *pt, *dirs;
-			if ((rc = export_field(r, tp, tdef, "patch", &pt, &dirs, err)))
+			if ((rc = export_field(r, tp, tdef, "patch", &pt, &dirs, err)) ||
+			    (rc = apply_patch(r, &workload, pt, dirs, tr->pos, err)))
 				return rc;
-			workload = patch(r, workload, pt, "", dirs);
 		}
 		if (idp_cue_exists(tp, field(r, tdef, "patchOutputs"))) {
 			idp_doc_node *po, *dirs;
