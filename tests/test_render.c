@@ -542,3 +542,22 @@ Test(render, schemas)
 	cr_expect_eq(status, 0, "validate-manifests failed (exit %d) on the rendered objects:\n%s%s", status,
 		     quote(g.out), quote(g.err));
 }
+
+/* idp def show: parameters with type, default, required and +usage. */
+Test(render, def_show_lists_parameters_with_usage)
+{
+	char *out = NULL, *err = NULL;
+	char *argv[] = {IDP_BIN, "def", "show", "scaler", "-d", IDP_SOURCE_ROOT "/tests/render/defs", NULL};
+	int rc = idp_fixture_run(argv, NULL, &out, &err);
+	cr_assert_eq(rc, 0, "exit %d: %s", rc, err);
+	cr_expect(strstr(out, "name: scaler\nkind: trait\n") != NULL, "%s", out);
+	cr_expect(strstr(out, "- name: replicas\n  default: 1\n  type: '*1 | int & >=0'\n  required: false\n  usage: Number of pods\n") != NULL,
+		  "%s", out);
+	free(out);
+	free(err);
+	char *argv2[] = {IDP_BIN, "def", "show", "no-such", "-d", IDP_SOURCE_ROOT "/tests/render/defs", NULL};
+	rc = idp_fixture_run(argv2, NULL, &out, &err);
+	cr_expect_eq(rc, 2, "an unknown definition is bad input");
+	free(out);
+	free(err);
+}

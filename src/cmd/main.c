@@ -18,7 +18,7 @@ static const verb verbs[] = {
 	{"validate", idp_cmd_validate, "check documents: syntax, apiVersion/kind/metadata, names"},
 	{"fmt", idp_cmd_fmt, "print documents in canonical YAML or JSON"},
 	{"render", idp_cmd_render, "render an OAM Application with CUE definitions (as vela dry-run)"},
-	{"def", idp_cmd_def, "check definition files: idp def vet FILE|DIR"},
+	{"def", idp_cmd_def, "definitions: idp def vet FILE|DIR, idp def show NAME -d DIR"},
 	{"cue", idp_cmd_cue, "evaluate CUE (the KubeVela dialect): idp cue eval FILE"},
 	{"examples", cmd_examples, "list the example files built into idp"},
 	{"version", cmd_version, "print the version and the commit it was built from"},

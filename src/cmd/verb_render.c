@@ -29,9 +29,12 @@ static const char render_usage[] =
 	"Exit status: 0 ok, 1 runtime failure, 2 bad input.\n";
 
 static const char vet_usage[] = "usage: idp def vet FILE|DIR ...\n"
+				"       idp def show NAME -d FILE|DIR ...\n"
 				"\n"
-				"Parses and evaluates definition files without an Application: syntax,\n"
-				"unsupported constructs, and a parameter block in each.\n";
+				"vet parses and evaluates definition files without an Application: syntax,\n"
+				"unsupported constructs, and a parameter block in each.\n"
+				"show prints a definition's parameters: type, default, whether required,\n"
+				"and the +usage / +short comments of its template (+ignore hides one).\n";
 
 static int parse_cluster_version(const char *s, idp_render_opts *o)
 {
@@ -158,8 +161,45 @@ int idp_cmd_render(int argc, char **argv)
 	return idp_cmd_exit_code(rc);
 }
 
+static int def_show(int argc, char **argv)
+{
+	idp_arena *a = idp_arena_new();
+	idp_render_registry *reg = idp_render_registry_new(a);
+	idp_err err = IDP_ERR_INIT;
+	const char *name = NULL;
+	int rc = 0;
+	for (int i = 2; rc == 0 && i < argc; i++) {
+		if (strcmp(argv[i], "-d") == 0 && i + 1 < argc)
+			rc = idp_render_registry_load(reg, argv[++i], &err);
+		else if (!name && argv[i][0] != '-')
+			name = argv[i];
+		else
+			rc = idp_err_set(&err, IDP_EINPUT, "def show: want NAME -d DIR (see idp def --help)");
+	}
+	if (rc == 0 && !name)
+		rc = idp_err_set(&err, IDP_EINPUT, "def show: want NAME -d DIR (see idp def --help)");
+	idp_doc_node *d;
+	idp_buf out = IDP_BUF_INIT;
+	if (rc == 0)
+		rc = idp_render_describe(reg, name, &d, &err);
+	if (rc == 0)
+		rc = idp_doc_emit_yaml(&d, 1, &out, &err);
+	if (rc == 0)
+		fwrite(idp_buf_cstr(&out), 1, out.len, stdout);
+	else
+		idp_cmd_print_err(&err);
+	idp_buf_free(&out);
+	idp_err_clear(&err);
+	idp_render_registry_free(reg);
+	idp_arena_free(a);
+	return idp_cmd_exit_code(rc);
+}
+
 int idp_cmd_def(int argc, char **argv)
 {
+	if (argc >= 2 && strcmp(argv[1], "show") == 0 &&
+	    !(argc >= 3 && (strcmp(argv[2], "-h") == 0 || strcmp(argv[2], "--help") == 0)))
+		return def_show(argc, argv);
 	if (argc < 2 || strcmp(argv[1], "vet") != 0 || argc < 3 || strcmp(argv[2], "-h") == 0 ||
 	    strcmp(argv[2], "--help") == 0) {
 		bool help = argc >= 2 && (strcmp(argv[argc - 1], "-h") == 0 || strcmp(argv[argc - 1], "--help") == 0);

@@ -220,3 +220,73 @@ int idp_cue_export_top(idp_cue_program *p, const char *label, idp_doc_node **out
 		return idp_err_set(err, IDP_EINPUT, "no field %s", label);
 	return cue_export_value(&p->ctx, cue_vertex_value(&p->ctx, arc->v), out, err);
 }
+
+/* The value of +name=... in a doc comment, to the end of its line. */
+static idp_doc_node *doc_directive(cue_ctx *c, const char *doc, const char *name)
+{
+	if (!doc)
+		return NULL;
+	char *key = idp_arena_printf(c->a, "+%s=", name);
+	const char *at = strstr(doc, key);
+	if (!at)
+		return NULL;
+	at += strlen(key);
+	return idp_doc_new_strn(c->a, at, strcspn(at, "\n"));
+}
+
+static void describe_fields(cue_ctx *c, cue_vertex *v, const char *prefix, idp_doc_node *list, unsigned depth)
+{
+	for (size_t i = 0; i < v->narcs && depth < 16; i++) {
+		cue_arc *arc = &v->arcs[i];
+		if (arc->label[0] == '_' || arc->label[0] == '#' || (arc->doc && strstr(arc->doc, "+ignore")))
+			continue;
+		char *name = *prefix ? idp_arena_printf(c->a, "%s.%s", prefix, arc->label) : idp_arena_strdup(c->a, arc->label);
+		cue_value *val = cue_vertex_value(c, arc->v);
+		idp_doc_node *d = idp_doc_new_map(c->a);
+		idp_doc_map_set(c->a, d, "name", idp_doc_new_str(c->a, name));
+		cue_value *shown = val;
+		if (val->kind == CV_DISJ) { /* the default, and the type of the rest */
+			idp_doc_node *dflt = NULL;
+			idp_err ignored = IDP_ERR_INIT;
+			cue_value *def = cue_concrete(c, val, 0, NULL);
+			if (def->kind != CV_BOTTOM && cue_export_value(c, def, &dflt, &ignored) == 0)
+				idp_doc_map_set(c->a, d, "default", dflt);
+			idp_err_clear(&ignored);
+		}
+		idp_buf type = IDP_BUF_INIT;
+		if (val->kind == CV_DISJ) /* as CUE writes it: *"a" | "b" | string */
+			for (size_t k = 0; k < val->as.d.n; k++)
+				idp_buf_printf(&type, "%s%s%s", k ? " | " : "", val->as.d.dflt[k] ? "*" : "",
+					       cue_kind_text(c, val->as.d.alts[k]));
+		else
+			idp_buf_puts(&type, cue_kind_text(c, shown));
+		idp_doc_map_set(c->a, d, "type", idp_doc_new_str(c->a, idp_buf_cstr(&type)));
+		idp_buf_free(&type);
+		bool has_default = idp_doc_map_get(d, "default") != NULL;
+		idp_doc_map_set(c->a, d, "required", idp_doc_new_bool(c->a, !arc->optional && !has_default &&
+							val->kind != CV_STRUCT && val->kind != CV_LIST &&
+							!(val->kind >= CV_NULL && val->kind <= CV_BYTES)));
+		idp_doc_node *usage = doc_directive(c, arc->doc, "usage"), *short_ = doc_directive(c, arc->doc, "short");
+		if (usage)
+			idp_doc_map_set(c->a, d, "usage", usage);
+		if (short_)
+			idp_doc_map_set(c->a, d, "short", short_);
+		idp_doc_seq_push(c->a, list, d);
+		if (val->kind == CV_STRUCT)
+			describe_fields(c, val->as.v, name, list, depth + 1);
+	}
+}
+
+int idp_cue_describe(idp_cue_program *p, const char *path, idp_doc_node **out, idp_err *err)
+{
+	cue_value *v = NULL;
+	int rc = value_at(p, path, &v, err);
+	if (rc)
+		return rc;
+	v = cue_concrete(&p->ctx, v, CK_STRUCT, NULL);
+	if (v->kind == CV_BOTTOM)
+		return idp_err_at(err, v->pos, path, "%s", v->as.err.msg);
+	*out = idp_doc_new_seq(p->ctx.a);
+	describe_fields(&p->ctx, v->as.v, "", *out, 0);
+	return 0;
+}

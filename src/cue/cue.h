@@ -63,6 +63,13 @@ bool idp_cue_exists(idp_cue_program *p, const char *path);
  * owned by the arena. */
 int idp_cue_top_labels(idp_cue_program *p, const char ***names, size_t *n, idp_err *err);
 
+/* Describes the fields of the struct at path, recursively, as a list of maps
+ * {name, type, default?, required, usage?, short?} in declaration order
+ * (names dotted for nested fields). `// +usage=`, `// +short=` comments
+ * fill usage and short; a field marked `// +ignore` is left out. For
+ * `idp def show`. */
+int idp_cue_describe(idp_cue_program *p, const char *path, idp_doc_node **out, idp_err *err);
+
 /* Exports the top-level field label (any label, quoted ones too). */
 int idp_cue_export_top(idp_cue_program *p, const char *label, idp_doc_node **out, idp_err *err);
 

@@ -254,3 +254,26 @@ int idp_render_registry_vet(idp_render_registry *reg, idp_err *err)
 	}
 	return 0;
 }
+
+int idp_render_describe(idp_render_registry *reg, const char *name, idp_doc_node **out, idp_err *err)
+{
+	const render_def *def = render_registry_find(reg, name, false);
+	if (!def)
+		def = render_registry_find(reg, name, true);
+	if (!def)
+		return idp_err_set(err, IDP_EINPUT, "no definition named \"%s\"", name);
+	idp_cue_program *p = idp_cue_instantiate(reg->a, def->compiled);
+	idp_doc_node *params;
+	int rc = idp_cue_describe(p, idp_arena_printf(reg->a, "%sparameter", def->prefix), &params, err);
+	if (rc) {
+		render_map_error(def, err);
+		return rc;
+	}
+	idp_doc_node *d = idp_doc_new_map(reg->a);
+	idp_doc_map_set(reg->a, d, "name", idp_doc_new_str(reg->a, def->name));
+	idp_doc_map_set(reg->a, d, "kind", idp_doc_new_str(reg->a, def->trait ? "trait" : "component"));
+	idp_doc_map_set(reg->a, d, "file", idp_doc_new_str(reg->a, def->file));
+	idp_doc_map_set(reg->a, d, "parameters", params);
+	*out = d;
+	return 0;
+}

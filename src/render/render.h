@@ -36,6 +36,10 @@ size_t idp_render_registry_size(const idp_render_registry *reg);
 /* Compiles every definition and reports the first error (for `idp def vet`). */
 int idp_render_registry_vet(idp_render_registry *reg, idp_err *err);
 
+/* Describes definition name (a component type, else a trait) as a map
+ * {name, kind, file, parameters: [...]} (see idp_cue_describe). */
+int idp_render_describe(idp_render_registry *reg, const char *name, idp_doc_node **out, idp_err *err);
+
 typedef struct idp_render_opts {
 	const char *namespace;    /* NULL: the Application's, else "default" */
 	const char *app_revision; /* NULL: "<app>-v1"; "" renders an empty revision */
