@@ -355,11 +355,13 @@ static char *field(render_ctx *r, const render_def *def, const char *name)
  * after checking the properties against the declared parameters. */
 static int prepare(render_ctx *r, const eval_in *in, idp_cue_program **out, idp_err *err)
 {
-	idp_cue_program *probe;
 	const idp_doc_node *props = in->properties ? in->properties : idp_doc_new_map(r->a);
-	int rc = render_compile(r->a, in->def, &probe, err);
+	/* The declared parameters do not depend on the Application: one
+	 * unfilled instance per definition serves every check. */
+	render_def *def = (render_def *)in->def;
+	int rc = def->probe ? 0 : render_compile(r->reg->a, def, &def->probe, err);
 	if (rc == 0)
-		rc = idp_cue_check_fields(probe, field(r, in->def, "parameter"), props, in->props_path, err);
+		rc = idp_cue_check_fields(def->probe, field(r, in->def, "parameter"), props, in->props_path, err);
 	if (rc == 0)
 		rc = render_compile(r->a, in->def, out, err);
 	if (rc == 0)

@@ -14,6 +14,7 @@ typedef struct render_def {
 	const char *prefix; /* "" for a YAML template, "template." for a .cue definition */
 	uint32_t line_off, col_off; /* where src starts in file (YAML block scalar) */
 	idp_cue_program *compiled;  /* parsed once; each render instantiates it */
+	idp_cue_program *probe;     /* an unfilled instance, evaluated once, to check properties against */
 } render_def;
 
 struct idp_render_registry {
