@@ -169,12 +169,68 @@ void cue_vertex_add(cue_ctx *c, cue_vertex *v, cue_conjunct cj)
 	v->cj[v->ncj++] = cj;
 }
 
+/* Structs up to this many fields are searched linearly; bigger ones get a
+ * hash index (KubeVela's context.output and parameter structs grow past it). */
+#define ARC_INDEX_MIN 8
+
+static uint64_t hash_label(const char *s)
+{
+	uint64_t h = 1469598103934665603ULL;
+	for (; *s; s++)
+		h = (h ^ (unsigned char)*s) * 1099511628211ULL;
+	return h;
+}
+
+static void arc_index_put(cue_vertex *v, size_t i)
+{
+	size_t mask = v->arc_index_cap - 1;
+	for (size_t k = hash_label(v->arcs[i].label) & mask;; k = (k + 1) & mask)
+		if (!v->arc_index[k]) {
+			v->arc_index[k] = (uint32_t)i + 1;
+			return;
+		}
+}
+
+/* (Re)builds the index in the arena that owns the vertex's arcs; called on
+ * the first lookup of a big struct and when the index fills up. The index
+ * is a cache, so building it from a const lookup is fine. */
+static void arc_index_build(cue_vertex *v, idp_arena *a)
+{
+	size_t cap = 16;
+	while (cap < v->narcs * 2 + 2)
+		cap *= 2;
+	v->arc_index = idp_arena_zalloc(a, cap * sizeof(uint32_t));
+	v->arc_index_cap = cap;
+	for (size_t i = 0; i < v->narcs; i++)
+		arc_index_put(v, i);
+}
+
 cue_arc *cue_vertex_arc(const cue_vertex *v, const char *label)
 {
-	for (size_t i = 0; i < v->narcs; i++)
-		if (strcmp(v->arcs[i].label, label) == 0)
-			return &v->arcs[i];
+	if (!v->arc_index) {
+		for (size_t i = 0; i < v->narcs; i++)
+			if (strcmp(v->arcs[i].label, label) == 0)
+				return &v->arcs[i];
+		return NULL;
+	}
+	size_t mask = v->arc_index_cap - 1;
+	for (size_t k = hash_label(label) & mask; v->arc_index[k]; k = (k + 1) & mask) {
+		cue_arc *arc = &v->arcs[v->arc_index[k] - 1];
+		if (strcmp(arc->label, label) == 0)
+			return arc;
+	}
 	return NULL;
+}
+
+/* Keeps the index in step after an arc was appended at position narcs-1. */
+static void arc_index_note_append(cue_ctx *c, cue_vertex *v)
+{
+	if (v->narcs <= ARC_INDEX_MIN)
+		return;
+	if (!v->arc_index || v->narcs * 2 > v->arc_index_cap)
+		arc_index_build(v, c->a);
+	else
+		arc_index_put(v, v->narcs - 1);
 }
 
 static cue_arc *arc_get_or_add(cue_ctx *c, cue_vertex *v, const char *label, idp_pos pos)
@@ -189,6 +245,7 @@ static cue_arc *arc_get_or_add(cue_ctx *c, cue_vertex *v, const char *label, idp
 	arc->v = cue_vertex_new(c, v, arc->label, pos);
 	arc->optional = true; /* until a regular declaration says otherwise */
 	arc->pos = pos;
+	arc_index_note_append(c, v);
 	return arc;
 }
 
@@ -198,6 +255,7 @@ void cue_vertex_add_value_arc(cue_ctx *c, cue_vertex *v, const char *label, idp_
 	cue_vertex *e = cue_vertex_new(c, v, idp_arena_strdup(c->a, label), pos);
 	cue_vertex_add(c, e, (cue_conjunct){NULL, NULL, val, false, false});
 	v->arcs[v->narcs++] = (cue_arc){e->label, e, false, false, true, pos, NULL};
+	arc_index_note_append(c, v);
 }
 
 static bool is_hidden_or_def(const char *label)
@@ -990,6 +1048,9 @@ static void sort_arcs(cue_ctx *c, cue_vertex *v)
 				indeg[j]--;
 	}
 	memcpy(v->arcs, sorted, n * sizeof(cue_arc));
+	v->arc_index = NULL; /* positions moved: rebuilt on the next append */
+	if (n > ARC_INDEX_MIN)
+		arc_index_build(v, c->a);
 }
 
 static void defer_decl(cue_ctx *c, cue_vertex *v, cue_decl *d, cue_env *env, bool closed)
@@ -1201,16 +1262,20 @@ static void absorb_value(cue_ctx *c, cue_vertex *v, cue_value *val, bool closed,
 
 /* Moves the arcs added since index `from` to index `to` (<= from), keeping
  * their order: field order follows where a comprehension was written. */
-static void move_arcs(cue_vertex *v, size_t from, size_t to)
+static void move_arcs(cue_ctx *c, cue_vertex *v, size_t from, size_t to)
 {
 	size_t n = v->narcs - from;
 	if (n == 0 || to >= from)
 		return;
+	if (v->arc_index) /* positions move: rebuild once they have */
+		v->arc_index = NULL;
 	for (size_t k = 0; k < n; k++) {
 		cue_arc moved = v->arcs[from + k];
 		memmove(&v->arcs[to + k + 1], &v->arcs[to + k], (from + k - to - k) * sizeof(cue_arc));
 		v->arcs[to + k] = moved;
 	}
+	if (v->narcs > ARC_INDEX_MIN)
+		arc_index_build(v, c->a);
 }
 
 static void run_deferred(cue_ctx *c, cue_vertex *v, cue_value **acc)
@@ -1221,7 +1286,7 @@ static void run_deferred(cue_ctx *c, cue_vertex *v, cue_value **acc)
 			size_t before = v->narcs;
 			run_comprehension(c, v, df.decl->clauses, df.decl->n_clauses, df.decl->value, df.env, df.closed,
 					  false, NULL);
-			move_arcs(v, before, df.insert_at);
+			move_arcs(c, v, before, df.insert_at);
 			for (size_t k = i + 1; k < v->ndeferred; k++)
 				if (v->deferred[k].insert_at >= df.insert_at)
 					v->deferred[k].insert_at += v->narcs - before;

@@ -138,6 +138,8 @@ struct cue_vertex {
 	size_t ncj, capcj;
 	cue_arc *arcs;
 	size_t narcs, caparcs;
+	uint32_t *arc_index;   /* label hash -> arc position + 1, for big structs; NULL = not built */
+	size_t arc_index_cap;  /* a power of two */
 	cue_pattern *patterns;
 	size_t npatterns, cappatterns;
 	cue_deferred *deferred;
