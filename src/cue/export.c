@@ -41,10 +41,8 @@ static int export_fields(cue_ctx *c, cue_vertex *v, const char *path, idp_doc_no
 			idp_doc_map_set(c->a, c->directives, sub.ptr, idp_doc_new_str(c->a, arc->doc));
 		idp_doc_node *child;
 		rc = export_node(c, cue_vertex_value(c, arc->v), sub.ptr, &child, err);
-		if (rc == 0) {
-			idp_doc_map_set(c->a, map, arc->label, child);
-			map->as.map.items[map->as.map.len - 1].key_pos = arc->pos;
-		}
+		if (rc == 0) /* a vertex's labels are unique */
+			idp_doc_map_append(c->a, map, arc->label, arc->pos, child);
 	}
 	idp_buf_free(&sub);
 	return rc;

@@ -126,6 +126,9 @@ idp_doc_node *idp_doc_map_get(const idp_doc_node *map, const char *key);
 /* Sets key to value: replaces in place if present, else appends. The key is
  * copied into a; value is linked, not copied. map must be a map. */
 void idp_doc_map_set(idp_arena *a, idp_doc_node *map, const char *key, idp_doc_node *value);
+/* Appends key: value without looking for key first: for a caller that
+ * knows the key is new (building a map from something already unique). */
+void idp_doc_map_append(idp_arena *a, idp_doc_node *map, const char *key, idp_pos key_pos, idp_doc_node *value);
 /* Removes key; returns true if it was there. Order of the rest is kept. */
 bool idp_doc_map_delete(idp_doc_node *map, const char *key);
 /* Appends value to seq (linked, not copied). */

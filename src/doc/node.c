@@ -112,12 +112,17 @@ void idp_doc_map_set(idp_arena *a, idp_doc_node *map, const char *key, idp_doc_n
 			return;
 		}
 	}
+	idp_doc_map_append(a, map, key, value ? value->pos : no_pos, value);
+}
+
+void idp_doc_map_append(idp_arena *a, idp_doc_node *map, const char *key, idp_pos key_pos, idp_doc_node *value)
+{
 	if (map->as.map.len == map->as.map.cap)
 		map->as.map.items = grow(a, map->as.map.items, map->as.map.len, &map->as.map.cap,
 					 sizeof(idp_doc_entry));
 	idp_doc_entry *e = &map->as.map.items[map->as.map.len++];
 	e->key = idp_arena_strdup(a, key);
-	e->key_pos = value ? value->pos : no_pos;
+	e->key_pos = key_pos;
 	e->value = value;
 }
 
