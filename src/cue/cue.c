@@ -159,11 +159,62 @@ int idp_cue_check_fields(idp_cue_program *p, const char *path, const idp_doc_nod
 	return rc;
 }
 
+/* ident(.ident)*, where an ident is a plain field name (not a type name
+ * or builtin that an expression would resolve differently). */
+static bool is_label_path(const char *s)
+{
+	static const char *const reserved[] = {"string", "int", "float", "number", "bool", "bytes", "len",
+					       "close", "div", "mod", "quo", "rem", "null", "true", "false", "_"};
+	size_t start = 0;
+	for (size_t i = 0;; i++) {
+		char ch = s[i];
+		if (ch == '.' || ch == '\0') {
+			if (i == start || (s[start] >= '0' && s[start] <= '9'))
+				return false;
+			for (size_t k = 0; start == 0 && k < sizeof(reserved) / sizeof(reserved[0]); k++)
+				if (strlen(reserved[k]) == i && strncmp(s, reserved[k], i) == 0)
+					return false;
+			if (ch == '\0')
+				return true;
+			start = i + 1;
+			continue;
+		}
+		if (!((ch >= 'a' && ch <= 'z') || (ch >= 'A' && ch <= 'Z') || (ch >= '0' && ch <= '9') || ch == '_' ||
+		      ch == '#' || ch == '$'))
+			return false;
+	}
+}
+
+static cue_value *select_path(cue_ctx *c, cue_value *v, const char *path)
+{
+	char *copy = idp_arena_strdup(c->a, path);
+	for (char *part = strtok(copy, "."); part; part = strtok(NULL, ".")) {
+		cue_value *s = cue_concrete(c, v, CK_STRUCT, NULL);
+		if (s->kind == CV_BOTTOM)
+			return s;
+		cue_arc *arc = cue_vertex_arc(s->as.v, part);
+		if (!arc)
+			return cue_bottom(c, s->pos, true, "undefined field: %s", part);
+		if (arc->optional) {
+			cue_value *b = cue_bottom(c, arc->pos, true, "cannot reference optional field: %s", part);
+			b->as.err.unset_optional = true;
+			return b;
+		}
+		v = cue_vertex_value(c, arc->v);
+	}
+	return v;
+}
+
 static int value_at(idp_cue_program *p, const char *expr, cue_value **out, idp_err *err)
 {
 	cue_ctx *c = &p->ctx;
 	cue_value *root = cue_vertex_value(c, c->root);
 	cue_value *v = root;
+	if (expr && *expr && is_label_path(expr)) {
+		/* A plain path (template.output): walk the fields, no parse. */
+		*out = root->kind == CV_BOTTOM ? root : select_path(c, root, expr);
+		return 0;
+	}
 	if (expr && *expr) {
 		cue_file ef;
 		int rc = cue_parse(c->a, "<expression>", expr, strlen(expr), &ef, err);
@@ -190,7 +241,7 @@ bool idp_cue_exists(idp_cue_program *p, const char *path)
 	idp_err err = IDP_ERR_INIT;
 	bool ok = value_at(p, path, &v, &err) == 0 && !(v->kind == CV_BOTTOM && !v->as.err.incomplete &&
 							 strstr(v->as.err.msg, "not found"));
-	if (ok && v->kind == CV_BOTTOM && strstr(v->as.err.msg, "undefined field"))
+	if (ok && v->kind == CV_BOTTOM && (v->as.err.unset_optional || strstr(v->as.err.msg, "undefined field")))
 		ok = false;
 	idp_err_clear(&err);
 	return ok;
