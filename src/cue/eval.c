@@ -3,7 +3,6 @@
 #include "cue/eval.h"
 
 #include <math.h>
-#include <regex.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -61,14 +60,14 @@ static cue_value *make_bool(cue_ctx *c, idp_pos pos, bool b)
 	return v;
 }
 
-static cue_value *make_kind(cue_ctx *c, idp_pos pos, unsigned mask)
+cue_value *cue_make_kind(cue_ctx *c, idp_pos pos, unsigned mask)
 {
 	cue_value *v = cue_new(c, CV_CONSTRAINT, pos);
 	v->as.c.mask = mask;
 	return v;
 }
 
-static unsigned kind_bit(const cue_value *v)
+unsigned cue_kind_bit(const cue_value *v)
 {
 	switch (v->kind) {
 	case CV_NULL: return CK_NULL;
@@ -85,13 +84,13 @@ static unsigned kind_bit(const cue_value *v)
 	}
 }
 
-static bool is_concrete_scalar(const cue_value *v)
+bool cue_is_concrete_scalar(const cue_value *v)
 {
 	return v->kind == CV_NULL || v->kind == CV_BOOL || v->kind == CV_INT || v->kind == CV_FLOAT ||
 	       v->kind == CV_STRING || v->kind == CV_BYTES;
 }
 
-static const char *mask_text(unsigned mask)
+const char *cue_mask_text(unsigned mask)
 {
 	static const struct {
 		unsigned m;
@@ -125,7 +124,7 @@ const char *cue_kind_text(cue_ctx *c, const cue_value *v)
 	case CV_CONSTRAINT: {
 		idp_buf b = IDP_BUF_INIT;
 		if (v->as.c.mask != CK_ALL || !v->as.c.n)
-			idp_buf_puts(&b, mask_text(v->as.c.mask));
+			idp_buf_puts(&b, cue_mask_text(v->as.c.mask));
 		for (size_t i = 0; i < v->as.c.n; i++)
 			idp_buf_printf(&b, "%s%s%s", b.len ? " & " : "", cue_op_text(v->as.c.bounds[i].op),
 				       cue_kind_text(c, v->as.c.bounds[i].rhs));
@@ -268,250 +267,6 @@ bool cue_arc_is_regular(const cue_arc *arc)
 	return !arc->optional && !is_hidden_or_def(arc->label);
 }
 
-/* ---------------------------------------------------------------- unification */
-
-static cue_value *unify(cue_ctx *c, cue_value *x, cue_value *y);
-
-static int compare_numbers(const cue_value *x, const cue_value *y)
-{
-	if (x->kind == CV_INT && y->kind == CV_INT)
-		return x->as.i < y->as.i ? -1 : x->as.i > y->as.i;
-	double a = x->kind == CV_INT ? (double)x->as.i : x->as.f;
-	double b = y->kind == CV_INT ? (double)y->as.i : y->as.f;
-	return a < b ? -1 : a > b;
-}
-
-static bool values_equal(const cue_value *x, const cue_value *y)
-{
-	if ((x->kind == CV_INT || x->kind == CV_FLOAT) && (y->kind == CV_INT || y->kind == CV_FLOAT))
-		return compare_numbers(x, y) == 0;
-	if (x->kind != y->kind)
-		return false;
-	switch (x->kind) {
-	case CV_NULL: return true;
-	case CV_BOOL: return x->as.b == y->as.b;
-	case CV_STRING:
-	case CV_BYTES: return x->as.s.len == y->as.s.len && memcmp(x->as.s.ptr, y->as.s.ptr, x->as.s.len) == 0;
-	default: return false;
-	}
-}
-
-static bool regex_matches(const char *re, const char *s, bool *bad)
-{
-	regex_t rx;
-	*bad = false;
-	if (regcomp(&rx, re, REG_EXTENDED | REG_NOSUB) != 0) {
-		*bad = true;
-		return false;
-	}
-	bool m = regexec(&rx, s, 0, NULL, 0) == 0;
-	regfree(&rx);
-	return m;
-}
-
-/* Checks a concrete value against one bound; NULL when it holds. */
-static cue_value *check_bound(cue_ctx *c, cue_value *v, const cue_bound *b, idp_pos pos)
-{
-	const cue_value *r = b->rhs;
-	bool ok;
-	if (b->op == CUE_OP_MATCH || b->op == CUE_OP_NMATCH) {
-		if (v->kind != CV_STRING)
-			return cue_bottom(c, pos, false, "%s does not match %s (not a string)", cue_kind_text(c, v),
-					  cue_op_text(b->op));
-		bool bad;
-		ok = regex_matches(r->as.s.ptr, v->as.s.ptr, &bad);
-		if (bad)
-			return cue_bottom(c, r->pos, false, "invalid regular expression \"%s\"", r->as.s.ptr);
-		if (b->op == CUE_OP_NMATCH)
-			ok = !ok;
-		if (!ok)
-			return cue_bottom(c, pos, false, "invalid value %s (out of bound %s\"%s\")", cue_kind_text(c, v),
-					  cue_op_text(b->op), r->as.s.ptr);
-		return NULL;
-	}
-	if (b->op == CUE_OP_NEQ) {
-		if (values_equal(v, r))
-			return cue_bottom(c, pos, false, "invalid value %s (out of bound !=%s)", cue_kind_text(c, v),
-					  cue_kind_text(c, r));
-		return NULL;
-	}
-	int cmp;
-	if ((v->kind == CV_INT || v->kind == CV_FLOAT) && (r->kind == CV_INT || r->kind == CV_FLOAT))
-		cmp = compare_numbers(v, r);
-	else if (v->kind == CV_STRING && r->kind == CV_STRING)
-		cmp = strcmp(v->as.s.ptr, r->as.s.ptr);
-	else
-		return cue_bottom(c, pos, false, "invalid value %s (cannot compare with %s)", cue_kind_text(c, v),
-				  cue_kind_text(c, r));
-	ok = (b->op == CUE_OP_LT && cmp < 0) || (b->op == CUE_OP_LEQ && cmp <= 0) || (b->op == CUE_OP_GT && cmp > 0) ||
-	     (b->op == CUE_OP_GEQ && cmp >= 0);
-	if (!ok)
-		return cue_bottom(c, pos, false, "invalid value %s (out of bound %s%s)", cue_kind_text(c, v),
-				  cue_op_text(b->op), cue_kind_text(c, r));
-	return NULL;
-}
-
-/* A constraint & a concrete value: the value, if it satisfies all. */
-static cue_value *constrain(cue_ctx *c, cue_value *con, cue_value *v)
-{
-	unsigned bit = kind_bit(v);
-	if (!(con->as.c.mask & bit))
-		return cue_bottom(c, v->pos, false, "conflicting values %s and %s (mismatched types %s and %s)",
-				  cue_kind_text(c, con), cue_kind_text(c, v), mask_text(con->as.c.mask), mask_text(bit));
-	if (is_concrete_scalar(v)) {
-		for (size_t i = 0; i < con->as.c.n; i++) {
-			cue_value *e = check_bound(c, v, &con->as.c.bounds[i], v->pos);
-			if (e)
-				return e;
-		}
-		return v;
-	}
-	if (v->kind == CV_CONSTRAINT) { /* both abstract: intersect and collect bounds */
-		cue_value *r = make_kind(c, v->pos, con->as.c.mask & v->as.c.mask);
-		r->as.c.n = con->as.c.n + v->as.c.n;
-		r->as.c.bounds = idp_arena_alloc(c->a, (r->as.c.n ? r->as.c.n : 1) * sizeof(cue_bound));
-		if (con->as.c.n)
-			memcpy(r->as.c.bounds, con->as.c.bounds, con->as.c.n * sizeof(cue_bound));
-		if (v->as.c.n)
-			memcpy(r->as.c.bounds + con->as.c.n, v->as.c.bounds, v->as.c.n * sizeof(cue_bound));
-		return r;
-	}
-	return v; /* a struct or list allowed by the kind mask */
-}
-
-/* A struct alternative of a disjunction fails if any field in it does:
- * evaluates the fields, returns the first conflict (or v). */
-static cue_value *deep_error(cue_ctx *c, cue_value *v, unsigned depth)
-{
-	if ((v->kind != CV_STRUCT && v->kind != CV_LIST) || depth > 64)
-		return v;
-	for (size_t i = 0; i < v->as.v->narcs; i++) {
-		cue_arc *arc = &v->as.v->arcs[i];
-		if (arc->optional)
-			continue;
-		cue_value *f = deep_error(c, cue_vertex_value(c, arc->v), depth + 1);
-		if (f->kind == CV_BOTTOM && !f->as.err.incomplete)
-			return f;
-	}
-	return v;
-}
-
-static cue_value *unify_disj(cue_ctx *c, cue_value *x, cue_value *y)
-{
-	/* Distribute: (a | b) & y = (a & y) | (b & y); a default stays a default. */
-	size_t nx = x->kind == CV_DISJ ? x->as.d.n : 1, ny = y->kind == CV_DISJ ? y->as.d.n : 1;
-	bool xdef = x->kind == CV_DISJ && x->as.d.has_default, ydef = y->kind == CV_DISJ && y->as.d.has_default;
-	cue_value *r = cue_new(c, CV_DISJ, y->pos);
-	r->as.d.alts = idp_arena_alloc(c->a, nx * ny * sizeof(cue_value *));
-	r->as.d.dflt = idp_arena_alloc(c->a, nx * ny * sizeof(bool));
-	cue_value *first_err = NULL;
-	for (size_t i = 0; i < nx; i++) {
-		cue_value *xi = x->kind == CV_DISJ ? x->as.d.alts[i] : x;
-		bool di = x->kind == CV_DISJ ? x->as.d.dflt[i] : false;
-		for (size_t j = 0; j < ny; j++) {
-			cue_value *yj = y->kind == CV_DISJ ? y->as.d.alts[j] : y;
-			bool dj = y->kind == CV_DISJ ? y->as.d.dflt[j] : false;
-			cue_value *u = unify(c, xi, yj);
-			if (u->kind == CV_STRUCT || u->kind == CV_LIST)
-				u = deep_error(c, u, 0);
-			if (u->kind == CV_BOTTOM) {
-				/* The last alternative is usually the general one (*1 | int):
-				 * its conflict says most about what was wanted. */
-				first_err = u;
-				continue;
-			}
-			bool dup = false;
-			for (size_t k = 0; k < r->as.d.n; k++)
-				if (is_concrete_scalar(u) && values_equal(r->as.d.alts[k], u)) {
-					dup = true;
-					r->as.d.dflt[k] = r->as.d.dflt[k] || ((di || !xdef) && (dj || !ydef) && (xdef || ydef));
-				}
-			if (dup)
-				continue;
-			r->as.d.alts[r->as.d.n] = u;
-			r->as.d.dflt[r->as.d.n] = (di || !xdef) && (dj || !ydef) && (xdef || ydef);
-			r->as.d.has_default |= r->as.d.dflt[r->as.d.n];
-			r->as.d.n++;
-		}
-	}
-	if (r->as.d.n == 0) {
-		if (nx * ny == 1 && first_err)
-			return first_err;
-		return cue_bottom(c, y->pos, false, "%s%s",
-				  first_err ? first_err->as.err.msg : "empty disjunction",
-				  nx * ny > 1 ? " (and no other alternative matches)" : "");
-	}
-	if (r->as.d.n == 1)
-		return r->as.d.alts[0];
-	return r;
-}
-
-/* Struct or list unification makes a new vertex holding both sides. */
-static cue_value *unify_composite(cue_ctx *c, cue_value *x, cue_value *y)
-{
-	cue_vertex *v = cue_vertex_new(c, x->as.v->parent, NULL, y->pos);
-	cue_vertex_add(c, v, (cue_conjunct){NULL, NULL, x, false, false});
-	cue_vertex_add(c, v, (cue_conjunct){NULL, NULL, y, false, false});
-	return cue_vertex_value(c, v);
-}
-
-static cue_value *unify(cue_ctx *c, cue_value *x, cue_value *y)
-{
-	if (x->kind == CV_BOTTOM)
-		return x;
-	if (y->kind == CV_BOTTOM)
-		return y;
-	if (x->kind == CV_TOP)
-		return y;
-	if (y->kind == CV_TOP)
-		return x;
-	if (x->kind == CV_DISJ || y->kind == CV_DISJ)
-		return unify_disj(c, x, y);
-	if (x->kind == CV_CONSTRAINT)
-		return constrain(c, x, y);
-	if (y->kind == CV_CONSTRAINT)
-		return constrain(c, y, x);
-	if ((x->kind == CV_STRUCT && y->kind == CV_STRUCT) || (x->kind == CV_LIST && y->kind == CV_LIST))
-		return x->as.v == y->as.v ? x : unify_composite(c, x, y);
-	if (is_concrete_scalar(x) && is_concrete_scalar(y)) {
-		if (x->kind == y->kind && values_equal(x, y))
-			return y;
-		return cue_bottom(c, y->pos, false, "conflicting values %s and %s", cue_kind_text(c, x),
-				  cue_kind_text(c, y));
-	}
-	return cue_bottom(c, y->pos, false, "conflicting values %s and %s (mismatched types)", cue_kind_text(c, x),
-			  cue_kind_text(c, y));
-}
-
-cue_value *cue_concrete(cue_ctx *c, cue_value *v, unsigned mask, const char *what)
-{
-	if (v->kind == CV_DISJ) {
-		cue_value *pick = NULL;
-		size_t ndef = 0;
-		for (size_t i = 0; i < v->as.d.n; i++)
-			if (v->as.d.dflt[i]) {
-				pick = v->as.d.alts[i];
-				ndef++;
-			}
-		if (ndef != 1)
-			return cue_bottom(c, v->pos, true, "incomplete value: %s has no single default%s%s",
-					  "disjunction", what ? " for " : "", what ? what : "");
-		v = pick;
-	}
-	if (v->kind == CV_BOTTOM)
-		return v;
-	unsigned bit = kind_bit(v);
-	bool concrete = is_concrete_scalar(v) || v->kind == CV_STRUCT || v->kind == CV_LIST ||
-			v->kind == CV_BUILTIN || v->kind == CV_PACKAGE;
-	if (!concrete)
-		return cue_bottom(c, v->pos, true, "incomplete value %s%s%s", cue_kind_text(c, v), what ? " in " : "",
-				  what ? what : "");
-	if (mask && !(bit & mask))
-		return cue_bottom(c, v->pos, false, "%s%s%s: want %s, found %s", what ? "invalid operand" : "invalid value",
-				  what ? " of " : "", what ? what : "", mask_text(mask), cue_kind_text(c, v));
-	return v;
-}
-
 /* ---------------------------------------------------------------- scopes and references */
 
 static cue_value *unset_optional(cue_ctx *c, idp_pos pos, const char *name)
@@ -580,7 +335,7 @@ static cue_value *type_ident(cue_ctx *c, const char *name, idp_pos pos)
 		     {"number", CK_NUMBER}, {"bool", CK_BOOL}, {"bytes", CK_BYTES}};
 	for (size_t i = 0; i < sizeof(types) / sizeof(types[0]); i++)
 		if (strcmp(types[i].name, name) == 0)
-			return make_kind(c, pos, types[i].mask);
+			return cue_make_kind(c, pos, types[i].mask);
 	const cue_builtin *b = cue_builtin_find("", name);
 	if (b) {
 		cue_value *v = cue_new(c, CV_BUILTIN, pos);
@@ -729,7 +484,7 @@ static cue_value *arith(cue_ctx *c, cue_op op, cue_value *x, cue_value *y, idp_p
 static cue_value *compare(cue_ctx *c, cue_op op, cue_value *x, cue_value *y, idp_pos pos)
 {
 	if (op == CUE_OP_EQ || op == CUE_OP_NEQ) {
-		bool eq = values_equal(x, y);
+		bool eq = cue_values_equal(x, y);
 		if (!eq && (x->kind != y->kind) &&
 		    !((x->kind == CV_INT || x->kind == CV_FLOAT) && (y->kind == CV_INT || y->kind == CV_FLOAT)) &&
 		    x->kind != CV_NULL && y->kind != CV_NULL)
@@ -738,7 +493,7 @@ static cue_value *compare(cue_ctx *c, cue_op op, cue_value *x, cue_value *y, idp
 		return make_bool(c, pos, op == CUE_OP_EQ ? eq : !eq);
 	}
 	cue_bound b = {op, y};
-	cue_value *e = check_bound(c, x, &b, pos);
+	cue_value *e = cue_check_bound(c, x, &b, pos);
 	if (e && strstr(e->as.err.msg, "out of bound"))
 		return make_bool(c, pos, false);
 	if (e)
@@ -765,7 +520,7 @@ static cue_value *eval_binary(cue_ctx *c, cue_node *n, cue_env *env)
 	}
 	cue_value *x = cue_eval(c, n->as.binary.x, env);
 	if (op == CUE_OP_AND)
-		return unify(c, x, cue_eval(c, n->as.binary.y, env));
+		return cue_unify(c, x, cue_eval(c, n->as.binary.y, env));
 	if (op == CUE_OP_OR) {
 		cue_value *y = cue_eval(c, n->as.binary.y, env);
 		cue_value *d = cue_new(c, CV_DISJ, pos);
@@ -864,7 +619,7 @@ static cue_value *eval_unary(cue_ctx *c, cue_node *n, cue_env *env)
 			: op == CUE_OP_NEQ                          ? CK_ALL
 			: (x->kind == CV_STRING)                    ? CK_STRING
 								    : CK_NUMBER;
-	cue_value *r = make_kind(c, n->pos, mask);
+	cue_value *r = cue_make_kind(c, n->pos, mask);
 	r->as.c.bounds = idp_arena_alloc(c->a, sizeof(cue_bound));
 	r->as.c.bounds[0] = (cue_bound){op, x};
 	r->as.c.n = 1;
@@ -1256,7 +1011,7 @@ static void absorb_value(cue_ctx *c, cue_vertex *v, cue_value *val, bool closed,
 		if (val->as.v->list_open)
 			v->list_open = true;
 	} else {
-		*acc = unify(c, *acc, val);
+		*acc = cue_unify(c, *acc, val);
 	}
 }
 
@@ -1306,7 +1061,7 @@ static bool pattern_matches(cue_ctx *c, cue_pattern *p, const char *label)
 	if (!p->label)
 		return true;
 	cue_value *lv = cue_string(c, p->label->pos, label, strlen(label));
-	cue_value *r = unify(c, cue_eval(c, p->label, p->env), lv);
+	cue_value *r = cue_unify(c, cue_eval(c, p->label, p->env), lv);
 	return r->kind != CV_BOTTOM;
 }
 
@@ -1392,7 +1147,7 @@ cue_value *cue_vertex_value(cue_ctx *c, cue_vertex *v)
 			} else {
 				cue_value *val = cj.val ? cj.val : cue_eval(c, cj.expr, cj.env);
 				if (disj_has_composite(val)) { /* resolved once the rest is known */
-					cdisj = cdisj ? unify(c, cdisj, val) : val;
+					cdisj = cdisj ? cue_unify(c, cdisj, val) : val;
 					v->cj[i].disj = true;
 				} else {
 					absorb_value(c, v, val, cj.closed, &acc);
@@ -1410,7 +1165,7 @@ cue_value *cue_vertex_value(cue_ctx *c, cue_vertex *v)
 	/* A struct literal that only embeds a scalar or a list ({x * 2} in a list
 	 * comprehension) is that value. */
 	if (v->is_struct && !v->has_fields && (v->is_list || (acc->kind != CV_TOP && acc->kind != CV_DISJ &&
-							      !(kind_bit(acc) & CK_STRUCT))))
+							      !(cue_kind_bit(acc) & CK_STRUCT))))
 		v->is_struct = false;
 	cue_value *result = acc;
 	if (cdisj && acc->kind != CV_BOTTOM) {
@@ -1424,12 +1179,12 @@ cue_value *cue_vertex_value(cue_ctx *c, cue_vertex *v)
 					cue_vertex_add(c, w, v->cj[k]);
 			rest = cue_vertex_value(c, w);
 		}
-		result = rest->kind == CV_BOTTOM ? rest : unify(c, cdisj, rest);
+		result = rest->kind == CV_BOTTOM ? rest : cue_unify(c, cdisj, rest);
 		v->is_struct = v->is_list = false;
 	} else if (acc->kind != CV_BOTTOM && (v->is_struct || v->is_list)) {
 		if (v->is_struct && v->is_list)
 			result = cue_bottom(c, v->pos, false, "conflicting values struct and list");
-		else if (!(kind_bit(acc) & (v->is_struct ? CK_STRUCT : CK_LIST)))
+		else if (!(cue_kind_bit(acc) & (v->is_struct ? CK_STRUCT : CK_LIST)))
 			result = cue_bottom(c, acc->pos, false, "conflicting values %s and %s", cue_kind_text(c, acc),
 					    v->is_struct ? "struct" : "list");
 		else if (list_len_mismatch)

@@ -209,6 +209,18 @@ const char *cue_kind_text(cue_ctx *c, const cue_value *v);
  * unset optional fields left out). */
 bool cue_arc_is_regular(const cue_arc *arc);
 
+/* eval.c: small helpers unify.c shares */
+cue_value *cue_make_kind(cue_ctx *c, idp_pos pos, unsigned mask);
+unsigned cue_kind_bit(const cue_value *v);
+bool cue_is_concrete_scalar(const cue_value *v);
+const char *cue_mask_text(unsigned mask);
+
+/* unify.c */
+cue_value *cue_unify(cue_ctx *c, cue_value *x, cue_value *y);
+bool cue_values_equal(const cue_value *x, const cue_value *y);
+/* Checks a concrete value against one bound: NULL when it holds, else a bottom. */
+cue_value *cue_check_bound(cue_ctx *c, cue_value *v, const cue_bound *b, idp_pos pos);
+
 /* builtin.c */
 const cue_builtin *cue_builtin_find(const char *pkg, const char *name);
 bool cue_package_known(const char *path);
