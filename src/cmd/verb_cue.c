@@ -26,7 +26,7 @@ static const char cue_usage[] =
  * arena) and print the rate on stderr, for bench/cue.sh. */
 static int eval_repeatedly(const char *src, size_t len, const char *path, const char *expr, long n, idp_err *err)
 {
-	struct timespec t0, t1;
+	struct timespec t0;
 	clock_gettime(CLOCK_MONOTONIC, &t0);
 	for (long i = 0; i < n; i++) {
 		idp_arena *a = idp_arena_new();
@@ -39,10 +39,7 @@ static int eval_repeatedly(const char *src, size_t len, const char *path, const 
 		if (rc)
 			return rc;
 	}
-	clock_gettime(CLOCK_MONOTONIC, &t1);
-	double secs = (double)(t1.tv_sec - t0.tv_sec) + (double)(t1.tv_nsec - t0.tv_nsec) / 1e9;
-	fprintf(stderr, "cue eval: %ld evaluations in %.3f s: %.0f/s, %.1f us each\n", n, secs, (double)n / secs,
-		secs * 1e6 / (double)n);
+	idp_cmd_report_rate("cue eval", "evaluations", n, &t0);
 	return 0;
 }
 

@@ -71,7 +71,7 @@ static void print_skipped(const idp_render_registry *reg, bool failed)
 static int render_repeatedly(idp_render_registry *reg, const idp_doc_node *app, const idp_render_opts *ro, long n,
 			     idp_err *err)
 {
-	struct timespec t0, t1;
+	struct timespec t0;
 	clock_gettime(CLOCK_MONOTONIC, &t0);
 	for (long i = 0; i < n; i++) {
 		idp_arena *scratch = idp_arena_new();
@@ -82,10 +82,7 @@ static int render_repeatedly(idp_render_registry *reg, const idp_doc_node *app, 
 		if (rc)
 			return rc;
 	}
-	clock_gettime(CLOCK_MONOTONIC, &t1);
-	double secs = (double)(t1.tv_sec - t0.tv_sec) + (double)(t1.tv_nsec - t0.tv_nsec) / 1e9;
-	fprintf(stderr, "render: %ld renders in %.3f s: %.0f renders/s, %.1f us each\n", n, secs, (double)n / secs,
-		secs * 1e6 / (double)n);
+	idp_cmd_report_rate("render", "renders", n, &t0);
 	return 0;
 }
 

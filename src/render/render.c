@@ -411,6 +411,16 @@ static int export_field(render_ctx *r, idp_cue_program *p, const render_def *def
 	return rc;
 }
 
+/* Where key is written in map (a missing parameter is reported there), or
+ * the map itself when it has no such key. */
+static idp_pos key_position(const idp_doc_node *map, const char *key)
+{
+	for (size_t i = 0; i < map->as.map.len; i++)
+		if (strcmp(map->as.map.items[i].key, key) == 0)
+			return map->as.map.items[i].key_pos;
+	return map->pos;
+}
+
 static const render_def *find_def(render_ctx *r, const idp_doc_node *type_node, bool trait, const char *path,
 				  idp_err *err)
 {
@@ -443,11 +453,7 @@ static int render_component(render_ctx *r, const idp_doc_node *comp, size_t ci, 
 	if (!def)
 		return IDP_EINPUT;
 	const idp_doc_node *props = idp_doc_map_get(comp, "properties");
-	idp_pos props_pos = comp->pos;
-	for (size_t i = 0; i < comp->as.map.len; i++)
-		if (strcmp(comp->as.map.items[i].key, "properties") == 0)
-			props_pos = comp->as.map.items[i].key_pos;
-	eval_in in = {def, props, props_pos, idp_arena_printf(r->a, "%s.properties", path),
+	eval_in in = {def, props, key_position(comp, "properties"), idp_arena_printf(r->a, "%s.properties", path),
 		      make_context(r, cname, NULL, NULL)};
 	idp_cue_program *p;
 	int rc = prepare(r, &in, &p, err);
@@ -472,11 +478,7 @@ static int render_component(render_ctx *r, const idp_doc_node *comp, size_t ci, 
 		if (!tdef)
 			return IDP_EINPUT;
 		const idp_doc_node *tprops = idp_doc_map_get(tr, "properties");
-		idp_pos tpos = tr->pos;
-		for (size_t i = 0; i < tr->as.map.len; i++)
-			if (strcmp(tr->as.map.items[i].key, "properties") == 0)
-				tpos = tr->as.map.items[i].key_pos;
-		eval_in tin = {tdef, tprops, tpos, idp_arena_printf(r->a, "%s.properties", tpath),
+		eval_in tin = {tdef, tprops, key_position(tr, "properties"), idp_arena_printf(r->a, "%s.properties", tpath),
 			       make_context(r, cname, workload, outputs)};
 		idp_cue_program *tp;
 		if ((rc = prepare(r, &tin, &tp, err)) || (rc = check_errs(r, tp, tdef, tr->pos, tpath, err)))
