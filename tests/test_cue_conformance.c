@@ -28,7 +28,6 @@
 #include <criterion/parameterized.h>
 
 #include <ctype.h>
-#include <dirent.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -146,44 +145,31 @@ static bool name_ok(const char *name, size_t len)
 	return true;
 }
 
-static int cmp_names(const void *x, const void *y)
-{
-	return strcmp(*(char *const *)x, *(char *const *)y);
-}
-
 /* The names of files in tests/cue that end in ext (".cue"), without it,
  * sorted; malloc'ed (names_free). Names that are not [a-z0-9_-]+ are kept
  * too (the corpus test rejects them) unless they are too long. Returns the
  * count, or (size_t)-1 if the directory cannot be read. */
 static size_t scan(const char *ext, char ***out)
 {
+	char **names;
+	size_t n, kept = 0, elen = strlen(ext);
+	idp_err err = IDP_ERR_INIT;
 	*out = NULL;
-	DIR *d = opendir(CUE_DIR);
-	if (!d)
+	if (idp_dir_list(CUE_DIR, &names, &n, &err)) { /* sorted, hidden files left out */
+		idp_err_clear(&err);
 		return (size_t)-1;
-	char **names = NULL;
-	size_t n = 0, cap = 0, elen = strlen(ext);
-	for (struct dirent *e; (e = readdir(d)) != NULL;) {
-		size_t len = strlen(e->d_name);
-		if (len <= elen || strcmp(e->d_name + len - elen, ext) != 0 || e->d_name[0] == '.')
-			continue;
-		if (n == cap) {
-			cap = cap ? cap * 2 : 64;
-			char **grown = realloc(names, cap * sizeof *names);
-			if (!grown)
-				abort();
-			names = grown;
-		}
-		names[n] = strndup(e->d_name, len - elen);
-		if (!names[n])
-			abort();
-		n++;
 	}
-	closedir(d);
-	if (n)
-		qsort(names, n, sizeof *names, cmp_names);
+	for (size_t i = 0; i < n; i++) {
+		size_t len = strlen(names[i]);
+		if (len <= elen || strcmp(names[i] + len - elen, ext) != 0) {
+			free(names[i]);
+			continue;
+		}
+		names[i][len - elen] = '\0';
+		names[kept++] = names[i];
+	}
 	*out = names;
-	return n;
+	return kept;
 }
 
 static void free_params(struct criterion_test_params *crp)

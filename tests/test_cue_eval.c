@@ -53,13 +53,19 @@ static void expect_json(const char *src, const char *path, const char *yaml, con
 	done(&r);
 }
 
-static void expect_error(const char *src, const char *path, const char *yaml, const char *expr, const char *file,
-			 unsigned line, unsigned col, const char *word)
+/* want: IDP_EINPUT for a conflict, IDP_EINCOMPLETE for a value nothing set. */
+static void expect_error_code(int want, const char *src, const char *path, const char *yaml, const char *expr,
+			      const char *file, unsigned line, unsigned col, const char *word);
+
+#define expect_error(...) expect_error_code(IDP_EINPUT, __VA_ARGS__)
+
+static void expect_error_code(int want, const char *src, const char *path, const char *yaml, const char *expr,
+			      const char *file, unsigned line, unsigned col, const char *word)
 {
 	run r;
 	eval(&r, src, path, yaml, expr);
-	cr_expect_eq(r.rc, IDP_EINPUT, "%s: want an error, got %s", src, idp_buf_cstr(&r.json));
-	if (r.rc == IDP_EINPUT) {
+	cr_expect_eq(r.rc, want, "%s: want error %d, got %d (%s)", src, want, r.rc, idp_buf_cstr(&r.json));
+	if (r.rc == want) {
 		cr_expect_str_eq(r.err.file ? r.err.file : "", file, "%s: %s", src, r.err.msg);
 		cr_expect_eq(r.err.line, line, "%s: line %u, want %u (%s)", src, r.err.line, line, r.err.msg);
 		if (col)
@@ -109,8 +115,8 @@ Test(cue_eval, a_conflict_with_a_filled_document_points_into_the_document)
 
 Test(cue_eval, a_missing_required_value_is_incomplete_at_its_declaration)
 {
-	expect_error("parameter: {image: string}\nout: {image: parameter.image}\n", "", NULL, "out", "t.cue", 1, 20,
-		     "incomplete");
+	expect_error_code(IDP_EINCOMPLETE, "parameter: {image: string}\nout: {image: parameter.image}\n", "", NULL,
+			  "out", "t.cue", 1, 20, "incomplete");
 }
 
 Test(cue_eval, definitions_close_what_they_are_unified_with)

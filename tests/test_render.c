@@ -33,7 +33,6 @@
 #include <criterion/parameterized.h>
 
 #include <ctype.h>
-#include <dirent.h>
 #include <stdarg.h>
 #include <stdbool.h>
 #include <stdio.h>
@@ -43,6 +42,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include "base/base.h"
 #include "fixture.h"
 
 #ifndef IDP_BIN
@@ -186,46 +186,29 @@ static bool name_ok(const char *name)
 	return true;
 }
 
-static int cmp_names(const void *x, const void *y)
-{
-	return strcmp(*(char *const *)x, *(char *const *)y);
-}
-
 /* The names of the subdirectories of the cases directory, sorted;
  * malloc'ed (names_free). Returns the count, or (size_t)-1 if the directory
  * cannot be read. */
 static size_t scan_cases(char ***out)
 {
+	char **names;
+	size_t n, kept = 0;
+	idp_err err = IDP_ERR_INIT;
 	*out = NULL;
-	DIR *d = opendir(CASES_DIR);
-	if (!d)
+	if (idp_dir_list(CASES_DIR, &names, &n, &err)) { /* sorted, hidden entries left out */
+		idp_err_clear(&err);
 		return (size_t)-1;
-	char **names = NULL;
-	size_t n = 0, cap = 0;
-	for (struct dirent *e; (e = readdir(d)) != NULL;) {
-		if (e->d_name[0] == '.')
-			continue;
-		char path[4096];
-		snprintf(path, sizeof path, "%s/%s", CASES_DIR, e->d_name);
-		if (!is_dir(path))
-			continue;
-		if (n == cap) {
-			cap = cap ? cap * 2 : 64;
-			char **grown = realloc(names, cap * sizeof *names);
-			if (!grown)
-				abort();
-			names = grown;
-		}
-		names[n] = strdup(e->d_name);
-		if (!names[n])
-			abort();
-		n++;
 	}
-	closedir(d);
-	if (n)
-		qsort(names, n, sizeof *names, cmp_names);
+	for (size_t i = 0; i < n; i++) {
+		char path[4096];
+		snprintf(path, sizeof path, "%s/%s", CASES_DIR, names[i]);
+		if (is_dir(path))
+			names[kept++] = names[i];
+		else
+			free(names[i]);
+	}
 	*out = names;
-	return n;
+	return kept;
 }
 
 static void free_params(struct criterion_test_params *crp)

@@ -83,7 +83,8 @@ enum {
 	IDP_OK = 0,
 	IDP_EINPUT = -1,   /* the input is wrong: the user must change it (exit 2) */
 	IDP_ERUNTIME = -2, /* the system failed: I/O, a daemon, a library (exit 1) */
-	IDP_ENOTFOUND = -3 /* an expected miss, e.g. a path lookup with no value */
+	IDP_ENOTFOUND = -3, /* an expected miss, e.g. a path lookup with no value */
+	IDP_EINCOMPLETE = -4 /* input that lacks a value it needs (exit 2, like IDP_EINPUT) */
 };
 
 /* A position in a source file; line and col are 1-based, 0 means unknown. */

@@ -3,6 +3,8 @@
 #include "cue/eval.h"
 
 #include <ctype.h>
+#include <errno.h>
+#include <stdlib.h>
 #include <stdio.h>
 #include <string.h>
 
@@ -252,20 +254,18 @@ static cue_value *fn_rem(cue_ctx *c, idp_pos pos, cue_value **args, size_t n)
 static cue_value *fn_atoi(cue_ctx *c, idp_pos pos, cue_value **args, size_t n)
 {
 	WANT_STRING(s, 0, "strconv.Atoi");
-	idp_arena *scratch = idp_arena_new();
-	idp_doc_node *num = idp_doc_resolve_plain(scratch, s->as.s.ptr, s->as.s.len, pos);
-	bool ok = num->kind == IDP_DOC_INT;
-	int64_t i = ok ? num->as.i : 0;
-	bool decimal = s->as.s.len > 0;
-	for (size_t k = 0; k < s->as.s.len; k++)
-		decimal = decimal && ((s->as.s.ptr[k] >= '0' && s->as.s.ptr[k] <= '9') || (k == 0 && (s->as.s.ptr[k] == '-' || s->as.s.ptr[k] == '+')));
-	idp_arena_free(scratch);
+	/* Go's Atoi: an optional sign and decimal digits, nothing else. */
+	const char *p = s->as.s.ptr + (s->as.s.len && (s->as.s.ptr[0] == '-' || s->as.s.ptr[0] == '+'));
+	bool digits = *p != '\0' && strspn(p, "0123456789") == strlen(p) && strlen(s->as.s.ptr) == s->as.s.len;
+	errno = 0;
+	long long v = digits ? strtoll(s->as.s.ptr, NULL, 10) : 0;
 	(void)n;
-	if (!ok || !decimal)
-		return cue_bottom(c, pos, false, "strconv.Atoi: parsing \"%.*s\": invalid syntax", (int)s->as.s.len, s->as.s.ptr);
-	cue_value *v = cue_new(c, CV_INT, pos);
-	v->as.i = i;
-	return v;
+	if (!digits || errno == ERANGE)
+		return cue_bottom(c, pos, false, "strconv.Atoi: parsing \"%.*s\": invalid syntax", (int)s->as.s.len,
+				  s->as.s.ptr);
+	cue_value *r = cue_new(c, CV_INT, pos);
+	r->as.i = v;
+	return r;
 }
 
 static cue_value *fn_split(cue_ctx *c, idp_pos pos, cue_value **args, size_t n)

@@ -30,7 +30,6 @@ idp_cue_program *idp_cue_instantiate(idp_arena *a, const idp_cue_program *compil
 	idp_cue_program *p = idp_arena_zalloc(a, sizeof(*p));
 	p->file = compiled->file;
 	p->ctx.a = a;
-	p->ctx.file = &p->file;
 	p->ctx.root = cue_vertex_new(&p->ctx, NULL, NULL, p->file.root->pos);
 	cue_vertex_add(&p->ctx, p->ctx.root, (cue_conjunct){p->file.root, NULL, NULL, false, false});
 	return p;
@@ -188,20 +187,8 @@ static bool is_label_path(const char *s)
 static cue_value *select_path(cue_ctx *c, cue_value *v, const char *path)
 {
 	char *copy = idp_arena_strdup(c->a, path);
-	for (char *part = strtok(copy, "."); part; part = strtok(NULL, ".")) {
-		cue_value *s = cue_concrete(c, v, CK_STRUCT, NULL);
-		if (s->kind == CV_BOTTOM)
-			return s;
-		cue_arc *arc = cue_vertex_arc(s->as.v, part);
-		if (!arc)
-			return cue_bottom(c, s->pos, true, "undefined field: %s", part);
-		if (arc->optional) {
-			cue_value *b = cue_bottom(c, arc->pos, true, "cannot reference optional field: %s", part);
-			b->as.err.unset_optional = true;
-			return b;
-		}
-		v = cue_vertex_value(c, arc->v);
-	}
+	for (char *part = strtok(copy, "."); part && v->kind != CV_BOTTOM; part = strtok(NULL, "."))
+		v = cue_select(c, v, part, v->pos);
 	return v;
 }
 
@@ -228,7 +215,6 @@ static int value_at(idp_cue_program *p, const char *expr, cue_value **out, idp_e
 		cue_env *env = idp_arena_zalloc(c->a, sizeof(*env));
 		env->strct = p->file.root;
 		env->v = c->root;
-		env->file = &p->file;
 		v = cue_eval(c, ef.root->as.strct.decls[0].value, env);
 	}
 	*out = v;
@@ -239,10 +225,7 @@ bool idp_cue_exists(idp_cue_program *p, const char *path)
 {
 	cue_value *v = NULL;
 	idp_err err = IDP_ERR_INIT;
-	bool ok = value_at(p, path, &v, &err) == 0 && !(v->kind == CV_BOTTOM && !v->as.err.incomplete &&
-							 strstr(v->as.err.msg, "not found"));
-	if (ok && v->kind == CV_BOTTOM && (v->as.err.unset_optional || strstr(v->as.err.msg, "undefined field")))
-		ok = false;
+	bool ok = value_at(p, path, &v, &err) == 0 && !(v->kind == CV_BOTTOM && v->as.err.missing);
 	idp_err_clear(&err);
 	return ok;
 }

@@ -36,8 +36,9 @@ int idp_cue_fill(idp_cue_program *p, const char *path, const idp_doc_node *doc, 
  * CUE expression such as `output` or `parameter.image`) as `cue export`
  * would: concrete values only, defaults applied, hidden fields,
  * definitions and unset optional fields left out, field order kept.
- * A conflict, an incomplete value or a missing required field fails with
- * IDP_EINPUT and the position of the value at fault. */
+ * A conflict or a missing required field fails with IDP_EINPUT, a value
+ * that is not concrete (nothing set it) with IDP_EINCOMPLETE; both carry
+ * the position of the value at fault. */
 int idp_cue_export(idp_cue_program *p, const char *expr, idp_doc_node **out, idp_err *err);
 
 /* Same, and also returns in *directives (a map, owned by the arena) the

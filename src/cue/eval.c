@@ -272,7 +272,7 @@ bool cue_arc_is_regular(const cue_arc *arc)
 static cue_value *unset_optional(cue_ctx *c, idp_pos pos, const char *name)
 {
 	cue_value *b = cue_bottom(c, pos, true, "cannot reference optional field: %s", name);
-	b->as.err.unset_optional = true;
+	b->as.err.unset_optional = b->as.err.missing = true;
 	return b;
 }
 
@@ -288,7 +288,6 @@ static cue_env *env_struct(cue_ctx *c, cue_env *up, cue_node *strct, cue_vertex 
 	e->up = up;
 	e->strct = strct;
 	e->v = v;
-	e->file = up ? up->file : c->file;
 	return e;
 }
 
@@ -300,7 +299,6 @@ static cue_env *env_bind(cue_ctx *c, cue_env *up, const char *n1, cue_value *v1,
 	e->vals[0] = v1;
 	e->names[1] = n2;
 	e->vals[1] = v2;
-	e->file = up ? up->file : c->file;
 	return e;
 }
 
@@ -383,12 +381,14 @@ static cue_value *lookup(cue_ctx *c, const char *name, idp_pos pos, cue_env *env
 	cue_value *t = type_ident(c, name, pos);
 	if (t)
 		return t;
-	return cue_bottom(c, pos, false, "reference \"%s\" not found", name);
+	cue_value *b = cue_bottom(c, pos, false, "reference \"%s\" not found", name);
+	b->as.err.missing = true;
+	return b;
 }
 
 /* ---------------------------------------------------------------- selection */
 
-static cue_value *select_label(cue_ctx *c, cue_value *x, const char *label, idp_pos pos)
+cue_value *cue_select(cue_ctx *c, cue_value *x, const char *label, idp_pos pos)
 {
 	if (x->kind == CV_PACKAGE) {
 		const cue_builtin *b = cue_builtin_find(x->as.s.ptr, label);
@@ -403,8 +403,11 @@ static cue_value *select_label(cue_ctx *c, cue_value *x, const char *label, idp_
 	if (x->kind == CV_BOTTOM)
 		return x;
 	cue_arc *arc = cue_vertex_arc(x->as.v, label);
-	if (!arc)
-		return cue_bottom(c, pos, true, "undefined field: %s", label);
+	if (!arc) {
+		cue_value *b = cue_bottom(c, pos, true, "undefined field: %s", label);
+		b->as.err.missing = true;
+		return b;
+	}
 	if (arc->optional)
 		return unset_optional(c, pos, label);
 	return cue_vertex_value(c, arc->v);
@@ -416,7 +419,7 @@ static cue_value *index_value(cue_ctx *c, cue_value *x, cue_value *i, idp_pos po
 	if (i->kind == CV_BOTTOM)
 		return i;
 	if (i->kind == CV_STRING)
-		return select_label(c, x, i->as.s.ptr, pos);
+		return cue_select(c, x, i->as.s.ptr, pos);
 	x = cue_concrete(c, x, CK_LIST, "index");
 	if (x->kind == CV_BOTTOM)
 		return x;
@@ -493,12 +496,9 @@ static cue_value *compare(cue_ctx *c, cue_op op, cue_value *x, cue_value *y, idp
 		return make_bool(c, pos, op == CUE_OP_EQ ? eq : !eq);
 	}
 	cue_bound b = {op, y};
-	cue_value *e = cue_check_bound(c, x, &b, pos);
-	if (e && strstr(e->as.err.msg, "out of bound"))
-		return make_bool(c, pos, false);
-	if (e)
-		return e;
-	return make_bool(c, pos, true);
+	bool holds = false;
+	cue_value *e = cue_bound_holds(c, x, &b, pos, &holds);
+	return e ? e : make_bool(c, pos, holds);
 }
 
 /* `x == _|_` and `x != _|_`: is x an error or missing? */
@@ -628,7 +628,7 @@ static cue_value *eval_unary(cue_ctx *c, cue_node *n, cue_env *env)
 
 /* ---------------------------------------------------------------- strings */
 
-static bool append_interp_value(cue_ctx *c, idp_buf *b, cue_value *v)
+static bool append_interp_value(idp_buf *b, const cue_value *v)
 {
 	char num[40];
 	switch (v->kind) {
@@ -636,8 +636,7 @@ static bool append_interp_value(cue_ctx *c, idp_buf *b, cue_value *v)
 	case CV_BYTES: idp_buf_append(b, v->as.s.ptr, v->as.s.len); return true;
 	case CV_INT: idp_buf_printf(b, "%lld", (long long)v->as.i); return true;
 	case CV_FLOAT:
-		snprintf(num, sizeof(num), "%.17g", v->as.f);
-		for (int p = 1; p <= 17; p++) {
+		for (int p = 1; p <= 17; p++) { /* the shortest text that reads back the same */
 			snprintf(num, sizeof(num), "%.*g", p, v->as.f);
 			if (strtod(num, NULL) == v->as.f)
 				break;
@@ -646,7 +645,7 @@ static bool append_interp_value(cue_ctx *c, idp_buf *b, cue_value *v)
 		return true;
 	case CV_BOOL: idp_buf_puts(b, v->as.b ? "true" : "false"); return true;
 	case CV_NULL: idp_buf_puts(b, "null"); return true;
-	default: (void)c; return false;
+	default: return false;
 	}
 }
 
@@ -664,7 +663,7 @@ static cue_value *eval_interp(cue_ctx *c, cue_node *n, cue_env *env)
 					    "interpolation");
 		if (v->kind == CV_BOTTOM) /* an incomplete operand is reported where it is used */
 			r = v->as.err.incomplete ? cue_bottom(c, n->pos, true, "%s", v->as.err.msg) : v;
-		else if (!append_interp_value(c, &b, v))
+		else if (!append_interp_value(&b, v))
 			r = cue_bottom(c, part->pos, false, "cannot interpolate %s", cue_kind_text(c, v));
 	}
 	if (!r)
@@ -1244,7 +1243,7 @@ cue_value *cue_eval(cue_ctx *c, cue_node *n, cue_env *env)
 	case CUE_N_BINARY: r = eval_binary(c, n, env); break;
 	case CUE_N_SELECTOR: {
 		cue_value *x = cue_eval(c, n->as.sel.x, env);
-		r = x->kind == CV_BOTTOM ? x : select_label(c, x, n->as.sel.sel, n->as.sel.sel_pos);
+		r = x->kind == CV_BOTTOM ? x : cue_select(c, x, n->as.sel.sel, n->as.sel.sel_pos);
 		break;
 	}
 	case CUE_N_INDEX: {

@@ -85,6 +85,7 @@ struct cue_value {
 			const char *msg;
 			bool incomplete; /* a missing or non-concrete value, not a conflict */
 			bool unset_optional; /* a reference to an optional field nobody set */
+			bool missing;        /* names a field or reference that is not there (unset_optional too) */
 		} err;
 		const cue_builtin *fn;
 	} as;
@@ -169,12 +170,10 @@ struct cue_env {
 	const char *names[2];
 	cue_value *vals[2];
 	struct cue_let_cache *lets;
-	cue_file *file;    /* the root scope: for imports */
 };
 
 struct cue_ctx {
 	idp_arena *a;
-	cue_file *file;
 	cue_vertex *root;
 	cue_env *root_env;
 	size_t steps;
@@ -195,6 +194,8 @@ cue_value *cue_vertex_value(cue_ctx *c, cue_vertex *v);
 cue_vertex *cue_vertex_new(cue_ctx *c, cue_vertex *parent, const char *label, idp_pos pos);
 void cue_vertex_add(cue_ctx *c, cue_vertex *v, cue_conjunct cj);
 cue_arc *cue_vertex_arc(const cue_vertex *v, const char *label);
+/* x.label: a field of a struct, or a function of an imported package. */
+cue_value *cue_select(cue_ctx *c, cue_value *x, const char *label, idp_pos pos);
 /* Appends a regular field (or list element) holding val, for vertices built
  * from values rather than source (filled documents, builtin results). */
 void cue_vertex_add_value_arc(cue_ctx *c, cue_vertex *v, const char *label, idp_pos pos, cue_value *val);
@@ -218,6 +219,9 @@ const char *cue_mask_text(unsigned mask);
 /* unify.c */
 cue_value *cue_unify(cue_ctx *c, cue_value *x, cue_value *y);
 bool cue_values_equal(const cue_value *x, const cue_value *y);
+/* Whether a concrete value satisfies one bound (*holds); a bottom when the
+ * two cannot be compared at all. */
+cue_value *cue_bound_holds(cue_ctx *c, cue_value *v, const cue_bound *b, idp_pos pos, bool *holds);
 /* Checks a concrete value against one bound: NULL when it holds, else a bottom. */
 cue_value *cue_check_bound(cue_ctx *c, cue_value *v, const cue_bound *b, idp_pos pos);
 

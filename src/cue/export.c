@@ -62,8 +62,12 @@ static int export_node(cue_ctx *c, cue_value *v, const char *path, idp_doc_node 
 static int export_checked(cue_ctx *c, cue_value *v, const char *path, idp_doc_node **out, idp_err *err)
 {
 	cue_value *cv = cue_concrete(c, v, 0, NULL);
-	if (cv->kind == CV_BOTTOM)
-		return idp_err_at(err, cv->pos, *path ? path : NULL, "%s", cv->as.err.msg);
+	if (cv->kind == CV_BOTTOM) {
+		int rc = idp_err_at(err, cv->pos, *path ? path : NULL, "%s", cv->as.err.msg);
+		if (cv->as.err.incomplete && err && err->code == IDP_EINPUT)
+			rc = err->code = IDP_EINCOMPLETE;
+		return rc;
+	}
 	idp_doc_node *n;
 	switch (cv->kind) {
 	case CV_NULL: n = idp_doc_new_null(c->a); break;

@@ -45,29 +45,22 @@ static bool regex_matches(const char *re, const char *s, bool *bad)
 }
 
 /* Checks a concrete value against one bound; NULL when it holds. */
-cue_value *cue_check_bound(cue_ctx *c, cue_value *v, const cue_bound *b, idp_pos pos)
+cue_value *cue_bound_holds(cue_ctx *c, cue_value *v, const cue_bound *b, idp_pos pos, bool *holds)
 {
 	const cue_value *r = b->rhs;
-	bool ok;
 	if (b->op == CUE_OP_MATCH || b->op == CUE_OP_NMATCH) {
 		if (v->kind != CV_STRING)
 			return cue_bottom(c, pos, false, "%s does not match %s (not a string)", cue_kind_text(c, v),
 					  cue_op_text(b->op));
 		bool bad;
-		ok = regex_matches(r->as.s.ptr, v->as.s.ptr, &bad);
+		bool m = regex_matches(r->as.s.ptr, v->as.s.ptr, &bad);
 		if (bad)
 			return cue_bottom(c, r->pos, false, "invalid regular expression \"%s\"", r->as.s.ptr);
-		if (b->op == CUE_OP_NMATCH)
-			ok = !ok;
-		if (!ok)
-			return cue_bottom(c, pos, false, "invalid value %s (out of bound %s\"%s\")", cue_kind_text(c, v),
-					  cue_op_text(b->op), r->as.s.ptr);
+		*holds = b->op == CUE_OP_MATCH ? m : !m;
 		return NULL;
 	}
 	if (b->op == CUE_OP_NEQ) {
-		if (cue_values_equal(v, r))
-			return cue_bottom(c, pos, false, "invalid value %s (out of bound !=%s)", cue_kind_text(c, v),
-					  cue_kind_text(c, r));
+		*holds = !cue_values_equal(v, r);
 		return NULL;
 	}
 	int cmp;
@@ -78,12 +71,22 @@ cue_value *cue_check_bound(cue_ctx *c, cue_value *v, const cue_bound *b, idp_pos
 	else
 		return cue_bottom(c, pos, false, "invalid value %s (cannot compare with %s)", cue_kind_text(c, v),
 				  cue_kind_text(c, r));
-	ok = (b->op == CUE_OP_LT && cmp < 0) || (b->op == CUE_OP_LEQ && cmp <= 0) || (b->op == CUE_OP_GT && cmp > 0) ||
-	     (b->op == CUE_OP_GEQ && cmp >= 0);
-	if (!ok)
-		return cue_bottom(c, pos, false, "invalid value %s (out of bound %s%s)", cue_kind_text(c, v),
-				  cue_op_text(b->op), cue_kind_text(c, r));
+	*holds = (b->op == CUE_OP_LT && cmp < 0) || (b->op == CUE_OP_LEQ && cmp <= 0) ||
+		 (b->op == CUE_OP_GT && cmp > 0) || (b->op == CUE_OP_GEQ && cmp >= 0);
 	return NULL;
+}
+
+cue_value *cue_check_bound(cue_ctx *c, cue_value *v, const cue_bound *b, idp_pos pos)
+{
+	bool holds = false;
+	cue_value *e = cue_bound_holds(c, v, b, pos, &holds);
+	if (e || holds)
+		return e;
+	const cue_value *r = b->rhs;
+	bool regex = b->op == CUE_OP_MATCH || b->op == CUE_OP_NMATCH;
+	return cue_bottom(c, pos, false, "invalid value %s (out of bound %s%s%s%s)", cue_kind_text(c, v),
+			  cue_op_text(b->op), regex ? "\"" : "", regex ? r->as.s.ptr : cue_kind_text(c, r),
+			  regex ? "\"" : "");
 }
 
 /* A constraint & a concrete value: the value, if it satisfies all. */

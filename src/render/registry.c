@@ -180,10 +180,11 @@ static int load_dir(idp_render_registry *reg, const char *dir, unsigned depth, i
 				rc = load_path(reg, child, depth + 1, err);
 			else if (idp_str_has_suffix(child, ".yaml") || idp_str_has_suffix(child, ".yml") ||
 				 idp_str_has_suffix(child, ".cue")) {
-				if (load_path(reg, child, depth + 1, &file_err) == IDP_EINPUT)
+				int frc = load_path(reg, child, depth + 1, &file_err);
+				if (frc && frc != IDP_ERUNTIME) /* a bad file: skipped, kept for the report */
 					idp_errs_push(&reg->skipped, &file_err);
-				else if (file_err.code)
-					idp_err_move(err, &file_err), rc = err->code;
+				else if (frc)
+					idp_err_move(err, &file_err), rc = frc;
 			}
 			idp_err_clear(&file_err);
 		}
@@ -226,27 +227,15 @@ void render_map_error(const render_def *def, idp_err *err)
 {
 	if (!err->file || strcmp(err->file, def->file) != 0 || err->line == 0)
 		return;
-	if (err->line == 1 || def->line_off == 0)
-		err->col += err->line >= 1 ? def->col_off : 0;
-	else
-		err->col += def->col_off;
+	/* Every line of a block scalar is indented alike. */
 	err->line += def->line_off;
-}
-
-int render_compile(idp_arena *a, const render_def *def, idp_cue_program **out, idp_err *err)
-{
-	(void)err;
-	*out = idp_cue_instantiate(a, def->compiled);
-	return 0;
+	err->col += def->col_off;
 }
 
 int idp_render_registry_vet(idp_render_registry *reg, idp_err *err)
 {
 	for (size_t i = 0; i < reg->n; i++) {
-		idp_cue_program *p;
-		int rc = render_compile(reg->a, &reg->defs[i], &p, err);
-		if (rc)
-			return rc;
+		idp_cue_program *p = idp_cue_instantiate(reg->a, reg->defs[i].compiled);
 		char *params = idp_arena_printf(reg->a, "%sparameter", reg->defs[i].prefix);
 		if (!idp_cue_exists(p, params))
 			return idp_err_at(err, (idp_pos){reg->defs[i].file, reg->defs[i].line_off + 1, 1}, NULL,

@@ -359,11 +359,10 @@ static int prepare(render_ctx *r, const eval_in *in, idp_cue_program **out, idp_
 	/* The declared parameters do not depend on the Application: one
 	 * unfilled instance per definition serves every check. */
 	render_def *def = (render_def *)in->def;
-	int rc = def->probe ? 0 : render_compile(r->reg->a, def, &def->probe, err);
-	if (rc == 0)
-		rc = idp_cue_check_fields(def->probe, field(r, in->def, "parameter"), props, in->props_path, err);
-	if (rc == 0)
-		rc = render_compile(r->a, in->def, out, err);
+	if (!def->probe)
+		def->probe = idp_cue_instantiate(r->reg->a, def->compiled);
+	int rc = idp_cue_check_fields(def->probe, field(r, in->def, "parameter"), props, in->props_path, err);
+	*out = idp_cue_instantiate(r->a, def->compiled);
 	if (rc == 0)
 		rc = idp_cue_fill(*out, "context", in->context, err);
 	if (rc == 0)
@@ -373,8 +372,7 @@ static int prepare(render_ctx *r, const eval_in *in, idp_cue_program **out, idp_
 	if (rc == 0) { /* a parameter nobody set and with no default is missing */
 		idp_doc_node *params;
 		idp_err perr = IDP_ERR_INIT;
-		if (idp_cue_export(*out, field(r, in->def, "parameter"), &params, &perr) && perr.msg &&
-		    strstr(perr.msg, "incomplete")) {
+		if (idp_cue_export(*out, field(r, in->def, "parameter"), &params, &perr) == IDP_EINCOMPLETE) {
 			if (perr.path)
 				rc = idp_err_at(err, in->props_pos, idp_arena_printf(r->a, "%s.%s", in->props_path, perr.path),
 						"required parameter %s is not set", perr.path);

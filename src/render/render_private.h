@@ -25,8 +25,6 @@ struct idp_render_registry {
 };
 
 const render_def *render_registry_find(const idp_render_registry *reg, const char *name, bool trait);
-/* Compiles a definition; errors point into its file. */
-int render_compile(idp_arena *a, const render_def *def, idp_cue_program **out, idp_err *err);
 /* Moves an error inside a YAML template to its line and column in the file. */
 void render_map_error(const render_def *def, idp_err *err);
 
