@@ -95,14 +95,15 @@ static idp_doc_node *map_child(idp_arena *a, idp_doc_node *m, const char *key)
 	return c;
 }
 
-/* obj's metadata map, created right after kind when missing, where a
- * reader of the output expects it. */
+/* obj's metadata map, created when missing and moved right after kind,
+ * where a reader of the output expects it. */
 static idp_doc_node *metadata_of(idp_arena *a, idp_doc_node *obj)
 {
 	idp_doc_node *m = idp_doc_map_get(obj, "metadata");
-	if (m && m->kind == IDP_DOC_MAP)
+	if (m && m->kind == IDP_DOC_MAP && obj->as.map.len > 2 && obj->as.map.items[2].value == m)
 		return m;
-	m = idp_doc_new_map(a);
+	if (!m || m->kind != IDP_DOC_MAP)
+		m = idp_doc_new_map(a);
 	idp_doc_node *copy = idp_doc_new_map(a);
 	bool placed = false;
 	for (size_t i = 0; i < obj->as.map.len; i++) {
@@ -660,6 +661,37 @@ static idp_doc_node *observed_xr(run *r, const idp_doc_node *xr)
 	return o;
 }
 
+static void warn_pruned(run *r, const char *what, char **pruned, size_t n)
+{
+	for (size_t i = 0; i < n; i++)
+		warn(r, "%s: pruned field not in the XRD's schema: %s", what, pruned[i]);
+}
+
+/* With an XRD: a claim becomes its XR; both are pruned, defaulted and
+ * validated against the schema, as the API server would. */
+static int prepare_xr(run *r, const idp_doc_node **xr, const idp_doc_node **claim, idp_err *err)
+{
+	idp_doc_node *obj = idp_doc_copy(r->a, *xr);
+	char **pruned;
+	size_t n;
+	if (compose_xrd_apply(r->a, r->opts->xrd, obj, &pruned, &n, err) != 0)
+		return IDP_EINPUT;
+	bool is_claim = compose_xrd_is_claim(r->opts->xrd, obj);
+	warn_pruned(r, is_claim ? "claim" : "composite resource", pruned, n);
+	if (!is_claim) {
+		*xr = obj;
+		return 0;
+	}
+	idp_doc_node *composite;
+	if (compose_claim_to_xr(r->a, r->opts->xrd, obj, &composite, err) != 0 ||
+	    compose_xrd_apply(r->a, r->opts->xrd, composite, &pruned, &n, err) != 0)
+		return IDP_EINPUT;
+	warn_pruned(r, "composite resource", pruned, n);
+	*claim = obj;
+	*xr = composite;
+	return 0;
+}
+
 int idp_compose_run(idp_arena *a, const idp_doc_node *xr, const idp_doc_node *composition,
 		    const idp_compose_opts *opts, idp_compose_result *out, idp_err *err)
 {
@@ -667,12 +699,20 @@ int idp_compose_run(idp_arena *a, const idp_doc_node *xr, const idp_doc_node *co
 	if (!opts)
 		opts = &defaults;
 	memset(out, 0, sizeof(*out));
-	if (check_object(xr, "the composite resource", err) != 0 || check_composition(xr, composition, err) != 0)
+	if (check_object(xr, "the composite resource", err) != 0)
 		return IDP_EINPUT;
 	run r = {0};
 	r.a = a;
 	r.opts = opts;
 	r.connection = idp_doc_new_map(a);
+	const idp_doc_node *claim = NULL;
+	if (opts->xrd) {
+		if (idp_compose_xrd_check(opts->xrd, err) != 0 || prepare_xr(&r, &xr, &claim, err) != 0 ||
+		    compose_check_selection(opts->xrd, xr, composition, err) != 0)
+			return IDP_EINPUT;
+	}
+	if (check_composition(xr, composition, err) != 0)
+		return IDP_EINPUT;
 	r.st.oxr = observed_xr(&r, xr);
 	r.st.dxr = idp_doc_new_map(a);
 	set_str(a, r.st.dxr, "apiVersion", idp_doc_map_get_str(xr, "apiVersion"));
@@ -715,6 +755,22 @@ int idp_compose_run(idp_arena *a, const idp_doc_node *xr, const idp_doc_node *co
 		out->resources[i] = opts->unwrap_objects ? compose_unwrap_object(a, r.items[i].resource) : r.items[i].resource;
 	if (secret)
 		out->resources[r.len] = secret;
+	if (secret && claim) {
+		/* Crossplane copies the XR's connection details to the claim's own Secret. */
+		const idp_doc_node *ref = idp_doc_map_get(idp_doc_map_get(claim, "spec"), "writeConnectionSecretToRef");
+		const char *cname = idp_doc_map_get_str(ref, "name");
+		if (cname) {
+			idp_doc_node *copy = idp_doc_copy(a, secret);
+			idp_doc_node *m = idp_doc_map_get(copy, "metadata");
+			set_str(a, m, "name", cname);
+			set_str(a, m, "namespace", meta_str(claim, "namespace") ? meta_str(claim, "namespace") : "default");
+			idp_doc_node **grown = idp_arena_alloc(a, (out->n_resources + 1) * sizeof(*grown));
+			memcpy(grown, out->resources, out->n_resources * sizeof(*grown));
+			grown[out->n_resources++] = copy;
+			out->resources = grown;
+		}
+	}
+	out->claim = (idp_doc_node *)claim;
 	out->environment = r.st.env;
 	out->warnings = r.warnings;
 	out->n_warnings = r.n_warnings;

@@ -108,6 +108,7 @@ typedef struct idp_compose_result {
 	idp_doc_node **resources;  /* composed resources, in template order */
 	size_t n_resources;
 	idp_doc_node *environment; /* the environment after environment patches */
+	idp_doc_node *claim;       /* the claim as defaulted, when the input was one */
 	char **warnings;           /* what Crossplane reports as Warning results */
 	size_t n_warnings;
 	bool ready;                /* every composed resource is ready */
@@ -118,6 +119,10 @@ typedef struct idp_compose_result {
  * offending node; nothing in *out is meaningful then. */
 int idp_compose_run(idp_arena *a, const idp_doc_node *xr, const idp_doc_node *composition,
 		    const idp_compose_opts *opts, idp_compose_result *out, idp_err *err);
+
+/* Checks that xrd is a CompositeResourceDefinition with a group, kind and
+ * versions. */
+int idp_compose_xrd_check(const idp_doc_node *xrd, idp_err *err);
 
 /* Runs a composed resource's readinessChecks (a list, or NULL for the
  * default: the Ready condition is True) against an observed object. */

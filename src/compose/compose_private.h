@@ -4,6 +4,8 @@
 
 #include "compose/compose.h"
 
+#include <regex.h>
+
 /* A deep copy in which integral floats are integers: what a value looks
  * like after Go marshals it to JSON and Kubernetes' decoder reads it back. */
 idp_doc_node *compose_json_normalize(idp_arena *a, const idp_doc_node *v);
@@ -59,6 +61,23 @@ int compose_apply_composed_patch(idp_arena *a, const idp_doc_node *p, compose_st
 				 idp_doc_node *dcd, idp_err *err);
 
 /* ---------------------------------------------------------------- the rest */
+
+/* Compiles a Go (RE2) regular expression as POSIX extended: \\d \\w \\s and
+ * their negations, (?i) at the start and (?:...) are translated. */
+int compose_regcomp(const char *re, regex_t *out, idp_err *err);
+
+/* XRDs: prune unknown fields, apply defaults and validate obj (an XR or a
+ * claim of xrd) in place; *pruned lists "file:line:col: path" of each
+ * pruned field (arena-owned). */
+int compose_xrd_apply(idp_arena *a, const idp_doc_node *xrd, idp_doc_node *obj, char ***pruned, size_t *n_pruned,
+		      idp_err *err);
+bool compose_xrd_is_claim(const idp_doc_node *xrd, const idp_doc_node *obj);
+/* The XR Crossplane makes for claim (name: claim name + 5 stable chars). */
+int compose_claim_to_xr(idp_arena *a, const idp_doc_node *xrd, const idp_doc_node *claim, idp_doc_node **out,
+			idp_err *err);
+/* Fails when xr asks for another composition than the one given. */
+int compose_check_selection(const idp_doc_node *xrd, const idp_doc_node *xr, const idp_doc_node *composition,
+			    idp_err *err);
 
 /* validate.go's checks of one readiness check / connection detail
  * (classic Compositions may leave a connection detail's type implicit). */

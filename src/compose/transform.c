@@ -39,7 +39,7 @@ static idp_doc_node *new_str_buf(idp_arena *a, const idp_buf *b)
  * cases: \d \D \w \W \s \S (also in brackets), (?i) at the start, and
  * non-capturing groups (?:...) which become plain groups (group numbers
  * then shift; documented). */
-static int compile_regexp(const char *re, regex_t *out, idp_err *err)
+int compose_regcomp(const char *re, regex_t *out, idp_err *err)
 {
 	idp_buf b = IDP_BUF_INIT;
 	int flags = REG_EXTENDED;
@@ -184,7 +184,7 @@ static int check_match(const idp_doc_node *m, idp_err *err)
 						   i);
 			regex_t rx;
 			idp_err rerr = IDP_ERR_INIT;
-			if (compile_regexp(re, &rx, &rerr) != 0) {
+			if (compose_regcomp(re, &rx, &rerr) != 0) {
 				idp_err_clear(&rerr);
 				return idp_err_set(err, IDP_EINPUT, "match.patterns[%zu].regexp: Invalid value: \"%s\": invalid regexp",
 						   i, re);
@@ -221,7 +221,7 @@ static int check_string(const idp_doc_node *s, idp_err *err)
 			return required(err, "string.regexp.match", "regexp transform requires a match");
 		regex_t rx;
 		idp_err rerr = IDP_ERR_INIT;
-		if (compile_regexp(match, &rx, &rerr) != 0) {
+		if (compose_regcomp(match, &rx, &rerr) != 0) {
 			idp_err_clear(&rerr);
 			return invalid(err, "string.regexp.match", match, "invalid regexp");
 		}
@@ -365,7 +365,7 @@ static int pattern_matches(const idp_doc_node *p, const idp_doc_node *in, bool *
 	if (!re)
 		return idp_err_set(err, IDP_EINPUT, "regexp is required by type regexp");
 	regex_t rx;
-	if (compile_regexp(re, &rx, err) != 0) {
+	if (compose_regcomp(re, &rx, err) != 0) {
 		idp_err_wrap(err, "cannot compile regexp");
 		return IDP_EINPUT;
 	}
@@ -509,7 +509,7 @@ static int string_regexp(idp_arena *a, const idp_doc_node *r, const idp_doc_node
 	const idp_doc_node *g = idp_doc_map_get(r, "group");
 	int64_t group = g && g->kind == IDP_DOC_INT ? g->as.i : 0;
 	regex_t rx;
-	if (compile_regexp(match ? match : "", &rx, err) != 0) {
+	if (compose_regcomp(match ? match : "", &rx, err) != 0) {
 		idp_err_wrap(err, "could not compile regexp");
 		return IDP_EINPUT;
 	}
