@@ -2,10 +2,10 @@
  * The composition engine against corpora written from upstream's own tests
  * and documentation (suite "compose"; each case names its source):
  *
- *   tests/compose/transforms/*.yaml   one transform (or a chain) on one input:
+ *   tests/compose/transforms/NAME.yaml one transform (or a chain) on one input:
  *                                     the output with its Go type, or an error
  *   tests/compose/gofmt/gofmt.yaml    Go's fmt.Sprintf (fmt_test.go cases)
- *   tests/compose/fieldpath/*.yaml    crossplane-runtime field paths: parse,
+ *   tests/compose/fieldpath/NAME.yaml crossplane-runtime field paths: parse,
  *                                     get, set, merge, wildcard expansion
  *   tests/compose/cases/NAME/         `idp compose` end to end (the real
  *                                     binary): expected.yaml is matched as a
@@ -462,7 +462,8 @@ ParameterizedTestParameters(compose, e2e)
 				memcpy(grown, cases, n * sizeof(*grown));
 			cases = grown;
 		}
-		snprintf(cases[n++].name, NAME_MAX_LEN, "%s", e->d_name);
+		memcpy(cases[n].name, e->d_name, strlen(e->d_name) + 1);
+		n++;
 	}
 	if (d)
 		closedir(d);

@@ -195,12 +195,12 @@ int compose_check_patch(const idp_doc_node *p, bool in_patch_set, bool environme
 		const idp_doc_node *from = idp_doc_map_get(policy, "fromFieldPath");
 		idp_compose_merge mode;
 		if (to && (to->kind != IDP_DOC_STR || !idp_compose_merge_parse(to->as.str.ptr, &mode)))
-			return idp_err_at(err, to->pos, idp_buf_cstr(path), "unknown toFieldPath policy \"%s\"",
+			return idp_err_at(err, to->pos, idp_buf_cstr(path), "unknown toFieldPathPolicy \"%s\"",
 					  to->kind == IDP_DOC_STR ? to->as.str.ptr : "");
 		if (from && (from->kind != IDP_DOC_STR ||
 			     (strcmp(from->as.str.ptr, "Optional") != 0 && strcmp(from->as.str.ptr, "Required") != 0)))
 			return idp_err_at(err, from->pos, idp_buf_cstr(path),
-					  "unknown fromFieldPath policy \"%s\" (Optional or Required)",
+					  "unknown fromFieldPathPolicy \"%s\" (Optional or Required)",
 					  from->kind == IDP_DOC_STR ? from->as.str.ptr : "");
 	}
 	return 0;

@@ -10,10 +10,15 @@
 static const char *const check_types[] = {"None",	"NonEmpty", "MatchString", "MatchInteger",
 					  "MatchCondition", "MatchTrue", "MatchFalse"};
 
-/* The status of condition `type` in status.conditions, or NULL. */
+/* The status of condition `type` in status.conditions: NULL when the
+ * condition is absent, "" when the object has no status at all (the
+ * function SDK then returns an empty condition, not an Unknown one). */
 static const char *condition_status(const idp_doc_node *obj, const char *type)
 {
-	const idp_doc_node *conds = idp_doc_map_get(idp_doc_map_get(obj, "status"), "conditions");
+	const idp_doc_node *status = idp_doc_map_get(obj, "status");
+	if (!status || status->kind != IDP_DOC_MAP)
+		return "";
+	const idp_doc_node *conds = idp_doc_map_get(status, "conditions");
 	if (!conds || conds->kind != IDP_DOC_SEQ)
 		return NULL;
 	for (size_t i = 0; i < conds->as.seq.len; i++) {
