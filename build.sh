@@ -59,11 +59,24 @@ check_schemas() {
 	for name in $(./build-test/idp examples); do
 		./build-test/idp fmt -f "embedded:$name" >"$out/$(basename "$name")"
 	done
+	# The catalog's claims composed as Crossplane would create them, and unwrapped
+	# to what finally lands in the cluster.
+	for xrd in catalog/claims/*-xrd.yaml; do
+		claim=$(basename "$xrd" -xrd.yaml)
+		for mode in wrapped unwrapped; do
+			flag=; [ $mode = unwrapped ] && flag=--unwrap-objects
+			./build-test/idp compose "catalog/claims/examples/$claim.yaml" "catalog/claims/$claim-composition.yaml" \
+				--xrd "$xrd" $flag >"$out/composed-$claim-$mode.yaml" 2>/dev/null
+		done
+	done
 	status=0
 	report=$("$validator" "$out") || status=$?
 	rm -rf "$out"
 	[ $status = 0 ] || printf '%s\n' "$report"
-	echo "schemas: $(printf '%s\n' "$report" | tail -n 1)"
+	echo "schemas (examples, composed claims): $(printf '%s\n' "$report" | tail -n 1)"
+	report=$("$validator" --exclude /examples/ catalog/claims) || status=$?
+	[ $status = 0 ] || printf '%s\n' "$report"
+	echo "schemas (catalog/claims): $(printf '%s\n' "$report" | tail -n 1)"
 	return $status
 }
 
