@@ -32,6 +32,7 @@
 #include "compose/compose.h"
 #include "doc/doc.h"
 #include "fixture.h"
+#include "manifest/manifest.h"
 
 #ifndef IDP_SOURCE_ROOT
 #error "IDP_SOURCE_ROOT must be defined by the build"
@@ -560,4 +561,219 @@ ParameterizedTest(struct compose_case *c, compose, e2e)
 		free(files[i]);
 	free(out);
 	free(err);
+}
+
+/* ------------------------------------------------------------ the catalog's claims */
+
+#define CLAIMS IDP_SOURCE_ROOT "/catalog/claims"
+
+/* Composes one catalog claim (its example, or the text given) with the real
+ * binary and returns the output documents in a (NULL on failure). */
+static idp_doc_stream compose_claim(idp_arena *a, const char *claim, const char *claim_text, bool unwrap,
+				    char **stderr_out)
+{
+	char *dir = NULL, *file = NULL;
+	char example[512], comp[512], xrd[512];
+	snprintf(example, sizeof example, "%s/examples/%s.yaml", CLAIMS, claim);
+	snprintf(comp, sizeof comp, "%s/%s-composition.yaml", CLAIMS, claim);
+	snprintf(xrd, sizeof xrd, "%s/%s-xrd.yaml", CLAIMS, claim);
+	if (claim_text) {
+		dir = idp_fixture_tmpdir();
+		file = idp_fixture_write_file(dir, "claim.yaml", claim_text, strlen(claim_text));
+	}
+	char *argv[] = {IDP_BIN, "compose", file ? file : example, comp, "--xrd", xrd, unwrap ? "--unwrap-objects" : NULL,
+			NULL};
+	char *out = NULL, *err = NULL;
+	int rc = idp_fixture_run(argv, NULL, &out, &err);
+	cr_assert_eq(rc, 0, "%s: idp compose exit %d:\n%s", claim, rc, err);
+	idp_doc_stream s;
+	idp_err e = IDP_ERR_INIT;
+	cr_assert_eq(idp_doc_load(a, claim, out, strlen(out), NULL, &s, &e), 0, "%s: output does not load: %s", claim,
+		     e.msg);
+	free(out);
+	if (stderr_out)
+		*stderr_out = err;
+	else
+		free(err);
+	if (dir) {
+		idp_fixture_rmtree(dir);
+		free(dir);
+		free(file);
+	}
+	return s;
+}
+
+static const char *meta(const idp_doc_node *o, const char *key)
+{
+	return idp_doc_map_get_str(idp_doc_map_get(o, "metadata"), key);
+}
+
+/* The Services a Bitnami chart creates for release values.fullnameOverride F:
+ * F (postgresql, mongodb) and F-master / F-headless / F-replicas (redis). */
+static bool helm_provides(const idp_doc_node *o, const char *name, const char *ns)
+{
+	const char *kind = idp_doc_map_get_str(o, "kind");
+	if (!kind || strcmp(kind, "Release") != 0)
+		return false;
+	const idp_doc_node *fp = idp_doc_map_get(idp_doc_map_get(o, "spec"), "forProvider");
+	const char *full = idp_doc_map_get_str(idp_doc_map_get(fp, "values"), "fullnameOverride");
+	const char *rns = idp_doc_map_get_str(fp, "namespace");
+	if (!full || !rns || strcmp(rns, ns) != 0)
+		return false;
+	static const char *const suffixes[] = {"", "-master", "-headless", "-replicas"};
+	for (size_t i = 0; i < 4; i++) {
+		char want[256];
+		snprintf(want, sizeof want, "%s%s", full, suffixes[i]);
+		if (strcmp(want, name) == 0)
+			return true;
+	}
+	return false;
+}
+
+static bool has_service(const idp_doc_stream *s, const char *name, const char *ns)
+{
+	for (size_t i = 0; i < s->len; i++) {
+		const char *kind = idp_doc_map_get_str(s->docs[i], "kind");
+		if (helm_provides(s->docs[i], name, ns))
+			return true;
+		if (kind && strcmp(kind, "Service") == 0 && strcmp(meta(s->docs[i], "name"), name) == 0 &&
+		    meta(s->docs[i], "namespace") && strcmp(meta(s->docs[i], "namespace"), ns) == 0)
+			return true;
+	}
+	return false;
+}
+
+/* Every NAME.NAMESPACE.svc.cluster.local in a string names a composed Service. */
+static void check_hosts(const idp_doc_stream *s, const char *where, const char *text)
+{
+	const char *p = text;
+	while ((p = strstr(p, ".svc.cluster.local"))) {
+		const char *end = p, *start = p;
+		while (start > text && (start[-1] == '-' || start[-1] == '.' || (start[-1] >= 'a' && start[-1] <= 'z') ||
+					(start[-1] >= '0' && start[-1] <= '9')))
+			start--;
+		char host[256];
+		size_t n = (size_t)(end - start) < sizeof host - 1 ? (size_t)(end - start) : sizeof host - 1;
+		memcpy(host, start, n);
+		host[n] = 0;
+		char *dot = strchr(host, '.');
+		cr_expect(dot, "%s: host %s has no namespace", where, host);
+		if (dot) {
+			*dot = 0;
+			cr_expect(has_service(s, host, dot + 1), "%s points at %s.%s.svc.cluster.local, which is not a composed Service",
+				  where, host, dot + 1);
+		}
+		p += 18;
+	}
+}
+
+static void check_secret_free(const idp_doc_node *o)
+{
+	const char *gen = idp_doc_map_get_str(idp_doc_map_get(idp_doc_map_get(o, "metadata"), "annotations"),
+					      "platform.example.org/generate");
+	if (!gen)
+		return;
+	char keys[512];
+	snprintf(keys, sizeof keys, "%s", gen);
+	for (char *k = strtok(keys, ","); k; k = strtok(NULL, ","))
+		cr_expect(!idp_doc_map_get(idp_doc_map_get(o, "data"), k) && !idp_doc_map_get(idp_doc_map_get(o, "stringData"), k),
+			  "Secret %s/%s is to be generated (%s) but carries a value for it", meta(o, "namespace"), meta(o, "name"), k);
+}
+
+Test(compose, catalog_claims_compose_to_valid_objects)
+{
+	static const char *const claims[] = {"application-claim", "app-container-claim", "realtime-platform-claim",
+					     "vcluster-environment-claim"};
+	for (size_t c = 0; c < 4; c++) {
+		idp_arena *a = idp_arena_new();
+		idp_doc_stream s = compose_claim(a, claims[c], NULL, true, NULL);
+		cr_expect(s.len >= 2, "%s: only %zu documents", claims[c], s.len);
+		for (size_t i = 1; i < s.len; i++) {
+			idp_errs errs = IDP_ERRS_INIT;
+			size_t bad = idp_manifest_check(s.docs[i], &errs);
+			cr_expect_eq(bad, 0, "%s: %s %s: %s", claims[c], idp_doc_map_get_str(s.docs[i], "kind"),
+				     meta(s.docs[i], "name"), errs.len ? errs.items[0].msg : "");
+			idp_errs_free(&errs);
+			const char *kind = idp_doc_map_get_str(s.docs[i], "kind");
+			if (kind && (strcmp(kind, "Secret") == 0 || strcmp(kind, "ConfigMap") == 0)) {
+				idp_buf text = IDP_BUF_INIT;
+				idp_err e = IDP_ERR_INIT;
+				idp_doc_emit_json(s.docs[i], IDP_DOC_JSON_COMPACT, &text, &e);
+				char where[256];
+				snprintf(where, sizeof where, "%s: %s %s", claims[c], kind, meta(s.docs[i], "name"));
+				if (strcmp(kind, "Secret") == 0) {
+					check_hosts(&s, where, idp_buf_cstr(&text));
+					check_secret_free(s.docs[i]);
+				}
+				idp_buf_free(&text);
+				idp_err_clear(&e);
+			}
+		}
+		idp_arena_free(a);
+	}
+}
+
+Test(compose, catalog_realtime_platform_is_complete)
+{
+	idp_arena *a = idp_arena_new();
+	idp_doc_stream s = compose_claim(a, "realtime-platform-claim", NULL, true, NULL);
+	/* original-system §2.4: namespace, postgres, mosquitto, kafka, lenses hq and agent,
+	 * metabase, gateways, secrets, RBAC, jobs, the agent-key sync. */
+	cr_expect_geq(s.len - 1, 25, "only %zu composed resources", s.len - 1);
+	static const char *const services[] = {"postgres", "mqtt-broker", "kafka", "lenses-hq", "metabase"};
+	for (size_t i = 0; i < 5; i++)
+		cr_expect(has_service(&s, services[i], "health-streaming-realtime"), "no Service %s in health-streaming-realtime",
+			  services[i]);
+	const char *xr_name = meta(s.docs[0], "name");
+	cr_expect(xr_name && strncmp(xr_name, "health-streaming-", 17) == 0, "XR name %s", xr_name);
+	cr_expect_str_eq(idp_doc_map_get_str(idp_doc_map_get(idp_doc_map_get(s.docs[0], "metadata"), "labels"),
+					     "crossplane.io/claim-name"),
+			 "health-streaming");
+	idp_arena_free(a);
+}
+
+/* The original gave cluster-wide objects fixed names, so a second claim collided
+ * with the first (original-system §2.4, §12). */
+Test(compose, catalog_two_realtime_claims_do_not_collide)
+{
+	static const char claim[] = "apiVersion: platform.example.org/v1alpha1\n"
+				    "kind: RealtimePlatformClaim\n"
+				    "metadata: {name: %s, namespace: default}\n"
+				    "spec: {name: %s}\n";
+	char one[512], two[512];
+	snprintf(one, sizeof one, claim, "alpha", "alpha");
+	snprintf(two, sizeof two, claim, "beta", "beta");
+	idp_arena *a = idp_arena_new();
+	idp_doc_stream x = compose_claim(a, "realtime-platform-claim", one, true, NULL);
+	idp_doc_stream y = compose_claim(a, "realtime-platform-claim", two, true, NULL);
+	for (size_t i = 1; i < x.len; i++)
+		for (size_t k = 1; k < y.len; k++) {
+			const char *kx = idp_doc_map_get_str(x.docs[i], "kind"), *ky = idp_doc_map_get_str(y.docs[k], "kind");
+			const char *nx = meta(x.docs[i], "name"), *ny = meta(y.docs[k], "name");
+			const char *sx = meta(x.docs[i], "namespace"), *sy = meta(y.docs[k], "namespace");
+			bool same_ns = (!sx && !sy) || (sx && sy && strcmp(sx, sy) == 0);
+			cr_expect(!(kx && ky && nx && ny && strcmp(kx, ky) == 0 && strcmp(nx, ny) == 0 && same_ns),
+				  "both claims create %s %s/%s", kx, sx ? sx : "-", nx);
+		}
+	idp_arena_free(a);
+}
+
+/* The claim's webservice.oam.dev/source annotation reaches the OAM updater
+ * (original-system §2.2 row 7, §3). */
+Test(compose, catalog_application_claim_carries_its_source)
+{
+	idp_arena *a = idp_arena_new();
+	idp_doc_stream s = compose_claim(a, "application-claim", NULL, true, NULL);
+	bool found = false;
+	for (size_t i = 1; i < s.len; i++) {
+		idp_buf text = IDP_BUF_INIT;
+		idp_err e = IDP_ERR_INIT;
+		idp_doc_emit_json(s.docs[i], IDP_DOC_JSON_COMPACT, &text, &e);
+		if (strstr(idp_buf_cstr(&text), "\"name\":\"BOOTSTRAP_SOURCE\",\"value\":\"api-driven\""))
+			found = true;
+		idp_buf_free(&text);
+		idp_err_clear(&e);
+	}
+	cr_expect(found, "no BOOTSTRAP_SOURCE=api-driven in the composed OAM updater");
+	idp_arena_free(a);
 }
