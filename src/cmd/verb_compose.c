@@ -104,6 +104,12 @@ static int compose_repeatedly(const idp_doc_node *xr, const idp_doc_node *comp, 
 {
 	struct timespec t0;
 	clock_gettime(CLOCK_MONOTONIC, &t0);
+	/* A control plane checks a Composition once, when it is admitted. */
+	if (idp_compose_check(comp, err) != 0)
+		return IDP_EINPUT;
+	idp_compose_opts checked = *o;
+	checked.composition_checked = true;
+	o = &checked;
 	for (long i = 0; i < n; i++) {
 		idp_arena *scratch = idp_arena_new();
 		idp_compose_result r;

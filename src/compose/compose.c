@@ -486,7 +486,29 @@ static bool is_patch_and_transform(const char *fn)
 	       (n > k && fn[n - k - 1] == '-' && strcmp(fn + n - k, FN_PATCH_AND_TRANSFORM) == 0);
 }
 
+/* The Composition is for xr's apiVersion and kind. */
+static int check_type_ref(const idp_doc_node *xr, const idp_doc_node *comp, idp_err *err)
+{
+	const idp_doc_node *ref = idp_doc_map_get(idp_doc_map_get(comp, "spec"), "compositeTypeRef");
+	const char *want_api = idp_doc_map_get_str(ref, "apiVersion"), *want_kind = idp_doc_map_get_str(ref, "kind");
+	const char *api = idp_doc_map_get_str(xr, "apiVersion"), *xkind = idp_doc_map_get_str(xr, "kind");
+	if (!want_api || !want_kind)
+		return idp_err_at(err, (ref ? ref : comp)->pos, "spec.compositeTypeRef", "needs apiVersion and kind");
+	if (strcmp(want_api, api) != 0 || strcmp(want_kind, xkind) != 0)
+		return idp_err_at(err, ref->pos, "spec.compositeTypeRef",
+				  "composition %s composes %s %s, not the composite resource's %s %s",
+				  meta_str(comp, "name") ? meta_str(comp, "name") : "(unnamed)", want_api, want_kind, api, xkind);
+	return 0;
+}
+
 static int check_composition(const idp_doc_node *xr, const idp_doc_node *comp, idp_err *err)
+{
+	if (idp_compose_check(comp, err) != 0)
+		return IDP_EINPUT;
+	return check_type_ref(xr, comp, err);
+}
+
+int idp_compose_check(const idp_doc_node *comp, idp_err *err)
 {
 	if (check_object(comp, "the Composition", err) != 0)
 		return IDP_EINPUT;
@@ -498,14 +520,8 @@ static int check_composition(const idp_doc_node *xr, const idp_doc_node *comp, i
 	if (expect_map(comp, "spec", "spec", true, &spec, err) != 0 ||
 	    expect_map(spec, "compositeTypeRef", "spec.compositeTypeRef", true, &ref, err) != 0)
 		return IDP_EINPUT;
-	const char *want_api = idp_doc_map_get_str(ref, "apiVersion"), *want_kind = idp_doc_map_get_str(ref, "kind");
-	const char *api = idp_doc_map_get_str(xr, "apiVersion"), *xkind = idp_doc_map_get_str(xr, "kind");
-	if (!want_api || !want_kind)
+	if (!idp_doc_map_get_str(ref, "apiVersion") || !idp_doc_map_get_str(ref, "kind"))
 		return idp_err_at(err, ref->pos, "spec.compositeTypeRef", "needs apiVersion and kind");
-	if (strcmp(want_api, api) != 0 || strcmp(want_kind, xkind) != 0)
-		return idp_err_at(err, ref->pos, "spec.compositeTypeRef",
-				  "composition %s composes %s %s, not the composite resource's %s %s",
-				  meta_str(comp, "name") ? meta_str(comp, "name") : "(unnamed)", want_api, want_kind, api, xkind);
 	const char *mode = idp_doc_map_get_str(spec, "mode");
 	if (mode && strcmp(mode, "Pipeline") != 0 && strcmp(mode, "Resources") != 0)
 		return idp_err_at(err, idp_doc_map_get(spec, "mode")->pos, "spec.mode",
@@ -711,7 +727,8 @@ int idp_compose_run(idp_arena *a, const idp_doc_node *xr, const idp_doc_node *co
 		    compose_check_selection(opts->xrd, xr, composition, err) != 0)
 			return IDP_EINPUT;
 	}
-	if (check_composition(xr, composition, err) != 0)
+	if (opts->composition_checked ? check_type_ref(xr, composition, err) != 0
+				      : check_composition(xr, composition, err) != 0)
 		return IDP_EINPUT;
 	r.st.oxr = observed_xr(&r, xr);
 	r.st.dxr = idp_doc_new_map(a);

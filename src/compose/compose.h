@@ -99,9 +99,17 @@ typedef struct idp_compose_opts {
 	const idp_doc_node *environment;     /* the environment (a map), or NULL */
 	const idp_doc_node *xrd;             /* the XR's CompositeResourceDefinition, or NULL */
 	bool unwrap_objects;                 /* kubernetes.crossplane.io Object -> its manifest */
+	bool composition_checked;            /* idp_compose_check passed for this Composition
+					      * already: skip checking it again (Crossplane
+					      * validates a Composition once, at admission) */
 } idp_compose_opts;
 
-#define IDP_COMPOSE_OPTS_INIT {NULL, 0, NULL, 0, NULL, NULL, false}
+#define IDP_COMPOSE_OPTS_INIT {NULL, 0, NULL, 0, NULL, NULL, false, false}
+
+/* Checks a Composition on its own (validate.go's rules, every field path
+ * parsed, the function of each pipeline step) against the XR kind it says
+ * it composes. */
+int idp_compose_check(const idp_doc_node *composition, idp_err *err);
 
 typedef struct idp_compose_result {
 	idp_doc_node *composite;   /* the XR with everything the patches wrote */
