@@ -85,6 +85,11 @@ int idp_compose_json_marshal(const idp_doc_node *value, idp_buf *out, idp_err *e
 int idp_compose_transform(idp_arena *a, const idp_doc_node *transform, const idp_doc_node *input,
 			  idp_doc_node **out, idp_err *err);
 
+/* Applies a list of transforms in order (ResolveTransforms): errors say
+ * "transform at index N returned error: ...". */
+int idp_compose_transforms(idp_arena *a, const idp_doc_node *list, const idp_doc_node *input, idp_doc_node **out,
+			   idp_err *err);
+
 /* Checks a transform object without running it (validate.go's rules). */
 int idp_compose_transform_check(const idp_doc_node *transform, idp_err *err);
 

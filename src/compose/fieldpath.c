@@ -303,7 +303,7 @@ static int merge_into_key(idp_arena *a, idp_doc_node *dst_map, const char *key, 
 		} else if (cfg.append) {
 			if (ds->kind != IDP_DOC_SEQ)
 				return idp_err_set(err, IDP_EINPUT, "cannot append two slices with different type (%s, %s)",
-						   compose_go_type(ds), compose_go_type(src));
+						   compose_go_type(src), compose_go_type(ds));
 			idp_doc_node *joined = idp_doc_new_seq(a);
 			for (size_t i = 0; i < ds->as.seq.len; i++)
 				idp_doc_seq_push(a, joined, ds->as.seq.items[i]);
@@ -470,8 +470,8 @@ int idp_compose_path_set(idp_arena *a, idp_doc_node *root, const char *path, con
 	if (parse_path(a, path, &segs, &n, err) != 0)
 		return IDP_EINPUT;
 	if (n == 0)
-		return idp_err_set(err, IDP_EINPUT, "cannot set an empty path");
-	idp_doc_node *v = compose_json_normalize(a, value);
+		return 0; /* upstream's setValue walks no segment and succeeds */
+	idp_doc_node *v = (idp_doc_node *)value;
 	if (mode != IDP_COMPOSE_REPLACE) {
 		const idp_doc_node *dst = NULL;
 		idp_err gerr = IDP_ERR_INIT;
@@ -481,11 +481,12 @@ int idp_compose_path_set(idp_arena *a, idp_doc_node *root, const char *path, con
 			return IDP_EINPUT;
 		}
 		idp_err_clear(&gerr);
-		if (merged_value(a, rc == 0 ? dst : NULL, v, mode, &v, err) != 0)
+		if (merged_value(a, rc == 0 ? dst : NULL, v, mode, &v, err) != 0) {
+			idp_err_wrap(err, "failed to merge values");
 			return IDP_EINPUT;
-		v = compose_json_normalize(a, v);
+		}
 	}
-	return set_segments(a, root, segs, n, v, err);
+	return set_segments(a, root, segs, n, compose_json_normalize(a, v), err);
 }
 
 /* ---------------------------------------------------------------- wildcards */
@@ -533,8 +534,10 @@ static int expand(path_list *l, const idp_doc_node *root, idp_compose_segment *s
 				else
 					copy[i] = (idp_compose_segment){false, 0, it->as.map.items[k].key};
 				int rc = expand(l, root, copy, n, err);
-				if (rc != 0)
+				if (rc != 0) {
+					idp_err_wrap(err, "\"%s\": cannot expand wildcards", prefix(a, copy, n));
 					return rc;
+				}
 			}
 			return 0;
 		}

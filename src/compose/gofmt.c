@@ -99,13 +99,9 @@ static void bad_verb(gofmt *f, const idp_doc_node *v, int verb)
 	} else {
 		idp_buf_puts(f->out, compose_go_type(v));
 		idp_buf_putc(f->out, '=');
-		gofmt inner = *f;
-		clear_flags(&inner);
-		/* badVerb prints with the current flags cleared only partly in Go;
-		 * the value itself is printed with %v. */
-		inner.wid_present = false;
-		inner.prec_present = false;
-		print_value(&inner, v, 'v', 0);
+		/* Go prints the value with %v and the flags, width and precision
+		 * still in force: "%*d" of (5, "foo") gives %!d(string=  foo). */
+		print_value(f, v, 'v', 0);
 	}
 	idp_buf_putc(f->out, ')');
 }
@@ -278,6 +274,38 @@ static void fmt_int(gofmt *f, int64_t v, int verb)
 
 /* ---------------------------------------------------------------- floats */
 
+/* The '#' flag: always a decimal point and, for %g, trailing zeros up to
+ * `digits` significant digits (6 when no precision was given). */
+static void sharp_float(idp_buf *num, char fc, int digits)
+{
+	const char *s = idp_buf_cstr(num);
+	const char *e = strpbrk(s, fc == 'x' || fc == 'X' ? "pP" : "eE");
+	size_t mant_end = e ? (size_t)(e - s) : num->len;
+	int significant = 0;
+	bool seen_nonzero = false, has_point = false;
+	for (size_t i = 0; i < mant_end; i++) {
+		char c = s[i];
+		if (c == '.')
+			has_point = true;
+		else if (c >= '1' && c <= '9')
+			seen_nonzero = true;
+		if (c >= '0' && c <= '9' && seen_nonzero)
+			significant++;
+	}
+	if (!seen_nonzero)
+		significant = 1;
+	idp_buf t = IDP_BUF_INIT;
+	idp_buf_append(&t, s, mant_end);
+	if (!has_point)
+		idp_buf_putc(&t, '.');
+	if (fc == 'g' || fc == 'G')
+		for (int i = significant; i < digits; i++)
+			idp_buf_putc(&t, '0');
+	idp_buf_puts(&t, s + mant_end);
+	idp_buf_free(num);
+	*num = t;
+}
+
 static void fmt_float(gofmt *f, double v, int verb)
 {
 	char fc;
@@ -315,21 +343,8 @@ static void fmt_float(gofmt *f, double v, int verb)
 		prec = f->prec;
 	idp_buf num = IDP_BUF_INIT;
 	compose_format_float(&num, v, fc, prec);
-	if (f->sharp && fc != 'b' && !strchr(num.ptr, '.') && isfinite(v)) {
-		/* %#g and friends keep a decimal point. */
-		char *e = strpbrk(num.ptr, "eEpP");
-		if (e) {
-			size_t at = (size_t)(e - num.ptr);
-			idp_buf t = IDP_BUF_INIT;
-			idp_buf_append(&t, num.ptr, at);
-			idp_buf_putc(&t, '.');
-			idp_buf_puts(&t, num.ptr + at);
-			idp_buf_free(&num);
-			num = t;
-		} else {
-			idp_buf_putc(&num, '.');
-		}
-	}
+	if (f->sharp && fc != 'b' && isfinite(v))
+		sharp_float(&num, fc, fc == 'g' || fc == 'G' || fc == 'x' || fc == 'X' ? (prec < 0 ? 6 : prec) : 0);
 	const char *s = idp_buf_cstr(&num);
 	char sign = '+';
 	if (*s == '-' || *s == '+') {

@@ -210,18 +210,7 @@ int compose_check_patch(const idp_doc_node *p, bool in_patch_set, bool environme
 
 static int run_transforms(idp_arena *a, const idp_doc_node *p, idp_doc_node *in, idp_doc_node **out, idp_err *err)
 {
-	const idp_doc_node *ts = idp_doc_map_get(p, "transforms");
-	idp_doc_node *v = in;
-	for (size_t i = 0; ts && ts->kind == IDP_DOC_SEQ && i < ts->as.seq.len; i++) {
-		idp_doc_node *next;
-		if (idp_compose_transform(a, ts->as.seq.items[i], v, &next, err) != 0) {
-			idp_err_wrap(err, "transform at index %zu returned error", i);
-			return IDP_EINPUT;
-		}
-		v = next;
-	}
-	*out = v;
-	return 0;
+	return idp_compose_transforms(a, idp_doc_map_get(p, "transforms"), in, out, err);
 }
 
 static idp_compose_merge merge_mode(const idp_doc_node *p)

@@ -14,6 +14,10 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <limits.h>
+#include <locale.h>
+#include <wchar.h>
+#include <wctype.h>
 #include <zlib.h>
 
 /* ---------------------------------------------------------------- helpers */
@@ -39,6 +43,33 @@ static idp_doc_node *new_str_buf(idp_arena *a, const idp_buf *b)
  * cases: \d \D \w \W \s \S (also in brackets), (?i) at the start, and
  * non-capturing groups (?:...) which become plain groups (group numbers
  * then shift; documented). */
+/* The error Go's regexp package gives for what glibc rejected, for the
+ * common mistakes (its texts are what users search for). */
+static int re2_error(int code, const char *re, idp_err *err)
+{
+	const char *last = strrchr(re, '[');
+	if (code == REG_EBRACK || (last && !strchr(last + 1, ']'))) {
+		const char *open = last;
+		return idp_err_set(err, IDP_EINPUT, "error parsing regexp: missing closing ]: `%s`", open ? open : re);
+	}
+	if (code == REG_BADRPT) {
+		const char *p = re;
+		for (; *p; p++)
+			if ((*p == '*' || *p == '+' || *p == '?') && (p == re || p[-1] == '(' || p[-1] == '|'))
+				return idp_err_set(err, IDP_EINPUT, "error parsing regexp: missing argument to repetition operator: `%c`",
+						   *p);
+	}
+	if (code == REG_EPAREN)
+		return idp_err_set(err, IDP_EINPUT, "error parsing regexp: missing closing ): `%s`", re);
+	if (code == REG_EESCAPE)
+		return idp_err_set(err, IDP_EINPUT, "error parsing regexp: trailing backslash at end of expression: ``");
+	char msg[256];
+	regex_t none;
+	memset(&none, 0, sizeof none);
+	regerror(code, &none, msg, sizeof(msg));
+	return idp_err_set(err, IDP_EINPUT, "error parsing regexp: %s: `%s`", msg, re);
+}
+
 int compose_regcomp(const char *re, regex_t *out, idp_err *err)
 {
 	idp_buf b = IDP_BUF_INIT;
@@ -50,6 +81,15 @@ int compose_regcomp(const char *re, regex_t *out, idp_err *err)
 	}
 	bool in_bracket = false;
 	for (; *p; p++) {
+		if (!in_bracket && p[0] == '(' && p[1] == '?' && (p[2] == '=' || p[2] == '!' || (p[2] == '<' && (p[3] == '=' || p[3] == '!')))) {
+			idp_buf_free(&b);
+			return idp_err_set(err, IDP_EINPUT, "error parsing regexp: invalid or unsupported Perl syntax: `%.*s`",
+					   p[2] == '<' ? 4 : 3, p);
+		}
+		if (*p == '\\' && p[1] >= '1' && p[1] <= '9') {
+			idp_buf_free(&b);
+			return idp_err_set(err, IDP_EINPUT, "error parsing regexp: invalid escape sequence: `\\%c`", p[1]);
+		}
 		if (*p == '\\' && p[1]) {
 			char c = p[1];
 			const char *cls = NULL;
@@ -114,10 +154,8 @@ int compose_regcomp(const char *re, regex_t *out, idp_err *err)
 	int rc = regcomp(out, idp_buf_cstr(&b), flags);
 	idp_buf_free(&b);
 	if (rc != 0) {
-		char msg[256];
-		regerror(rc, out, msg, sizeof(msg));
 		regfree(out);
-		return idp_err_set(err, IDP_EINPUT, "error parsing regexp: %s: `%s`", msg, re);
+		return re2_error(rc, re, err);
 	}
 	return 0;
 }
@@ -343,6 +381,10 @@ static int resolve_map(idp_arena *a, const idp_doc_node *m, const idp_doc_node *
 	const idp_doc_node *v = idp_doc_map_get(m, in->as.str.ptr);
 	if (!v)
 		return idp_err_set(err, IDP_EINPUT, "key %s is not found in map", in->as.str.ptr);
+	/* A JSON null decodes to an empty raw value, which Go cannot unmarshal. */
+	if (v->kind == IDP_DOC_NULL)
+		return idp_err_set(err, IDP_EINPUT, "value for key %s is not valid JSON: unexpected end of JSON input",
+				   in->as.str.ptr);
 	*out = compose_as_go_json(a, v);
 	return 0;
 }
@@ -350,7 +392,10 @@ static int resolve_map(idp_arena *a, const idp_doc_node *m, const idp_doc_node *
 static int pattern_matches(const idp_doc_node *p, const idp_doc_node *in, bool *matches, idp_err *err)
 {
 	const char *type = str_of(p, "type");
-	if (!type || !*type || strcmp(type, "literal") == 0) {
+	/* No default: the function's input is not defaulted by the API server. */
+	if (!type)
+		type = "";
+	if (strcmp(type, "literal") == 0) {
 		const char *lit = str_of(p, "literal");
 		if (!lit)
 			return idp_err_set(err, IDP_EINPUT, "literal is required by type literal");
@@ -399,6 +444,8 @@ static int resolve_match(idp_arena *a, const idp_doc_node *m, const idp_doc_node
 	}
 	const char *fallback_to = str_of(m, "fallbackTo");
 	const idp_doc_node *fallback = idp_doc_map_get(m, "fallbackValue");
+	if (fallback && fallback->kind == IDP_DOC_NULL)
+		fallback = NULL; /* null leaves the raw value empty: "not set" */
 	if (fallback_to && strcmp(fallback_to, "Input") == 0) {
 		if (fallback)
 			return idp_err_set(err, IDP_EINPUT, "cannot set both a fallback value and the fallback to input flag");
@@ -454,6 +501,45 @@ static int digest(idp_buf *out, const char *algo, const idp_doc_node *in, idp_er
 	return 0;
 }
 
+/* strings.ToUpper / ToLower: simple Unicode case mapping rune by rune
+ * (glibc's C.UTF-8 tables); bytes that are not UTF-8 pass through. */
+static void change_case(idp_buf *out, const char *s, size_t n, bool up)
+{
+	static locale_t utf8;
+	if (!utf8)
+		utf8 = newlocale(LC_CTYPE_MASK, "C.UTF-8", (locale_t)0);
+	locale_t old = utf8 ? uselocale(utf8) : (locale_t)0;
+	mbstate_t st;
+	memset(&st, 0, sizeof st);
+	for (size_t i = 0; i < n;) {
+		wchar_t wc;
+		size_t k = utf8 ? mbrtowc(&wc, s + i, n - i, &st) : (size_t)-1;
+		if (k == (size_t)-1 || k == (size_t)-2 || k == 0) {
+			char c = s[i];
+			if (up && c >= 'a' && c <= 'z')
+				c = (char)(c - 32);
+			else if (!up && c >= 'A' && c <= 'Z')
+				c = (char)(c + 32);
+			idp_buf_putc(out, c);
+			memset(&st, 0, sizeof st);
+			i++;
+			continue;
+		}
+		wint_t m = up ? towupper((wint_t)wc) : towlower((wint_t)wc);
+		char tmp[MB_LEN_MAX];
+		mbstate_t os;
+		memset(&os, 0, sizeof os);
+		size_t w = wcrtomb(tmp, (wchar_t)m, &os);
+		if (w == (size_t)-1)
+			idp_buf_append(out, s + i, k);
+		else
+			idp_buf_append(out, tmp, w);
+		i += k;
+	}
+	if (utf8)
+		uselocale(old);
+}
+
 static int string_convert(idp_arena *a, const char *conv, const idp_doc_node *in, idp_doc_node **out,
 			  idp_err *err)
 {
@@ -461,15 +547,7 @@ static int string_convert(idp_arena *a, const char *conv, const idp_doc_node *in
 	sprint_v(&s, in);
 	int rc = 0;
 	if (strcmp(conv, "ToUpper") == 0 || strcmp(conv, "ToLower") == 0) {
-		bool up = conv[2] == 'U';
-		for (size_t i = 0; i < s.len; i++) {
-			char c = s.ptr[i];
-			if (up && c >= 'a' && c <= 'z')
-				c = (char)(c - 32);
-			else if (!up && c >= 'A' && c <= 'Z')
-				c = (char)(c + 32);
-			idp_buf_putc(&r, c);
-		}
+		change_case(&r, s.ptr ? s.ptr : "", s.len, conv[2] == 'U');
 	} else if (strcmp(conv, "ToJson") == 0) {
 		if (idp_compose_json_marshal(in, &r, err) != 0) {
 			idp_err_wrap(err, "cannot marshal to JSON");
@@ -521,7 +599,16 @@ static int string_regexp(idp_arena *a, const idp_doc_node *r, const idp_doc_node
 	regfree(&rx);
 	if (rc != 0 || group < 0 || (size_t)group >= ngroups) {
 		idp_buf_free(&s);
-		return idp_err_set(err, IDP_EINPUT, "regexp \"%s\" had no matches for group %lld", match, (long long)group);
+		idp_doc_node q = {.kind = IDP_DOC_STR};
+		q.as.str.ptr = match;
+		q.as.str.len = strlen(match);
+		idp_doc_node gn = {.kind = IDP_DOC_INT, .as.i = group};
+		const idp_doc_node *args[2] = {&q, &gn};
+		idp_buf msg = IDP_BUF_INIT;
+		idp_compose_sprintf(&msg, "regexp %q had no matches for group %d", args, 2);
+		idp_err_set(err, IDP_EINPUT, "%s", idp_buf_cstr(&msg));
+		idp_buf_free(&msg);
+		return IDP_EINPUT;
 	}
 	if (m[group].rm_so < 0)
 		*out = idp_doc_new_str(a, "");
@@ -679,12 +766,46 @@ static int parse_int(const char *s, int64_t *out, const char **why)
 	return 0;
 }
 
+/* Go's underscoreOK: '_' only between digits, or after a base prefix. */
+static bool underscores_ok(const char *s)
+{
+	const char *p = s;
+	if (*p == '+' || *p == '-')
+		p++;
+	bool hex = p[0] == '0' && (p[1] == 'x' || p[1] == 'X');
+	char prev = hex ? '0' : '^';
+	if (hex)
+		p += 2;
+	for (; *p; p++) {
+		bool digit = (*p >= '0' && *p <= '9') || (hex && ((*p >= 'a' && *p <= 'f') || (*p >= 'A' && *p <= 'F')));
+		if (*p == '_') {
+			if (prev != '0')
+				return false;
+		} else if (!digit && prev == '_') {
+			return false;
+		}
+		prev = *p == '_' ? '_' : digit ? '0' : '!';
+	}
+	return prev != '_';
+}
+
 /* strconv.ParseFloat(s, 64), decimal and the inf/nan words. */
 static int parse_float(const char *s, double *out, const char **why)
 {
 	*why = "invalid syntax";
 	if (!*s)
 		return -1;
+	if (strchr(s, '_')) {
+		if (!underscores_ok(s))
+			return -1;
+		char clean[256];
+		size_t n = 0;
+		for (const char *q = s; *q && n < sizeof clean - 1; q++)
+			if (*q != '_')
+				clean[n++] = *q;
+		clean[n] = 0;
+		return parse_float(clean, out, why);
+	}
 	const char *p = s;
 	if (*p == '+' || *p == '-')
 		p++;
@@ -737,13 +858,20 @@ static int parse_quantity(const char *s, double *out, idp_err *err)
 		return idp_err_set(err, IDP_EINPUT, "%s", format_wrong);
 	if (dots > 1 || digits == 0)
 		return idp_err_set(err, IDP_EINPUT, "unable to parse numeric part of quantity");
-	char numbuf[128];
-	size_t nl = (size_t)(p - num);
-	if (nl >= sizeof(numbuf))
-		nl = sizeof(numbuf) - 1;
-	memcpy(numbuf, num, nl);
-	numbuf[nl] = 0;
-	double v = strtod(numbuf, NULL);
+	/* Kubernetes keeps unscaled digits and a decimal scale and multiplies
+	 * them at the end (AsApproximateFloat64): "0.3" is 3 * 10^-1. */
+	double unscaled = 0;
+	int frac = 0;
+	bool after_point = false;
+	for (const char *d = num; d < p; d++) {
+		if (*d == '.') {
+			after_point = true;
+			continue;
+		}
+		unscaled = unscaled * 10 + (*d - '0');
+		frac += after_point;
+	}
+	double v = unscaled;
 	const char *suffix = p;
 	/* The suffix is letters then an optional signed integer. */
 	const char *q = suffix;
@@ -765,11 +893,18 @@ static int parse_quantity(const char *s, double *out, idp_err *err)
 	};
 	bool found = false;
 	for (size_t i = 0; i < sizeof(table) / sizeof(table[0]); i++) {
-		if (strcmp(suffix, table[i].s) == 0) {
-			v = v * pow(table[i].base, table[i].exp);
-			found = true;
-			break;
+		if (strcmp(suffix, table[i].s) != 0)
+			continue;
+		if (table[i].base == 10) {
+			int e = table[i].exp - frac;
+			v = e == 0 ? v : v * pow(10, e);
+		} else {
+			v = ldexp(v, table[i].exp);
+			if (frac)
+				v = v * pow(10, -frac);
 		}
+		found = true;
+		break;
 	}
 	if (!found && (suffix[0] == 'e' || suffix[0] == 'E')) {
 		const char *e = suffix + 1;
@@ -781,7 +916,8 @@ static int parse_quantity(const char *s, double *out, idp_err *err)
 			for (const char *c = d; *c; c++)
 				all = all && *c >= '0' && *c <= '9';
 			if (all) {
-				v = v * pow(10, atof(e));
+				int ex = atoi(e) - frac;
+				v = ex == 0 ? v : v * pow(10, ex);
 				found = true;
 			}
 		}
@@ -967,4 +1103,21 @@ int idp_compose_transform(idp_arena *a, const idp_doc_node *t, const idp_doc_nod
 		return rc;
 	}
 	return idp_err_set(err, IDP_EINPUT, "transform type %s is not supported", type);
+}
+
+int idp_compose_transforms(idp_arena *a, const idp_doc_node *list, const idp_doc_node *input, idp_doc_node **out,
+			   idp_err *err)
+{
+	idp_doc_node *v = input ? (idp_doc_node *)input : idp_doc_new_null(a);
+	for (size_t i = 0; list && list->kind == IDP_DOC_SEQ && i < list->as.seq.len; i++) {
+		idp_doc_node *next;
+		if (idp_compose_transform(a, list->as.seq.items[i], v, &next, err) != 0) {
+			idp_err_wrap(err, "transform at index %zu returned error", i);
+			*out = NULL;
+			return IDP_EINPUT;
+		}
+		v = next;
+	}
+	*out = v;
+	return 0;
 }

@@ -293,8 +293,9 @@ int compose_base64_decode(idp_buf *out, const char *s, size_t n, idp_err *err)
 		if (got == 0 && pads == 0)
 			return 0;
 		if (got + pads < 4) {
+			/* Go reports where the incomplete quantum starts. */
 			(void)start_quantum;
-			return idp_err_set(err, IDP_EINPUT, "illegal base64 data at input byte %zu", n);
+			return idp_err_set(err, IDP_EINPUT, "illegal base64 data at input byte %zu", n - got);
 		}
 		uint32_t v = 0;
 		for (size_t k = 0; k < got; k++)
