@@ -4,6 +4,7 @@
 
 #include <stdalign.h>
 #include <stdio.h>
+#include <pthread.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -72,6 +73,34 @@ char *idp_xstrdup(const char *s)
 static _Thread_local arena_chunk *chunk_cache;
 static _Thread_local size_t chunk_cache_len;
 
+/* A thread that ends hands its cached chunks back: otherwise every thread
+ * that ever freed an arena would leak up to CHUNK_CACHE_MAX chunks. */
+static pthread_key_t cache_key;
+static pthread_once_t cache_key_once = PTHREAD_ONCE_INIT;
+
+static void release_cache(void *unused)
+{
+	(void)unused;
+	while (chunk_cache) {
+		arena_chunk *next = chunk_cache->next;
+		free(chunk_cache);
+		chunk_cache = next;
+	}
+	chunk_cache_len = 0;
+}
+
+static void make_cache_key(void)
+{
+	pthread_key_create(&cache_key, release_cache);
+}
+
+static void note_cache_in_use(void)
+{
+	pthread_once(&cache_key_once, make_cache_key);
+	if (!pthread_getspecific(cache_key))
+		pthread_setspecific(cache_key, &chunk_cache_len); /* any non-NULL value arms the destructor */
+}
+
 static arena_chunk *chunk_new(size_t size, arena_chunk *next)
 {
 	if (size == ARENA_CHUNK_SIZE && chunk_cache) {
@@ -105,6 +134,8 @@ void idp_arena_free(idp_arena *a)
 	while (c) {
 		arena_chunk *next = c->next;
 		if (c->size == ARENA_CHUNK_SIZE && chunk_cache_len < CHUNK_CACHE_MAX) {
+			if (!chunk_cache)
+				note_cache_in_use();
 			c->next = chunk_cache;
 			chunk_cache = c;
 			chunk_cache_len++;

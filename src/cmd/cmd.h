@@ -49,5 +49,6 @@ int idp_cmd_cue(int argc, char **argv);
 int idp_cmd_render(int argc, char **argv);
 int idp_cmd_def(int argc, char **argv);
 int idp_cmd_compose(int argc, char **argv);
+int idp_cmd_gateway(int argc, char **argv);
 
 #endif

@@ -19,6 +19,7 @@ static const verb verbs[] = {
 	{"fmt", idp_cmd_fmt, "print documents in canonical YAML or JSON"},
 	{"render", idp_cmd_render, "render an OAM Application with CUE definitions (as vela dry-run)"},
 	{"compose", idp_cmd_compose, "run a Crossplane Composition offline (as crossplane render, no Docker)"},
+	{"gateway", idp_cmd_gateway, "run the gateway: host/path routing, scale from zero, Knative KPA"},
 	{"def", idp_cmd_def, "definitions: idp def vet FILE|DIR, idp def show NAME -d DIR"},
 	{"cue", idp_cmd_cue, "evaluate CUE (the KubeVela dialect): idp cue eval FILE"},
 	{"examples", cmd_examples, "list the example files built into idp"},
