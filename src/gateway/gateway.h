@@ -98,6 +98,10 @@ void idp_gateway_routes_match(const idp_gateway_routes *r, idp_arena *a, const c
 			      const idp_gateway_header *headers, size_t n_headers, double pick,
 			      idp_gateway_route_match *m);
 
+/* True when some route matches on request headers (callers may skip
+ * collecting headers otherwise). */
+bool idp_gateway_routes_use_headers(const idp_gateway_routes *r);
+
 /* The services the table knows, and each one's autoscaling config (from
  * its revision template annotations and containerConcurrency). */
 size_t idp_gateway_routes_services(const idp_gateway_routes *r, const char ***names,

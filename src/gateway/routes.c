@@ -80,6 +80,7 @@ struct idp_gateway_routes {
 	size_t n_services;
 	http_route *routes;
 	size_t n_routes;
+	bool use_headers;              /* some route matches on request headers */
 	const char **names;            /* for idp_gateway_routes_services */
 	idp_gateway_kpa_config *configs;
 };
@@ -338,6 +339,7 @@ static int add_http_route(idp_gateway_routes *r, const char *host, const idp_doc
 			return IDP_EINPUT;
 		const idp_doc_node *headers = idp_doc_map_get(match, "headers");
 		for (size_t i = 0; headers && headers->kind == IDP_DOC_MAP && i < headers->as.map.len; i++) {
+			r->use_headers = true;
 			h->headers = idp_xrealloc(h->headers, (h->n_headers + 1) * sizeof(*h->headers));
 			header_match *hm = &h->headers[h->n_headers++];
 			hm->name = lower_dup(headers->as.map.items[i].key);
@@ -432,6 +434,11 @@ int idp_gateway_routes_build(const idp_gateway_config *c, idp_doc_node *const *o
 	}
 	*out = r;
 	return 0;
+}
+
+bool idp_gateway_routes_use_headers(const idp_gateway_routes *r)
+{
+	return r && r->use_headers;
 }
 
 size_t idp_gateway_routes_services(const idp_gateway_routes *r, const char ***names,

@@ -248,12 +248,16 @@ static void add_forwarded(h2o_req_t *req, const char *prefix)
 		inet_ntop(AF_INET, &((struct sockaddr_in *)&ss)->sin_addr, addr, sizeof addr);
 	else if (len > 0 && ss.ss_family == AF_INET6)
 		inet_ntop(AF_INET6, &((struct sockaddr_in6 *)&ss)->sin6_addr, addr, sizeof addr);
-	char fwd[256];
-	int n = snprintf(fwd, sizeof fwd, "for=\"%s\";host=\"%.*s\";proto=http", addr, (int)req->input.authority.len,
-			 req->input.authority.base);
-	if (n > 0 && (size_t)n < sizeof fwd)
-		h2o_add_header_by_str(&req->pool, &req->headers, H2O_STRLIT("forwarded"), 0, NULL, h2o_strdup(&req->pool, fwd, (size_t)n).base,
-				      (size_t)n);
+	/* Forwarded (RFC 7239) built by hand: this runs for every request. */
+	size_t al = strlen(addr), hl = req->input.authority.len;
+	char *fwd = h2o_mem_alloc_pool(&req->pool, al + hl + 32);
+	size_t n = 0;
+	memcpy(fwd + n, "for=\"", 5), n += 5;
+	memcpy(fwd + n, addr, al), n += al;
+	memcpy(fwd + n, "\";host=\"", 8), n += 8;
+	memcpy(fwd + n, req->input.authority.base, hl), n += hl;
+	memcpy(fwd + n, "\";proto=http", 12), n += 12;
+	h2o_add_header_by_str(&req->pool, &req->headers, H2O_STRLIT("forwarded"), 0, NULL, fwd, n);
 	h2o_set_header_by_str(&req->pool, &req->headers, H2O_STRLIT("x-forwarded-host"), 0,
 			      h2o_strdup(&req->pool, req->input.authority.base, req->input.authority.len).base,
 			      req->input.authority.len, 1);
@@ -299,8 +303,8 @@ static void proxy_to_replica(idp_gateway *g, h2o_req_t *req, service *s, replica
 	o->socketpool = &r->pool;
 	o->client_ctx = client_ctx_for(g, timeout_s);
 	add_forwarded(req, NULL);
-	h2o_reprocess_request_deferred(req, req->method, &H2O_URL_SCHEME_HTTP, r->authority,
-				       h2o_strdup(&req->pool, path, strlen(path)), o, 0);
+	h2o_reprocess_request(req, req->method, &H2O_URL_SCHEME_HTTP, r->authority,
+			      h2o_strdup(&req->pool, path, strlen(path)), o, 0);
 }
 
 static void proxy_to_upstream(idp_gateway *g, h2o_req_t *req, upstream *u, const char *path, const char *prefix)
@@ -565,12 +569,14 @@ static int on_req(h2o_handler_t *self, h2o_req_t *req)
 {
 	idp_gateway *g = ((gw_handler *)self)->g;
 	char host[256], path[4096];
-	snprintf(host, sizeof host, "%.*s", (int)req->input.authority.len, req->input.authority.base);
-	if (req->input.path.len >= sizeof path) {
-		send_text(req, 414, "URI Too Long", "idp gateway: request path too long\n");
+	if (req->input.path.len >= sizeof path || req->input.authority.len >= sizeof host) {
+		send_text(req, 414, "URI Too Long", "idp gateway: request path or host too long\n");
 		return 0;
 	}
-	snprintf(path, sizeof path, "%.*s", (int)req->input.path.len, req->input.path.base);
+	memcpy(host, req->input.authority.base, req->input.authority.len);
+	host[req->input.authority.len] = 0;
+	memcpy(path, req->input.path.base, req->input.path.len);
+	path[req->input.path.len] = 0;
 	size_t head = req->input.path.len + req->input.authority.len;
 	for (size_t i = 0; i < req->headers.size; i++)
 		head += req->headers.entries[i].name->len + req->headers.entries[i].value.len + 4;
@@ -580,7 +586,8 @@ static int on_req(h2o_handler_t *self, h2o_req_t *req)
 	}
 	idp_gateway_header hdrs[64];
 	size_t nh = 0;
-	for (size_t i = 0; i < req->headers.size && nh < 64; i++) {
+	/* Header names are lowered only when some route matches on headers. */
+	for (size_t i = 0; idp_gateway_routes_use_headers(g->routes) && i < req->headers.size && nh < 64; i++) {
 		h2o_header_t *h = &req->headers.entries[i];
 		char *name = h2o_mem_alloc_pool(&req->pool, h->name->len + 1);
 		for (size_t k = 0; k < h->name->len; k++) {
