@@ -566,3 +566,72 @@ Test(gateway, route_errors_are_positioned)
 	idp_err_clear(&err);
 	idp_arena_free(a);
 }
+
+/* Route tables are swapped between requests on the loop thread: requests
+ * sent while tables change are all answered. */
+Test(gateway, routes_swap_while_traffic_flows, .timeout = 20)
+{
+	start_gateway(5, false);
+	char body[4096];
+	cr_expect_eq(get("a.demo.localhost", "/echo", NULL, body, sizeof body), 200);
+	idp_gateway_config c;
+	idp_gateway_config_defaults(&c);
+	idp_arena *a = idp_arena_new();
+	idp_doc_stream docs;
+	idp_err err = IDP_ERR_INIT;
+	cr_assert_eq(idp_doc_load(a, "app.yaml", app_yaml, strlen(app_yaml), NULL, &docs, &err), 0);
+	enum { N = 40 };
+	int fds[N], ok = 0;
+	for (int i = 0; i < N; i++) {
+		fds[i] = dial(idp_gateway_port(L.g));
+		const char req[] = "GET /slow HTTP/1.1\r\nHost: a.demo.localhost\r\nConnection: close\r\n\r\n";
+		send_all(fds[i], req, sizeof req - 1);
+		if (i % 4 == 0) {
+			idp_gateway_routes *r;
+			cr_assert_eq(idp_gateway_routes_build(&c, docs.docs, docs.len, &r, &err), 0);
+			pthread_mutex_lock(&L.lock);
+			idp_gateway_set_routes(L.g, r);
+			pthread_mutex_unlock(&L.lock);
+		}
+	}
+	for (int i = 0; i < N; i++) {
+		char buf[4096];
+		ok += read_response(fds[i], buf, sizeof buf, 8000) == 200;
+		close(fds[i]);
+	}
+	cr_expect_eq(ok, N, "%d of %d answered across %d route swaps", ok, N, N / 4);
+	idp_arena_free(a);
+	stop_gateway();
+}
+
+/* containerConcurrency 5 and 30 requests of 200 ms in flight: the KPA panics
+ * (6x the capacity of one replica) and asks for more replicas, and every
+ * request is answered (excess requests queue, as Knative's queue-proxy does). */
+Test(gateway, autoscaler_scales_up_under_load, .timeout = 20)
+{
+	start_gateway(5, true);
+	char body[4096];
+	cr_expect_eq(get("b.demo.localhost", "/echo", NULL, body, sizeof body), 200);
+	enum { N = 30 };
+	int fds[N], ok = 0;
+	int most = 0;
+	for (int round = 0; round < 3; round++) {
+		for (int i = 0; i < N; i++) {
+			fds[i] = dial(idp_gateway_port(L.g));
+			const char req[] = "GET /slow HTTP/1.1\r\nHost: b.demo.localhost\r\nConnection: close\r\n\r\n";
+			send_all(fds[i], req, sizeof req - 1);
+		}
+		for (int i = 0; i < N; i++) {
+			char buf[4096];
+			ok += read_response(fds[i], buf, sizeof buf, 8000) == 200;
+			close(fds[i]);
+		}
+		pthread_mutex_lock(&L.lock);
+		int n = (int)count_of("demo/b");
+		pthread_mutex_unlock(&L.lock);
+		most = n > most ? n : most;
+	}
+	cr_expect_eq(ok, 3 * N, "%d of %d answered", ok, 3 * N);
+	cr_expect_geq(most, 2, "still %d replica(s) with 30 requests in flight against containerConcurrency 5", most);
+	stop_gateway();
+}
