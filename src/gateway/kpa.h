@@ -29,13 +29,14 @@ typedef struct idp_gateway_kpa_config {
 	int32_t min_scale;              /* min-scale (0) */
 	int32_t max_scale;              /* max-scale (0 = unlimited) */
 	int32_t initial_scale;          /* initial-scale (1) */
-	int32_t activation_scale;       /* activation-scale: replicas when scaling up from zero (1) */
+	int32_t activation_scale;       /* activation-scale: the least non-zero replica count (1) */
 	double stable_window_s;         /* window (60 s; Knative allows 6 s .. 1 h) */
 	double panic_window_pct;        /* panic-window-percentage (10: 6 s of 60) */
 	double panic_threshold_pct;     /* panic-threshold-percentage (200) */
 	double max_scale_up_rate;       /* config-autoscaler max-scale-up-rate (1000) */
 	double max_scale_down_rate;     /* config-autoscaler max-scale-down-rate (2) */
-	double scale_to_zero_grace_s;   /* scale-to-zero-grace-period (30 s) */
+	double scale_to_zero_grace_s;   /* scale-to-zero-grace-period (30 s); after configure, the max of it
+					 * and scale-to-zero-pod-retention-period */
 	double scale_down_delay_s;      /* scale-down-delay (0 s) */
 	bool enable_scale_to_zero;      /* enable-scale-to-zero (true) */
 } idp_gateway_kpa_config;
@@ -60,7 +61,8 @@ void idp_gateway_kpa_free(idp_gateway_kpa *k);
 
 /* Records one sample of the revision's total in-flight concurrency (over
  * all replicas, requests held by the activator included) at time now.
- * Samples are averaged per second bucket, as Knative's collector does. */
+ * Samples in one second are averaged; a second without a sample keeps the
+ * previous value (the gateway samples once per tick). Call before decide. */
 void idp_gateway_kpa_record(idp_gateway_kpa *k, double now, double concurrency);
 
 typedef struct idp_gateway_kpa_decision {
@@ -71,7 +73,9 @@ typedef struct idp_gateway_kpa_decision {
 } idp_gateway_kpa_decision;
 
 /* The decision at time now for a revision with ready_replicas ready.
- * Before any sample, desired is initial_scale (clamped to min/max). */
+ * Before any sample, desired is initial_scale (clamped to min/max). Scale
+ * to zero needs a whole stable window without traffic after the revision
+ * became active, then the grace period. */
 idp_gateway_kpa_decision idp_gateway_kpa_decide(idp_gateway_kpa *k, double now, int32_t ready_replicas);
 
 #endif
