@@ -201,16 +201,18 @@ static void start_gateway(double hold_timeout_s, bool short_windows)
 	L.running = 1;
 	pthread_create(&L.thread, NULL, loop_thread, NULL);
 	/* the fixed backends must be listening before the first request */
-	for (int i = 0; i < 200; i++) {
-		int fd = socket(AF_INET, SOCK_STREAM, 0);
-		struct sockaddr_in sin = {.sin_family = AF_INET, .sin_port = htons((uint16_t)api_backend.port)};
-		sin.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-		int ok = connect(fd, (struct sockaddr *)&sin, sizeof sin) == 0;
-		close(fd);
-		if (ok)
-			break;
-		usleep(10000);
-	}
+	const int fixed[2] = {api_backend.port, tool_backend.port};
+	for (int k = 0; k < 2; k++)
+		for (int i = 0; i < 500; i++) {
+			int fd = socket(AF_INET, SOCK_STREAM, 0);
+			struct sockaddr_in sin = {.sin_family = AF_INET, .sin_port = htons((uint16_t)fixed[k])};
+			sin.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+			int ok = connect(fd, (struct sockaddr *)&sin, sizeof sin) == 0;
+			close(fd);
+			if (ok)
+				break;
+			usleep(10000);
+		}
 }
 
 static void stop_gateway(void)

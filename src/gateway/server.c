@@ -677,7 +677,17 @@ static int init_upstream(idp_gateway *g, upstream *u, const char *url, idp_err *
 		return 0;
 	if (h2o_url_parse(url, strlen(url), &u->url) != 0 || u->url.scheme != &H2O_URL_SCHEME_HTTP)
 		return idp_err_set(err, IDP_EINPUT, "gateway: bad upstream URL \"%s\" (want http://host:port/path)", url);
-	h2o_socketpool_init_by_hostport(&u->pool, u->url.host, h2o_url_get_port(&u->url), 0, SIZE_MAX);
+	/* A numeric address needs no resolver thread (and works where name
+	 * resolution is not set up, as in a bare container). */
+	char host[64];
+	struct sockaddr_in sin = {0};
+	sin.sin_family = AF_INET;
+	sin.sin_port = htons(h2o_url_get_port(&u->url));
+	snprintf(host, sizeof host, "%.*s", (int)u->url.host.len, u->url.host.base);
+	if (inet_pton(AF_INET, host, &sin.sin_addr) == 1)
+		h2o_socketpool_init_by_address(&u->pool, (struct sockaddr *)&sin, sizeof(sin), 0, SIZE_MAX);
+	else
+		h2o_socketpool_init_by_hostport(&u->pool, u->url.host, h2o_url_get_port(&u->url), 0, SIZE_MAX);
 	h2o_socketpool_set_timeout(&u->pool, g->ctx.loop, (uint64_t)(g->cfg.idle_timeout_s * 1000));
 	u->init = true;
 	return 0;
