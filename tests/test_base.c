@@ -66,6 +66,27 @@ Test(base, arena_large_allocation_past_the_chunk_size)
 	idp_arena_free(a);
 }
 
+/* A reset arena is empty again, keeps working, and does not grow when the
+ * same work is repeated on it (the gateway resets one per request). */
+Test(base, arena_reset_reuses_memory)
+{
+	idp_arena *a = idp_arena_new();
+	for (int round = 0; round < 50; round++) {
+		idp_arena_reset(a);
+		cr_assert_eq(idp_arena_used(a), 0);
+		for (int i = 0; i < 2000; i++) {
+			char *s = idp_arena_printf(a, "round %d item %d", round, i);
+			cr_assert_str_eq(s, idp_arena_printf(a, "round %d item %d", round, i));
+		}
+		(void)idp_arena_alloc(a, 200000); /* a large one too */
+	}
+	cr_assert_gt(idp_arena_used(a), 0);
+	idp_arena_reset(a);
+	char *p = idp_arena_strdup(a, "still usable");
+	cr_assert_str_eq(p, "still usable");
+	idp_arena_free(a);
+}
+
 Test(base, arena_zalloc_strdup_printf)
 {
 	idp_arena *a = idp_arena_new();

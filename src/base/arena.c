@@ -147,6 +147,19 @@ void idp_arena_free(idp_arena *a)
 	free(a);
 }
 
+void idp_arena_reset(idp_arena *a)
+{
+	arena_chunk *keep = a->head;
+	while (keep && keep->next) {
+		arena_chunk *next = keep->next;
+		keep->next = next->next;
+		free(next);
+	}
+	if (keep)
+		keep->used = 0;
+	a->used = 0;
+}
+
 void *idp_arena_alloc(idp_arena *a, size_t n)
 {
 	if (n == 0)

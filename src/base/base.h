@@ -40,6 +40,9 @@ typedef struct idp_arena idp_arena;
 idp_arena *idp_arena_new(void);
 /* Frees the arena and everything allocated from it. NULL is a no-op. */
 void idp_arena_free(idp_arena *a);
+/* Forgets everything allocated from a but keeps its first chunk, for a
+ * scratch arena reused in a loop (a request, a tick). */
+void idp_arena_reset(idp_arena *a);
 /* Memory owned by the arena, aligned for any type, uninitialised. */
 void *idp_arena_alloc(idp_arena *a, size_t n);
 /* Same, zero-filled. */

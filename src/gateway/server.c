@@ -120,6 +120,7 @@ struct idp_gateway {
 	} route_timeouts[MAX_ROUTE_TIMEOUTS];
 	size_t n_route_timeouts;
 	upstream tools[IDP_GATEWAY_TOOL_COUNT], api;
+	idp_arena *scratch; /* reset per request: route matching */
 	volatile sig_atomic_t stopping;
 	uint64_t rr;
 	uint64_t not_found, unconfigured;
@@ -597,7 +598,8 @@ static int on_req(h2o_handler_t *self, h2o_req_t *req)
 		name[h->name->len] = 0;
 		hdrs[nh++] = (idp_gateway_header){name, h->value.base, h->value.len};
 	}
-	idp_arena *a = idp_arena_new();
+	idp_arena *a = g->scratch;
+	idp_arena_reset(a);
 	idp_gateway_route_match m;
 	g->rr = g->rr * 6364136223846793005ULL + 1442695040888963407ULL;
 	double pick = (double)(g->rr >> 11) / 9007199254740992.0;
@@ -652,7 +654,6 @@ static int on_req(h2o_handler_t *self, h2o_req_t *req)
 		break;
 	}
 	}
-	idp_arena_free(a);
 	return 0;
 }
 
@@ -728,6 +729,7 @@ int idp_gateway_new(const idp_gateway_config *c, const char *host, int port, con
 	idp_gateway *g = idp_xcalloc(1, sizeof(*g));
 	g->cfg = *c;
 	g->domain = idp_xstrdup(c->domain ? c->domain : "localhost");
+	g->scratch = idp_arena_new();
 	g->cfg.domain = g->domain;
 	if (scaler)
 		g->scaler = *scaler;
@@ -881,6 +883,7 @@ void idp_gateway_free(idp_gateway *g)
 	}
 	h2o_config_dispose(&g->conf);
 	idp_gateway_routes_free(g->routes);
+	idp_arena_free(g->scratch);
 	free(g->domain);
 	free(g);
 }
