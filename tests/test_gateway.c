@@ -95,7 +95,9 @@ static void launcher_scale(void *ctx, const char *service, int32_t replicas)
 		snprintf(p->service, sizeof p->service, "%s", service);
 		p->port = port;
 		p->pid = spawn_backend(port, service, L.ready_after_ms);
-		idp_gateway_replica_starting(L.g, service, "127.0.0.1", port, "/health");
+		/* demo/b has no readinessProbe: NULL lets the gateway fall back to a TCP
+		 * check (Knative's default); demo/a is probed on /health. */
+		idp_gateway_replica_starting(L.g, service, "127.0.0.1", port, strcmp(service, "demo/b") == 0 ? NULL : "/health");
 	}
 	while ((int32_t)count_of(service) > replicas) {
 		for (size_t i = L.n; i-- > 0;) {

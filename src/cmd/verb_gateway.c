@@ -30,7 +30,9 @@ static const char gateway_usage[] =
 	"  --domain D          Knative domain: NAME.NAMESPACE.D (localhost)\n"
 	"  --replica SVC=H:P   a replica that is already running (never scaled)\n"
 	"  --exec SVC=CMD      start CMD (sh -c) per replica with $PORT set; stopped when\n"
-	"                      the service scales down, to zero after the idle window\n"
+	"                      the service scales down, to zero after the idle window;\n"
+	"                      ready when its readinessProbe path answers 2xx, else when\n"
+	"                      its port accepts a connection (Knative's default)\n"
 	"  --tool NAME=URL     upstream of /argocd, /grafana, /prometheus, /jaeger, /kiali\n"
 	"  --api URL           upstream of /api and /slack\n"
 	"  --stable-window S   autoscaler stable window in seconds (60)\n"
@@ -121,7 +123,7 @@ static void exec_scale(void *ctx, const char *service, int32_t replicas)
 		if (pid < 0)
 			return;
 		S.procs[S.n_procs++] = (launched){idp_xstrdup(service), pid, port};
-		idp_gateway_replica_starting(S.g, service, "127.0.0.1", port, "/");
+		idp_gateway_replica_starting(S.g, service, "127.0.0.1", port, NULL);
 	}
 	while ((int32_t)running(service) > replicas) {
 		for (size_t i = S.n_procs; i-- > 0;) {
@@ -249,7 +251,7 @@ int idp_cmd_gateway(int argc, char **argv)
 		char svc[256], rhost[64];
 		int rport;
 		if (sscanf(replicas[i], "%255[^=]=%63[^:]:%d", svc, rhost, &rport) == 3)
-			idp_gateway_replica_starting(S.g, svc, rhost, rport, "/");
+			idp_gateway_replica_starting(S.g, svc, rhost, rport, NULL);
 		else
 			fprintf(stderr, "idp gateway: ignoring --replica %s (want NAMESPACE/NAME=HOST:PORT)\n", replicas[i]);
 	}

@@ -98,6 +98,11 @@ void idp_gateway_routes_match(const idp_gateway_routes *r, idp_arena *a, const c
 			      const idp_gateway_header *headers, size_t n_headers, double pick,
 			      idp_gateway_route_match *m);
 
+/* The service's readiness probe path (its revision's first container's
+ * readinessProbe.httpGet.path), or NULL: then a TCP connect is the check,
+ * as Knative's default probe. Borrowed from the table. */
+const char *idp_gateway_routes_probe_path(const idp_gateway_routes *r, const char *service);
+
 /* True when some route matches on request headers (callers may skip
  * collecting headers otherwise). */
 bool idp_gateway_routes_use_headers(const idp_gateway_routes *r);
@@ -134,7 +139,8 @@ void idp_gateway_set_routes(idp_gateway *g, idp_gateway_routes *r);
 
 /* A replica of service is starting at host:port: the gateway probes
  * probe_path every probe_interval until it answers 2xx, then sends it
- * traffic. */
+ * traffic. probe_path NULL: the revision's readinessProbe path from the
+ * route table, else a TCP connect (Knative's default). */
 void idp_gateway_replica_starting(idp_gateway *g, const char *service, const char *host, int port,
 				  const char *probe_path);
 /* The replica at host:port is gone (stopped or crashed). */

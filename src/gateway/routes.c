@@ -67,6 +67,7 @@ typedef struct http_route {
 
 typedef struct service_entry {
 	char *key;      /* "<ns>/<name>" */
+	char *probe;    /* readinessProbe.httpGet.path of the first container, or NULL */
 	char **hosts;
 	size_t n_hosts;
 	idp_gateway_kpa_config kpa;
@@ -98,6 +99,7 @@ void idp_gateway_routes_free(idp_gateway_routes *r)
 		return;
 	for (size_t i = 0; i < r->n_services; i++) {
 		free(r->services[i].key);
+		free(r->services[i].probe);
 		for (size_t k = 0; k < r->services[i].n_hosts; k++)
 			free(r->services[i].hosts[k]);
 		free(r->services[i].hosts);
@@ -179,6 +181,13 @@ static int add_knative_service(idp_gateway_routes *r, const idp_gateway_config *
 	const idp_doc_node *tmpl = idp_doc_map_get(idp_doc_map_get(o, "spec"), "template");
 	const idp_doc_node *ann = idp_doc_map_get(idp_doc_map_get(tmpl, "metadata"), "annotations");
 	const idp_doc_node *cc = idp_doc_map_get(idp_doc_map_get(tmpl, "spec"), "containerConcurrency");
+	const idp_doc_node *containers = idp_doc_map_get(idp_doc_map_get(tmpl, "spec"), "containers");
+	if (containers && containers->kind == IDP_DOC_SEQ && containers->as.seq.len > 0) {
+		const idp_doc_node *probe = idp_doc_map_get(containers->as.seq.items[0], "readinessProbe");
+		const char *path = idp_doc_map_get_str(idp_doc_map_get(probe, "httpGet"), "path");
+		if (path)
+			s->probe = idp_xstrdup(path);
+	}
 	int64_t limit = cc && cc->kind == IDP_DOC_INT ? cc->as.i : 0;
 	if (cc && (cc->kind != IDP_DOC_INT || limit < 0 || limit > 1000))
 		return idp_err_at(err, cc->pos, "spec.template.spec.containerConcurrency", "must be an integer in 0..1000");
@@ -434,6 +443,12 @@ int idp_gateway_routes_build(const idp_gateway_config *c, idp_doc_node *const *o
 	}
 	*out = r;
 	return 0;
+}
+
+const char *idp_gateway_routes_probe_path(const idp_gateway_routes *r, const char *service)
+{
+	const service_entry *s = find_service(r, service);
+	return s ? s->probe : NULL;
 }
 
 bool idp_gateway_routes_use_headers(const idp_gateway_routes *r)

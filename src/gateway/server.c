@@ -38,6 +38,7 @@ typedef struct replica {
 	int inflight;
 	char *probe_path;
 	h2o_http1client_t *probe;
+	h2o_socket_t *tcp_probe; /* when the revision has no HTTP readiness probe */
 	h2o_timeout_entry_t probe_timer;
 	h2o_iovec_t probe_req;
 	struct replica *next;
@@ -54,6 +55,7 @@ static const double bucket_bounds[12] = {0.0005, 0.001, 0.0025, 0.005, 0.01, 0.0
 struct service {
 	struct idp_gateway *g;
 	char *name;
+	char *probe_path; /* from the route table, or NULL: TCP */
 	idp_gateway_kpa_config kpa_cfg;
 	idp_gateway_kpa *kpa;
 	replica *replicas;
@@ -393,6 +395,10 @@ static void free_replica(replica *r)
 {
 	if (r->probe)
 		h2o_http1client_cancel(r->probe);
+	if (r->tcp_probe) {
+		r->tcp_probe->data = NULL;
+		h2o_socket_close(r->tcp_probe);
+	}
 	if (h2o_timeout_is_linked(&r->probe_timer))
 		h2o_timeout_unlink(&r->probe_timer);
 	h2o_socketpool_dispose(&r->pool);
@@ -465,12 +471,39 @@ static h2o_http1client_head_cb on_probe_connect(h2o_http1client_t *client, const
 	return on_probe_head;
 }
 
+/* Knative's default readiness check: the container port accepts a TCP
+ * connection. */
+static void on_tcp_probe(h2o_socket_t *sock, const char *err)
+{
+	replica *r = sock->data;
+	h2o_socket_close(sock);
+	if (!r)
+		return;
+	r->tcp_probe = NULL;
+	if (err == NULL && !r->ready)
+		replica_ready(r);
+	else if (!r->ready)
+		start_probe(r);
+}
+
 static void on_probe_timer(h2o_timeout_entry_t *entry)
 {
 	replica *r = H2O_STRUCT_FROM_MEMBER(replica, probe_timer, entry);
 	if (r->gone || r->ready)
 		return;
 	idp_gateway *g = r->svc->g;
+	if (!r->probe_path) {
+		struct sockaddr_in sin = {0};
+		sin.sin_family = AF_INET;
+		sin.sin_port = htons((uint16_t)r->port);
+		inet_pton(AF_INET, r->host, &sin.sin_addr);
+		r->tcp_probe = h2o_socket_connect(g->ctx.loop, (struct sockaddr *)&sin, sizeof sin, on_tcp_probe);
+		if (r->tcp_probe)
+			r->tcp_probe->data = r;
+		else
+			start_probe(r);
+		return;
+	}
 	h2o_http1client_connect(&r->probe, r, &g->client_ctx, h2o_iovec_init(r->host, strlen(r->host)), (uint16_t)r->port, 0,
 				on_probe_connect);
 }
@@ -502,11 +535,16 @@ void idp_gateway_replica_starting(idp_gateway *g, const char *name, const char *
 	inet_pton(AF_INET, host, &sin.sin_addr);
 	h2o_socketpool_init_by_address(&r->pool, (struct sockaddr *)&sin, sizeof(sin), 0, SIZE_MAX);
 	h2o_socketpool_set_timeout(&r->pool, g->ctx.loop, (uint64_t)(g->cfg.idle_timeout_s * 1000));
-	r->probe_path = idp_xstrdup(probe_path && *probe_path ? probe_path : "/");
-	char req[512];
-	n = snprintf(req, sizeof req, "GET %s HTTP/1.1\r\nHost: %s\r\nUser-Agent: idp-gateway-probe\r\nConnection: close\r\n\r\n",
-		     r->probe_path, auth);
-	r->probe_req = h2o_iovec_init(idp_xstrndup(req, (size_t)n), (size_t)n);
+	if (!probe_path)
+		probe_path = s->probe_path; /* the revision's readinessProbe.httpGet.path, if any */
+	if (probe_path && *probe_path) {
+		r->probe_path = idp_xstrdup(probe_path);
+		char req[512];
+		n = snprintf(req, sizeof req,
+			     "GET %s HTTP/1.1\r\nHost: %s\r\nUser-Agent: idp-gateway-probe\r\nConnection: close\r\n\r\n",
+			     r->probe_path, auth);
+		r->probe_req = h2o_iovec_init(idp_xstrndup(req, (size_t)n), (size_t)n);
+	}
 	r->probe_timer.cb = on_probe_timer;
 	r->next = s->replicas;
 	s->replicas = r;
@@ -785,8 +823,12 @@ void idp_gateway_set_routes(idp_gateway *g, idp_gateway_routes *r)
 	const char **names;
 	const idp_gateway_kpa_config *configs;
 	size_t n = idp_gateway_routes_services(r, &names, &configs);
-	for (size_t i = 0; i < n; i++)
-		get_service(g, names[i], &configs[i]);
+	for (size_t i = 0; i < n; i++) {
+		service *s = get_service(g, names[i], &configs[i]);
+		const char *probe = idp_gateway_routes_probe_path(r, names[i]);
+		free(s->probe_path);
+		s->probe_path = probe ? idp_xstrdup(probe) : NULL;
+	}
 	idp_gateway_routes *old = g->routes;
 	g->routes = r; /* requests already routed keep their service; no request is dropped */
 	idp_gateway_routes_free(old);
@@ -864,6 +906,7 @@ void idp_gateway_free(idp_gateway *g)
 		}
 		idp_gateway_kpa_free(s->kpa);
 		free(s->name);
+		free(s->probe_path);
 		free(s);
 	}
 	for (int t = 0; t < IDP_GATEWAY_TOOL_COUNT; t++)
