@@ -247,10 +247,3 @@ int main(int argc, char **argv)
 	return 0;
 }
 
-/* This test service is killed with SIGTERM and leaves its h2o objects to the
- * kernel; that is not a leak worth reporting under LeakSanitizer. */
-const char *__lsan_default_options(void);
-const char *__lsan_default_options(void)
-{
-	return "detect_leaks=0";
-}

@@ -41,40 +41,10 @@
 
 /* ------------------------------------------------------------ helpers */
 
-/* Strict equality: an int64 never equals a float64, maps as key sets. */
+/* Strict equality (an int64 never equals a float64): Go's types matter. */
 static bool same(const idp_doc_node *x, const idp_doc_node *y)
 {
-	if (!x || !y)
-		return x == y;
-	if (x->kind != y->kind)
-		return false;
-	switch (x->kind) {
-	case IDP_DOC_NULL:
-		return true;
-	case IDP_DOC_BOOL:
-		return x->as.b == y->as.b;
-	case IDP_DOC_INT:
-		return x->as.i == y->as.i;
-	case IDP_DOC_FLOAT:
-		return x->as.f == y->as.f || (x->as.f != x->as.f && y->as.f != y->as.f);
-	case IDP_DOC_STR:
-		return x->as.str.len == y->as.str.len && memcmp(x->as.str.ptr, y->as.str.ptr, x->as.str.len) == 0;
-	case IDP_DOC_SEQ:
-		if (x->as.seq.len != y->as.seq.len)
-			return false;
-		for (size_t i = 0; i < x->as.seq.len; i++)
-			if (!same(x->as.seq.items[i], y->as.seq.items[i]))
-				return false;
-		return true;
-	case IDP_DOC_MAP:
-		if (x->as.map.len != y->as.map.len)
-			return false;
-		for (size_t i = 0; i < x->as.map.len; i++)
-			if (!same(x->as.map.items[i].value, idp_doc_map_get(y, x->as.map.items[i].key)))
-				return false;
-		return true;
-	}
-	return false;
+	return idp_doc_equal_typed(x, y);
 }
 
 /* want is a subset of got: maps by key, lists element-wise, scalars same. */

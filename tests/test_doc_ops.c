@@ -24,6 +24,22 @@ static const char ops_yaml[] = "metadata:\n"
 
 /* ---------------------------------------------------------------- building */
 
+Test(doc_ops, typed_equality_keeps_int_and_float_apart)
+{
+	idp_arena *a = idp_arena_new();
+	idp_doc_node *one = idp_doc_new_int(a, 1), *one_f = idp_doc_new_float(a, 1.0);
+	cr_assert(idp_doc_equal(one, one_f), "JSON: 1 == 1.0");
+	cr_assert(!idp_doc_equal_typed(one, one_f), "Go: int64(1) != float64(1)");
+	idp_doc_node *l1 = idp_doc_new_seq(a), *l2 = idp_doc_new_seq(a);
+	idp_doc_seq_push(a, l1, one);
+	idp_doc_seq_push(a, l2, idp_doc_new_int(a, 1));
+	cr_assert(idp_doc_equal_typed(l1, l2));
+	idp_doc_seq_push(a, l1, one_f);
+	idp_doc_seq_push(a, l2, idp_doc_new_int(a, 1));
+	cr_assert(!idp_doc_equal_typed(l1, l2), "nested values are compared typed too");
+	idp_arena_free(a);
+}
+
 Test(doc_ops, kind_names)
 {
 	struct {

@@ -120,9 +120,6 @@ int idp_err_at(idp_err *err, idp_pos pos, const char *path, const char *fmt, ...
 int idp_err_vat(idp_err *err, idp_pos pos, const char *path, const char *fmt, va_list ap);
 /* Prefixes the message with "what: " (for context added on the way up). */
 void idp_err_wrap(idp_err *err, const char *fmt, ...) IDP_PRINTF(2, 3);
-/* Gives a set error a position (and path) if it has none yet: for errors
- * found by code that sees values but not where they came from. */
-void idp_err_locate(idp_err *err, idp_pos pos, const char *path);
 bool idp_err_is_set(const idp_err *err);
 void idp_err_clear(idp_err *err);
 /* Moves src into dst (dst must be unset or is cleared first); src is reset. */

@@ -66,17 +66,6 @@ void idp_err_wrap(idp_err *err, const char *fmt, ...)
 	err->msg = idp_buf_detach(&b);
 }
 
-void idp_err_locate(idp_err *err, idp_pos pos, const char *path)
-{
-	if (!err || err->code == IDP_OK || err->file)
-		return;
-	err->file = pos.file ? idp_xstrdup(pos.file) : NULL;
-	err->line = pos.line;
-	err->col = pos.col;
-	if (!err->path && path && *path)
-		err->path = idp_xstrdup(path);
-}
-
 bool idp_err_is_set(const idp_err *err)
 {
 	return err && err->code != IDP_OK;

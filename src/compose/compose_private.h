@@ -10,9 +10,6 @@
  * like after Go marshals it to JSON and Kubernetes' decoder reads it back. */
 idp_doc_node *compose_json_normalize(idp_arena *a, const idp_doc_node *v);
 
-/* reflect.DeepEqual for JSON values: an int64 never equals a float64. */
-bool compose_deep_equal(const idp_doc_node *x, const idp_doc_node *y);
-
 /* Go's %T of a JSON value: "string", "int64", "float64", "bool",
  * "[]interface {}", "map[string]interface {}", "<nil>". */
 const char *compose_go_type(const idp_doc_node *v);

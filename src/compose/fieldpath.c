@@ -5,7 +5,6 @@
  */
 #include "compose/compose_private.h"
 
-#include <math.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -199,42 +198,6 @@ int idp_compose_path_get(idp_arena *a, const idp_doc_node *root, const char *pat
 
 /* ---------------------------------------------------------------- values */
 
-idp_doc_node *compose_json_normalize(idp_arena *a, const idp_doc_node *v)
-{
-	if (!v)
-		return idp_doc_new_null(a);
-	switch (v->kind) {
-	case IDP_DOC_FLOAT: {
-		double f = v->as.f;
-		/* Go marshals 3.0 as "3", which Kubernetes' decoder reads back as int64. */
-		if (isfinite(f) && f == floor(f) && fabs(f) < 1e21 && f >= -9223372036854775808.0 &&
-		    f < 9223372036854775808.0) {
-			idp_doc_node *n = idp_doc_new_int(a, (int64_t)f);
-			n->pos = v->pos;
-			return n;
-		}
-		return idp_doc_copy(a, v);
-	}
-	case IDP_DOC_MAP: {
-		idp_doc_node *m = idp_doc_new_map(a);
-		m->pos = v->pos;
-		for (size_t i = 0; i < v->as.map.len; i++)
-			idp_doc_map_append(a, m, v->as.map.items[i].key, v->as.map.items[i].key_pos,
-					   compose_json_normalize(a, v->as.map.items[i].value));
-		return m;
-	}
-	case IDP_DOC_SEQ: {
-		idp_doc_node *s = idp_doc_new_seq(a);
-		s->pos = v->pos;
-		for (size_t i = 0; i < v->as.seq.len; i++)
-			idp_doc_seq_push(a, s, compose_json_normalize(a, v->as.seq.items[i]));
-		return s;
-	}
-	default:
-		return idp_doc_copy(a, v);
-	}
-}
-
 /* mergo's isEmptyValue for JSON values. */
 static bool is_empty(const idp_doc_node *v)
 {
@@ -332,7 +295,7 @@ static idp_doc_node *without_duplicates(idp_arena *a, const idp_doc_node *dst, c
 	for (size_t i = 0; i < src->as.seq.len; i++) {
 		bool found = false;
 		for (size_t j = 0; j < dst->as.seq.len && !found; j++)
-			found = compose_deep_equal(src->as.seq.items[i], dst->as.seq.items[j]);
+			found = idp_doc_equal_typed(src->as.seq.items[i], dst->as.seq.items[j]);
 		if (!found)
 			idp_doc_seq_push(a, out, src->as.seq.items[i]);
 	}

@@ -625,7 +625,6 @@ static int resolve_string(idp_arena *a, const idp_doc_node *st, const idp_doc_no
 	if (!type)
 		type = "";
 	idp_buf b = IDP_BUF_INIT;
-	int rc = 0;
 	if (strcmp(type, "Format") == 0) {
 		const char *f = str_of(st, "fmt");
 		if (!f)
@@ -708,10 +707,9 @@ static int resolve_string(idp_arena *a, const idp_doc_node *st, const idp_doc_no
 	} else {
 		return idp_err_set(err, IDP_EINPUT, "type %s is not supported for string transform type", type);
 	}
-	if (rc == 0)
-		*out = new_str_buf(a, &b);
+	*out = new_str_buf(a, &b);
 	idp_buf_free(&b);
-	return rc;
+	return 0;
 }
 
 /* ---------------------------------------------------------------- convert */

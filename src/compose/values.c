@@ -34,41 +34,6 @@ const char *compose_go_type(const idp_doc_node *v)
 	return "<nil>";
 }
 
-bool compose_deep_equal(const idp_doc_node *x, const idp_doc_node *y)
-{
-	if (!x || !y)
-		return x == y;
-	if (x->kind != y->kind)
-		return false;
-	switch (x->kind) {
-	case IDP_DOC_NULL:
-		return true;
-	case IDP_DOC_BOOL:
-		return x->as.b == y->as.b;
-	case IDP_DOC_INT:
-		return x->as.i == y->as.i;
-	case IDP_DOC_FLOAT:
-		return x->as.f == y->as.f;
-	case IDP_DOC_STR:
-		return x->as.str.len == y->as.str.len && memcmp(x->as.str.ptr, y->as.str.ptr, x->as.str.len) == 0;
-	case IDP_DOC_SEQ:
-		if (x->as.seq.len != y->as.seq.len)
-			return false;
-		for (size_t i = 0; i < x->as.seq.len; i++)
-			if (!compose_deep_equal(x->as.seq.items[i], y->as.seq.items[i]))
-				return false;
-		return true;
-	case IDP_DOC_MAP:
-		if (x->as.map.len != y->as.map.len)
-			return false;
-		for (size_t i = 0; i < x->as.map.len; i++)
-			if (!compose_deep_equal(x->as.map.items[i].value, idp_doc_map_get(y, x->as.map.items[i].key)))
-				return false;
-		return true;
-	}
-	return false;
-}
-
 /* ---------------------------------------------------------------- floats */
 
 /* The shortest digits that read back as f (strconv's shortest mode):
@@ -255,7 +220,7 @@ int compose_base64_decode(idp_buf *out, const char *s, size_t n, idp_err *err)
 	size_t i = 0;
 	for (;;) {
 		int q[4];
-		size_t got = 0, pads = 0, start_quantum = i;
+		size_t got = 0, pads = 0;
 		while (got < 4) {
 			while (i < n && (s[i] == '\r' || s[i] == '\n'))
 				i++;
@@ -294,7 +259,6 @@ int compose_base64_decode(idp_buf *out, const char *s, size_t n, idp_err *err)
 			return 0;
 		if (got + pads < 4) {
 			/* Go reports where the incomplete quantum starts. */
-			(void)start_quantum;
 			return idp_err_set(err, IDP_EINPUT, "illegal base64 data at input byte %zu", n - got);
 		}
 		uint32_t v = 0;
@@ -433,34 +397,55 @@ int idp_compose_json_marshal(const idp_doc_node *v, idp_buf *out, idp_err *err)
 
 /* ---------------------------------------------------------------- JSON in */
 
-idp_doc_node *compose_as_go_json(idp_arena *a, const idp_doc_node *v)
+/* A deep copy with every number converted: to float64 (how Go's
+ * encoding/json decodes into `any`), or integral floats to int64 (a JSON
+ * round trip through Kubernetes' decoder, which keeps integers). */
+static idp_doc_node *copy_numbers(idp_arena *a, const idp_doc_node *v, bool to_float)
 {
 	if (!v)
 		return idp_doc_new_null(a);
+	idp_doc_node *n;
 	switch (v->kind) {
-	case IDP_DOC_INT: {
-		idp_doc_node *n = idp_doc_new_float(a, (double)v->as.i);
-		n->pos = v->pos;
-		return n;
+	case IDP_DOC_INT:
+		if (!to_float)
+			return idp_doc_copy(a, v);
+		n = idp_doc_new_float(a, (double)v->as.i);
+		break;
+	case IDP_DOC_FLOAT: {
+		double f = v->as.f;
+		/* Go marshals 3.0 as "3"; 1e21 and past stay floats. */
+		if (to_float || !isfinite(f) || f != floor(f) || fabs(f) >= 1e21 || f < -9223372036854775808.0 ||
+		    f >= 9223372036854775808.0)
+			return idp_doc_copy(a, v);
+		n = idp_doc_new_int(a, (int64_t)f);
+		break;
 	}
-	case IDP_DOC_MAP: {
-		idp_doc_node *m = idp_doc_new_map(a);
-		m->pos = v->pos;
+	case IDP_DOC_MAP:
+		n = idp_doc_new_map(a);
 		for (size_t i = 0; i < v->as.map.len; i++)
-			idp_doc_map_append(a, m, v->as.map.items[i].key, v->as.map.items[i].key_pos,
-					   compose_as_go_json(a, v->as.map.items[i].value));
-		return m;
-	}
-	case IDP_DOC_SEQ: {
-		idp_doc_node *s = idp_doc_new_seq(a);
-		s->pos = v->pos;
+			idp_doc_map_append(a, n, v->as.map.items[i].key, v->as.map.items[i].key_pos,
+					   copy_numbers(a, v->as.map.items[i].value, to_float));
+		break;
+	case IDP_DOC_SEQ:
+		n = idp_doc_new_seq(a);
 		for (size_t i = 0; i < v->as.seq.len; i++)
-			idp_doc_seq_push(a, s, compose_as_go_json(a, v->as.seq.items[i]));
-		return s;
-	}
+			idp_doc_seq_push(a, n, copy_numbers(a, v->as.seq.items[i], to_float));
+		break;
 	default:
 		return idp_doc_copy(a, v);
 	}
+	n->pos = v->pos;
+	return n;
+}
+
+idp_doc_node *compose_as_go_json(idp_arena *a, const idp_doc_node *v)
+{
+	return copy_numbers(a, v, true);
+}
+
+idp_doc_node *compose_json_normalize(idp_arena *a, const idp_doc_node *v)
+{
+	return copy_numbers(a, v, false);
 }
 
 typedef struct json_in {

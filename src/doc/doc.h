@@ -160,6 +160,9 @@ void idp_doc_path_push_index(idp_buf *path, size_t index);
 /* Deep equality: maps compare as sets of keys, an int equals a float of the
  * same value (as in JSON), positions are ignored. */
 bool idp_doc_equal(const idp_doc_node *x, const idp_doc_node *y);
+/* The same, except that an int never equals a float (Go's reflect.DeepEqual
+ * on decoded JSON: int64(1) != float64(1)). */
+bool idp_doc_equal_typed(const idp_doc_node *x, const idp_doc_node *y);
 
 enum {
 	IDP_DOC_MERGE_DEFAULT = 0,

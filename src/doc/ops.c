@@ -12,16 +12,16 @@ static bool int_equals_float(int64_t i, double f)
 	return (int64_t)f == i;
 }
 
-bool idp_doc_equal(const idp_doc_node *x, const idp_doc_node *y)
+static bool equal(const idp_doc_node *x, const idp_doc_node *y, bool typed)
 {
 	if (x == y)
 		return true;
 	if (!x || !y)
 		return false;
-	/* JSON has one number type: 1 and 1.0 are the same value. */
-	if (x->kind == IDP_DOC_INT && y->kind == IDP_DOC_FLOAT)
+	/* JSON has one number type: 1 and 1.0 are the same value (unless typed). */
+	if (!typed && x->kind == IDP_DOC_INT && y->kind == IDP_DOC_FLOAT)
 		return int_equals_float(x->as.i, y->as.f);
-	if (x->kind == IDP_DOC_FLOAT && y->kind == IDP_DOC_INT)
+	if (!typed && x->kind == IDP_DOC_FLOAT && y->kind == IDP_DOC_INT)
 		return int_equals_float(y->as.i, x->as.f);
 	if (x->kind != y->kind)
 		return false;
@@ -36,7 +36,7 @@ bool idp_doc_equal(const idp_doc_node *x, const idp_doc_node *y)
 		if (x->as.seq.len != y->as.seq.len)
 			return false;
 		for (size_t i = 0; i < x->as.seq.len; i++)
-			if (!idp_doc_equal(x->as.seq.items[i], y->as.seq.items[i]))
+			if (!equal(x->as.seq.items[i], y->as.seq.items[i], typed))
 				return false;
 		return true;
 	case IDP_DOC_MAP:
@@ -48,12 +48,22 @@ bool idp_doc_equal(const idp_doc_node *x, const idp_doc_node *y)
 			const idp_doc_node *other = strcmp(y->as.map.items[i].key, e->key) == 0
 							    ? y->as.map.items[i].value
 							    : idp_doc_map_get(y, e->key);
-			if (!other || !idp_doc_equal(e->value, other))
+			if (!other || !equal(e->value, other, typed))
 				return false;
 		}
 		return true;
 	}
 	return false;
+}
+
+bool idp_doc_equal(const idp_doc_node *x, const idp_doc_node *y)
+{
+	return equal(x, y, false);
+}
+
+bool idp_doc_equal_typed(const idp_doc_node *x, const idp_doc_node *y)
+{
+	return equal(x, y, true);
 }
 
 idp_doc_node *idp_doc_merge(idp_arena *a, idp_doc_node *dst, const idp_doc_node *src, int flags)

@@ -125,7 +125,7 @@ struct idp_gateway {
 	idp_arena *scratch; /* reset per request: route matching */
 	volatile sig_atomic_t stopping;
 	uint64_t rr;
-	uint64_t not_found, unconfigured;
+	uint64_t not_found;
 };
 
 /* ---------------------------------------------------------------- time */
@@ -657,7 +657,6 @@ static int on_req(h2o_handler_t *self, h2o_req_t *req)
 	case IDP_GATEWAY_API: {
 		upstream *u = m.target == IDP_GATEWAY_API ? &g->api : &g->tools[m.tool];
 		if (!m.upstream || !u->init) {
-			g->unconfigured++;
 			char body[512];
 			if (m.target == IDP_GATEWAY_API)
 				snprintf(body, sizeof body, "idp gateway: the platform API is not configured (set gateway.api)\n");
