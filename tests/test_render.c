@@ -52,8 +52,22 @@
 #error "IDP_SOURCE_ROOT must be defined by the build"
 #endif
 
-#define RENDER_DIR IDP_SOURCE_ROOT "/tests/render"
-#define CASES_DIR RENDER_DIR "/cases"
+/* Two corpora share this runner: "render" (tests/render: KubeVela-style
+ * definitions of tests/render/defs given with -d) and "catalog"
+ * (tests/catalog: the catalog built into idp, no -d; its schema test also
+ * renders every case with --compose inline --unwrap-objects and validates
+ * with --strict-kinds). */
+typedef struct corpus {
+	const char *dir;   /* the corpus root */
+	const char *cases; /* dir/cases */
+	bool defs;         /* pass -d (CASE/defs or dir/defs) */
+} corpus;
+
+static const corpus render_corpus = {IDP_SOURCE_ROOT "/tests/render", IDP_SOURCE_ROOT "/tests/render/cases", true};
+static const corpus catalog_corpus = {IDP_SOURCE_ROOT "/tests/catalog", IDP_SOURCE_ROOT "/tests/catalog/cases", false};
+static const corpus *cur = &render_corpus;
+#define RENDER_DIR (cur->dir)
+#define CASES_DIR (cur->cases)
 #ifndef VALIDATOR
 #define VALIDATOR "/work/shared/tools/validate-manifests"
 #endif
@@ -189,8 +203,9 @@ static bool name_ok(const char *name)
 /* The names of the subdirectories of the cases directory, sorted;
  * malloc'ed (names_free). Returns the count, or (size_t)-1 if the directory
  * cannot be read. */
-static size_t scan_cases(char ***out)
+static size_t scan_cases(const corpus *c, char ***out)
 {
+	cur = c;
 	char **names;
 	size_t n, kept = 0;
 	idp_err err = IDP_ERR_INIT;
@@ -221,20 +236,24 @@ static void free_params(struct criterion_test_params *crp)
 /* Renders case name: fills g.out and g.err, returns the exit status. The
  * arguments of CASE/args are appended. Fails the test if idp could not run,
  * crashed or reported a sanitizer error. */
-static int run_case(const char *name)
+static int run_case(const char *name, const char *const *extra)
 {
 	const char *dir = own_fmt("%s/%s", CASES_DIR, name);
 	const char *defs = own_fmt("%s/defs", dir);
 	if (!is_dir(defs))
-		defs = RENDER_DIR "/defs";
+		defs = own_fmt("%s/defs", RENDER_DIR);
 	char *argv[8 + RENDER_MAX_ARGS];
 	size_t argc = 0;
 	argv[argc++] = (char *)IDP_BIN;
 	argv[argc++] = (char *)"render";
 	argv[argc++] = (char *)"-f";
 	argv[argc++] = own_fmt("%s/app.yaml", dir);
-	argv[argc++] = (char *)"-d";
-	argv[argc++] = (char *)defs;
+	if (cur->defs || is_dir(own_fmt("%s/defs", dir))) {
+		argv[argc++] = (char *)"-d";
+		argv[argc++] = (char *)defs;
+	}
+	for (; extra && *extra; extra++)
+		argv[argc++] = (char *)*extra;
 
 	const char *args_path = own_fmt("%s/args", dir);
 	if (file_exists(args_path)) {
@@ -401,17 +420,17 @@ static void check_case(const char *name)
 	const char *errf = own_fmt("%s/expected.err", dir);
 	bool has_yaml = file_exists(yaml), has_err = file_exists(errf);
 	cr_assert(has_yaml != has_err, "%s: needs exactly one of expected.yaml and expected.err", name);
-	int status = run_case(name);
+	int status = run_case(name, NULL);
 	if (has_yaml)
 		check_output(name, yaml, status);
 	else
 		check_error(name, errf, status);
 }
 
-ParameterizedTestParameters(render, cases)
+static struct criterion_test_params case_params(const corpus *c)
 {
 	char **names = NULL;
-	size_t n = scan_cases(&names);
+	size_t n = scan_cases(c, &names);
 	if (n == (size_t)-1)
 		n = 0;
 	size_t kept = 0;
@@ -429,20 +448,38 @@ ParameterizedTestParameters(render, cases)
 	return cr_make_param_array(struct render_case, cases, kept, free_params);
 }
 
+ParameterizedTestParameters(render, cases)
+{
+	return case_params(&render_corpus);
+}
+
 ParameterizedTest(struct render_case *c, render, cases)
 {
+	cur = &render_corpus;
+	check_case(c->name);
+}
+
+ParameterizedTestParameters(catalog, cases)
+{
+	return case_params(&catalog_corpus);
+}
+
+ParameterizedTest(struct render_case *c, catalog, cases)
+{
+	cur = &catalog_corpus;
 	check_case(c->name);
 }
 
 /* ------------------------------------------------------------ the corpus itself */
 
-Test(render, corpus)
+static void check_corpus(const corpus *c)
 {
-	g.nnames = scan_cases(&g.names);
+	g.nnames = scan_cases(c, &g.names);
 	cr_assert_neq(g.nnames, (size_t)-1, "cannot read %s", CASES_DIR);
 	cr_expect_geq(g.nnames, RENDER_MIN_CASES, "%s holds %zu cases, want at least %d", CASES_DIR, g.nnames,
 		      RENDER_MIN_CASES);
-	cr_expect(is_dir(RENDER_DIR "/defs"), "%s/defs is missing", RENDER_DIR);
+	if (cur->defs)
+		cr_expect(is_dir(own_fmt("%s/defs", RENDER_DIR)), "%s/defs is missing", RENDER_DIR);
 	for (size_t i = 0; i < g.nnames; i++) {
 		const char *name = g.names[i];
 		cr_expect(name_ok(name), "%s: a case name is [a-z0-9_-]+, shorter than %d", name, RENDER_NAME_MAX);
@@ -490,13 +527,13 @@ Test(render, corpus)
  * and runs validate-manifests over it: each rendered object must pass the
  * published schema of its kind (a kind without a schema is SKIPped by the
  * tool and does not fail). */
-Test(render, schemas)
+static void check_schemas(const corpus *c, const char *const *extra, bool strict)
 {
 	if (!idp_fixture_have_program(VALIDATOR))
 		cr_skip_test("SKIP: %s absent", VALIDATOR);
 	if (!idp_fixture_have_program("node"))
 		cr_skip_test("SKIP: node absent (needed by %s)", VALIDATOR);
-	g.nnames = scan_cases(&g.names);
+	g.nnames = scan_cases(c, &g.names);
 	cr_assert_neq(g.nnames, (size_t)-1, "cannot read %s", CASES_DIR);
 	g.tmpdir = idp_fixture_tmpdir();
 	cr_assert_not_null(g.tmpdir, "cannot make a temporary directory");
@@ -507,7 +544,7 @@ Test(render, schemas)
 			free_owned();
 			continue;
 		}
-		int status = run_case(name);
+		int status = run_case(name, extra);
 		cr_expect_eq(status, 0, "%s: idp render failed (exit %d), not validated:\n%s", name, status,
 			     quote(g.err));
 		if (status == 0 && g.out[0]) {
@@ -520,10 +557,44 @@ Test(render, schemas)
 		free_owned();
 	}
 	cr_assert_gt(written, 0, "nothing rendered, nothing to validate");
-	char *argv[] = {(char *)VALIDATOR, g.tmpdir, NULL};
+	char *argv[] = {(char *)VALIDATOR, strict ? (char *)"--strict-kinds" : g.tmpdir, g.tmpdir, NULL};
+	if (!strict)
+		argv[2] = NULL;
 	int status = idp_fixture_run_timeout(argv, NULL, &g.out, &g.err, 120.0);
 	cr_expect_eq(status, 0, "validate-manifests failed (exit %d) on the rendered objects:\n%s%s", status,
 		     quote(g.out), quote(g.err));
+}
+
+Test(render, corpus)
+{
+	check_corpus(&render_corpus);
+}
+
+Test(render, schemas)
+{
+	check_schemas(&render_corpus, NULL, false);
+}
+
+TestSuite(catalog, .fini = teardown, .timeout = 300);
+
+Test(catalog, corpus)
+{
+	check_corpus(&catalog_corpus);
+}
+
+/* What the catalog cases render, claims kept, passes the schemas (claims
+ * have none: they are checked against their XRD by idp itself). */
+Test(catalog, schemas)
+{
+	check_schemas(&catalog_corpus, NULL, false);
+}
+
+/* Composed all the way down, every object is a kind with a published
+ * schema, and passes it. */
+Test(catalog, schemas_inline)
+{
+	static const char *const inline_args[] = {"--compose", "inline", "--unwrap-objects", NULL};
+	check_schemas(&catalog_corpus, inline_args, true);
 }
 
 /* idp def show: parameters with type, default, required and +usage. */

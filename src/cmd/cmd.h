@@ -42,6 +42,11 @@ int idp_cmd_input_load(idp_arena *a, const idp_cmd_input *input, idp_doc_stream 
  * on stderr, timed from t0 (CLOCK_MONOTONIC). */
 void idp_cmd_report_rate(const char *what, const char *unit, long n, const struct timespec *t0);
 
+/* Writes objs into dir, one file per object (idp_render_file_names) and a
+ * kustomization.yaml, replacing dir as a whole with one rename. dir must
+ * be missing, empty, or written by this function before. */
+int idp_cmd_write_objects_dir(idp_arena *a, const char *dir, idp_doc_node *const *objs, size_t n, idp_err *err);
+
 /* Verbs: each gets argv after the verb name (argv[0] is the verb). */
 int idp_cmd_validate(int argc, char **argv);
 int idp_cmd_fmt(int argc, char **argv);

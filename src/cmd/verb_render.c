@@ -10,31 +10,45 @@
 #include <time.h>
 
 static const char render_usage[] =
-	"usage: idp render -f APP.yaml -d DEFINITIONS [-d ...] [-n NAMESPACE] [--app-revision NAME]\n"
-	"                  [--cluster-version MAJOR.MINOR]\n"
+	"usage: idp render -f FILE|DIR|-|embedded:NAME [-f ...] [-d DEFINITIONS ...] [-n NAMESPACE]\n"
+	"                  [--app-revision NAME] [--cluster-version MAJOR.MINOR]\n"
+	"                  [--compose claims|inline] [--unwrap-objects] [-o yaml|json] [--out DIR]\n"
 	"\n"
-	"Renders an OAM Application with the component and trait definitions in\n"
-	"DEFINITIONS (files or directories of ComponentDefinition/TraitDefinition\n"
-	"YAML or KubeVela .cue files) and prints the objects as YAML, as\n"
-	"`vela dry-run` does.\n"
+	"Renders OAM Applications and platform claims into Kubernetes objects, as\n"
+	"`vela dry-run` and Crossplane would. The catalog built into idp (idp def list)\n"
+	"is always loaded; -d adds or overrides definitions: ComponentDefinition,\n"
+	"TraitDefinition, PolicyDefinition (YAML with a CUE template, or KubeVela .cue\n"
+	"files), CompositeResourceDefinition and Composition.\n"
 	"\n"
-	"  -f, --filename         the Application (- for standard input)\n"
+	"  -f, --filename         Applications and/or claims (repeatable; - for standard input)\n"
 	"  -d, --definitions      a definition file or directory (repeatable)\n"
 	"  -n, --namespace        context.namespace (default: the Application's, else default)\n"
 	"      --app-revision     context.appRevision (default APP-v1; '' renders it empty)\n"
 	"      --cluster-version  context.clusterVersion (default 1.29)\n"
+	"      --compose MODE     claims (default): claims stay claims, checked against their XRD;\n"
+	"                         inline: claims are composed here, recursively, and replaced by\n"
+	"                         their resources\n"
+	"      --unwrap-objects   inline: print what provider-kubernetes Objects wrap\n"
+	"  -o, --output           yaml (default) or json (a v1 List)\n"
+	"      --out DIR          write one file per object and a kustomization.yaml into DIR\n"
+	"                         (replaced as a whole; it must be empty or written by idp render)\n"
 	"      --repeat N         render N times in-process first and print the rate (benchmarks)\n"
 	"  -h, --help             this text\n"
 	"\n"
-	"Exit status: 0 ok, 1 runtime failure, 2 bad input.\n";
+	"Exit status: 0 ok, 1 runtime failure, 2 bad input. Nothing is printed or\n"
+	"written unless everything renders.\n";
 
-static const char vet_usage[] = "usage: idp def vet FILE|DIR ...\n"
-				"       idp def show NAME -d FILE|DIR ...\n"
-				"\n"
-				"vet parses and evaluates definition files without an Application: syntax,\n"
-				"unsupported constructs, and a parameter block in each.\n"
-				"show prints a definition's parameters: type, default, whether required,\n"
-				"and the +usage / +short comments of its template (+ignore hides one).\n";
+static const char def_usage[] =
+	"usage: idp def list [-d FILE|DIR ...]\n"
+	"       idp def show NAME [-d FILE|DIR ...]\n"
+	"       idp def vet FILE|DIR ...\n"
+	"\n"
+	"list prints every definition: the catalog built into idp and those of -d,\n"
+	"which override it by name (name, kind, workload, description).\n"
+	"show prints a definition's parameters: type, default, whether required,\n"
+	"and the +usage / +short comments of its template (+ignore hides one).\n"
+	"vet parses and evaluates definition files without an Application: syntax,\n"
+	"unsupported constructs, and a parameter block in each.\n";
 
 static int parse_cluster_version(const char *s, idp_render_opts *o)
 {
@@ -67,9 +81,9 @@ static void print_skipped(const idp_render_registry *reg, bool failed)
 }
 
 /* --repeat N: N renders in this process, each in its own arena, and the
- * rate on stderr (for bench/cue.sh; definitions are loaded once). */
-static int render_repeatedly(idp_render_registry *reg, const idp_doc_node *app, const idp_render_opts *ro, long n,
-			     idp_err *err)
+ * rate on stderr (for bench/; definitions are loaded once). */
+static int render_repeatedly(idp_render_registry *reg, idp_doc_node *const *docs, size_t n_docs,
+			     const idp_render_opts *ro, long n, idp_err *err)
 {
 	struct timespec t0;
 	clock_gettime(CLOCK_MONOTONIC, &t0);
@@ -77,7 +91,7 @@ static int render_repeatedly(idp_render_registry *reg, const idp_doc_node *app, 
 		idp_arena *scratch = idp_arena_new();
 		idp_doc_node **objs;
 		size_t count;
-		int rc = idp_render_app(scratch, reg, app, ro, &objs, &count, err);
+		int rc = idp_render_docs(scratch, reg, docs, n_docs, ro, &objs, &count, err);
 		idp_arena_free(scratch);
 		if (rc)
 			return rc;
@@ -86,72 +100,202 @@ static int render_repeatedly(idp_render_registry *reg, const idp_doc_node *app, 
 	return 0;
 }
 
-int idp_cmd_render(int argc, char **argv)
+typedef struct render_cli {
+	idp_render_opts ro;
+	idp_cmd_inputs inputs;
+	bool json;
+	const char *out_dir;
+	long repeat;
+} render_cli;
+
+static int parse_render_flags(int argc, char **argv, render_cli *o, idp_render_registry *reg, idp_err *err)
 {
-	enum { OPT_REV = 1000, OPT_CLUSTER, OPT_REPEAT };
+	enum { OPT_REV = 1000, OPT_CLUSTER, OPT_REPEAT, OPT_COMPOSE, OPT_UNWRAP, OPT_OUT };
 	static const struct option opts[] = {{"filename", required_argument, NULL, 'f'},
 					     {"definitions", required_argument, NULL, 'd'},
 					     {"namespace", required_argument, NULL, 'n'},
+					     {"output", required_argument, NULL, 'o'},
 					     {"app-revision", required_argument, NULL, OPT_REV},
 					     {"cluster-version", required_argument, NULL, OPT_CLUSTER},
+					     {"compose", required_argument, NULL, OPT_COMPOSE},
+					     {"unwrap-objects", no_argument, NULL, OPT_UNWRAP},
+					     {"out", required_argument, NULL, OPT_OUT},
 					     {"repeat", required_argument, NULL, OPT_REPEAT},
 					     {"help", no_argument, NULL, 'h'},
 					     {NULL, 0, NULL, 0}};
-	idp_render_opts ro = IDP_RENDER_OPTS_INIT;
-	const char *app_file = NULL;
-	long repeat = 1;
+	int rc = 0, c;
+	optind = 1;
+	while (rc == 0 && (c = getopt_long(argc, argv, "f:d:n:o:h", opts, NULL)) != -1) {
+		switch (c) {
+		case 'h': return -1;
+		case 'f': rc = idp_cmd_inputs_add(&o->inputs, optarg, err); break;
+		case 'd': rc = idp_render_registry_load(reg, optarg, err); break;
+		case 'n':
+			if (idp_name_check_dns1123_label(optarg))
+				rc = idp_err_set(err, IDP_EINPUT, "render: invalid namespace \"%s\": %s", optarg,
+						 idp_name_check_dns1123_label(optarg));
+			o->ro.namespace = optarg;
+			break;
+		case 'o':
+			if (strcmp(optarg, "json") == 0 || strcmp(optarg, "yaml") == 0)
+				o->json = strcmp(optarg, "json") == 0;
+			else
+				rc = idp_err_set(err, IDP_EINPUT, "render: unknown output format \"%s\" (yaml or json)", optarg);
+			break;
+		case OPT_REV: o->ro.app_revision = optarg; break;
+		case OPT_COMPOSE:
+			if (strcmp(optarg, "claims") == 0 || strcmp(optarg, "inline") == 0)
+				o->ro.compose = strcmp(optarg, "inline") == 0 ? IDP_RENDER_COMPOSE_INLINE : IDP_RENDER_COMPOSE_CLAIMS;
+			else
+				rc = idp_err_set(err, IDP_EINPUT, "render: --compose wants claims or inline, got \"%s\"", optarg);
+			break;
+		case OPT_UNWRAP: o->ro.unwrap_objects = true; break;
+		case OPT_OUT: o->out_dir = optarg; break;
+		case OPT_REPEAT:
+			o->repeat = strtol(optarg, NULL, 10);
+			if (o->repeat < 1 || o->repeat > 100000000)
+				rc = idp_err_set(err, IDP_EINPUT, "render: --repeat wants 1..100000000");
+			break;
+		case OPT_CLUSTER:
+			if (parse_cluster_version(optarg, &o->ro))
+				rc = idp_err_set(err, IDP_EINPUT, "render: --cluster-version wants MAJOR.MINOR, got \"%s\"", optarg);
+			break;
+		default: rc = idp_err_set(err, IDP_EINPUT, "render: bad usage (see idp render --help)");
+		}
+	}
+	if (rc == 0 && (o->inputs.len == 0 || optind < argc))
+		rc = idp_err_set(err, IDP_EINPUT, "render: want -f FILE and no other arguments (see idp render --help)");
+	if (rc == 0 && o->ro.unwrap_objects && o->ro.compose != IDP_RENDER_COMPOSE_INLINE)
+		rc = idp_err_set(err, IDP_EINPUT, "render: --unwrap-objects needs --compose inline");
+	if (rc == 0 && o->out_dir && o->json)
+		rc = idp_err_set(err, IDP_EINPUT, "render: --out writes YAML files; -o json prints to standard output");
+	return rc;
+}
+
+static int load_inputs(idp_arena *a, const idp_cmd_inputs *in, idp_doc_node ***docs, size_t *n, idp_err *err)
+{
+	size_t cap = 0;
+	*docs = NULL;
+	*n = 0;
+	for (size_t i = 0; i < in->len; i++) {
+		idp_doc_stream s;
+		int rc = idp_cmd_input_load(a, &in->items[i], &s, err);
+		if (rc)
+			return rc;
+		for (size_t j = 0; j < s.len; j++) {
+			if (*n == cap) {
+				cap = cap ? cap * 2 : 8;
+				idp_doc_node **grown = idp_arena_alloc(a, cap * sizeof(*grown));
+				if (*n)
+					memcpy(grown, *docs, *n * sizeof(*grown));
+				*docs = grown;
+			}
+			(*docs)[(*n)++] = s.docs[j];
+		}
+	}
+	if (*n == 0)
+		return idp_err_set(err, IDP_EINPUT, "render: the inputs hold no document");
+	return 0;
+}
+
+static int emit(idp_arena *a, idp_doc_node **objs, size_t n, bool json, idp_buf *out, idp_err *err)
+{
+	if (!json)
+		return idp_doc_emit_yaml(objs, n, out, err);
+	idp_doc_node *list = idp_doc_new_map(a), *items = idp_doc_new_seq(a);
+	idp_doc_map_set(a, list, "apiVersion", idp_doc_new_str(a, "v1"));
+	idp_doc_map_set(a, list, "kind", idp_doc_new_str(a, "List"));
+	for (size_t i = 0; i < n; i++)
+		idp_doc_seq_push(a, items, objs[i]);
+	idp_doc_map_set(a, list, "items", items);
+	int rc = idp_doc_emit_json(list, IDP_DOC_JSON_PRETTY, out, err);
+	if (rc == 0)
+		idp_buf_putc(out, '\n');
+	return rc;
+}
+
+int idp_cmd_render(int argc, char **argv)
+{
 	idp_arena *a = idp_arena_new();
 	idp_render_registry *reg = idp_render_registry_new(a);
 	idp_err err = IDP_ERR_INIT;
-	int rc = 0, c;
-	while (rc == 0 && (c = getopt_long(argc, argv, "f:d:n:h", opts, NULL)) != -1) {
-		switch (c) {
-		case 'h': fputs(render_usage, stdout); idp_arena_free(a); return IDP_EXIT_OK;
-		case 'f': app_file = optarg; break;
-		case 'd': rc = idp_render_registry_load(reg, optarg, &err); break;
-		case 'n':
-			if (idp_name_check_dns1123_label(optarg))
-				rc = idp_err_set(&err, IDP_EINPUT, "render: invalid namespace \"%s\": %s", optarg,
-						 idp_name_check_dns1123_label(optarg));
-			ro.namespace = optarg;
-			break;
-		case OPT_REV: ro.app_revision = optarg; break;
-		case OPT_REPEAT:
-			repeat = strtol(optarg, NULL, 10);
-			if (repeat < 1 || repeat > 100000000)
-				rc = idp_err_set(&err, IDP_EINPUT, "render: --repeat wants 1..100000000");
-			break;
-		case OPT_CLUSTER:
-			if (parse_cluster_version(optarg, &ro))
-				rc = idp_err_set(&err, IDP_EINPUT, "render: --cluster-version wants MAJOR.MINOR, got \"%s\"", optarg);
-			break;
-		default: rc = idp_err_set(&err, IDP_EINPUT, "render: bad usage (see idp render --help)");
-		}
+	render_cli o = {IDP_RENDER_OPTS_INIT, {0}, false, NULL, 1};
+	/* The built-in catalog first: -d files override it by name. */
+	int rc = idp_render_registry_load_builtin(reg, &err);
+	if (rc == 0)
+		rc = parse_render_flags(argc, argv, &o, reg, &err);
+	if (rc == -1) {
+		fputs(render_usage, stdout);
+		idp_cmd_inputs_free(&o.inputs);
+		idp_render_registry_free(reg);
+		idp_arena_free(a);
+		return IDP_EXIT_OK;
 	}
-	if (rc == 0 && (!app_file || optind < argc))
-		rc = idp_err_set(&err, IDP_EINPUT, "render: want -f APP.yaml and no other arguments (see idp render --help)");
-	if (rc == 0 && idp_render_registry_size(reg) == 0)
-		rc = idp_err_set(&err, IDP_EINPUT, "render: no definitions: give -d DIR");
-	idp_doc_stream s;
-	idp_doc_node **objs = NULL;
-	size_t n = 0;
+	idp_doc_node **docs = NULL, **objs = NULL;
+	size_t n_docs = 0, n = 0;
 	idp_buf out = IDP_BUF_INIT;
 	if (rc == 0)
-		rc = idp_doc_load_file(a, app_file, NULL, &s, &err);
-	if (rc == 0 && s.len != 1)
-		rc = idp_err_at(&err, (idp_pos){s.file, 1, 1}, NULL, "want one Application document, found %zu", s.len);
-	if (rc == 0 && repeat > 1)
-		rc = render_repeatedly(reg, s.docs[0], &ro, repeat, &err);
+		rc = load_inputs(a, &o.inputs, &docs, &n_docs, &err);
+	if (rc == 0 && o.repeat > 1)
+		rc = render_repeatedly(reg, docs, n_docs, &o.ro, o.repeat, &err);
 	if (rc == 0)
-		rc = idp_render_app(a, reg, s.docs[0], &ro, &objs, &n, &err);
-	if (rc == 0)
-		rc = idp_doc_emit_yaml(objs, n, &out, &err);
+		rc = idp_render_docs(a, reg, docs, n_docs, &o.ro, &objs, &n, &err);
+	if (rc == 0 && o.out_dir)
+		rc = idp_cmd_write_objects_dir(a, o.out_dir, objs, n, &err);
+	else if (rc == 0)
+		rc = emit(a, objs, n, o.json, &out, &err);
 	if (rc == 0)
 		fwrite(idp_buf_cstr(&out), 1, out.len, stdout);
 	else
 		idp_cmd_print_err(&err);
 	print_skipped(reg, rc != 0);
 	idp_buf_free(&out);
+	idp_err_clear(&err);
+	idp_cmd_inputs_free(&o.inputs);
+	idp_render_registry_free(reg);
+	idp_arena_free(a);
+	return idp_cmd_exit_code(rc);
+}
+
+/* The built-in catalog plus the -d arguments of argv[first..]; the first
+ * other argument goes to *name. */
+static int def_registry(int argc, char **argv, int first, idp_render_registry *reg, const char **name, idp_err *err)
+{
+	int rc = idp_render_registry_load_builtin(reg, err);
+	for (int i = first; rc == 0 && i < argc; i++) {
+		if (strcmp(argv[i], "-d") == 0 && i + 1 < argc)
+			rc = idp_render_registry_load(reg, argv[++i], err);
+		else if (name && !*name && argv[i][0] != '-')
+			*name = argv[i];
+		else
+			rc = idp_err_set(err, IDP_EINPUT, "def: unexpected argument \"%s\" (see idp def --help)", argv[i]);
+	}
+	return rc;
+}
+
+static int def_list(int argc, char **argv)
+{
+	idp_arena *a = idp_arena_new();
+	idp_render_registry *reg = idp_render_registry_new(a);
+	idp_err err = IDP_ERR_INIT;
+	int rc = def_registry(argc, argv, 2, reg, NULL, &err);
+	if (rc == 0) {
+		idp_render_def_info *defs;
+		size_t n = idp_render_registry_list(reg, &defs);
+		int wname = 4, wkind = 4, wload = 8;
+		for (size_t i = 0; i < n; i++) {
+			wname = (int)strlen(defs[i].name) > wname ? (int)strlen(defs[i].name) : wname;
+			wkind = (int)strlen(defs[i].kind) > wkind ? (int)strlen(defs[i].kind) : wkind;
+			if (defs[i].workload && (int)strlen(defs[i].workload) > wload)
+				wload = (int)strlen(defs[i].workload);
+		}
+		printf("%-*s  %-*s  %-*s  %s\n", wname, "NAME", wkind, "KIND", wload, "WORKLOAD", "DESCRIPTION");
+		for (size_t i = 0; i < n; i++)
+			printf("%-*s  %-*s  %-*s  %s\n", wname, defs[i].name, wkind, defs[i].kind, wload,
+			       defs[i].workload ? defs[i].workload : "-", defs[i].description);
+	} else {
+		idp_cmd_print_err(&err);
+	}
 	idp_err_clear(&err);
 	idp_render_registry_free(reg);
 	idp_arena_free(a);
@@ -164,17 +308,9 @@ static int def_show(int argc, char **argv)
 	idp_render_registry *reg = idp_render_registry_new(a);
 	idp_err err = IDP_ERR_INIT;
 	const char *name = NULL;
-	int rc = 0;
-	for (int i = 2; rc == 0 && i < argc; i++) {
-		if (strcmp(argv[i], "-d") == 0 && i + 1 < argc)
-			rc = idp_render_registry_load(reg, argv[++i], &err);
-		else if (!name && argv[i][0] != '-')
-			name = argv[i];
-		else
-			rc = idp_err_set(&err, IDP_EINPUT, "def show: want NAME -d DIR (see idp def --help)");
-	}
+	int rc = def_registry(argc, argv, 2, reg, &name, &err);
 	if (rc == 0 && !name)
-		rc = idp_err_set(&err, IDP_EINPUT, "def show: want NAME -d DIR (see idp def --help)");
+		rc = idp_err_set(&err, IDP_EINPUT, "def show: want NAME (see idp def --help)");
 	idp_doc_node *d;
 	idp_buf out = IDP_BUF_INIT;
 	if (rc == 0)
@@ -192,16 +328,27 @@ static int def_show(int argc, char **argv)
 	return idp_cmd_exit_code(rc);
 }
 
+static bool wants_help(int argc, char **argv)
+{
+	for (int i = 1; i < argc; i++)
+		if (strcmp(argv[i], "-h") == 0 || strcmp(argv[i], "--help") == 0)
+			return true;
+	return false;
+}
+
 int idp_cmd_def(int argc, char **argv)
 {
-	if (argc >= 2 && strcmp(argv[1], "show") == 0 &&
-	    !(argc >= 3 && (strcmp(argv[2], "-h") == 0 || strcmp(argv[2], "--help") == 0)))
+	if (wants_help(argc, argv)) {
+		fputs(def_usage, stdout);
+		return IDP_EXIT_OK;
+	}
+	if (argc >= 2 && strcmp(argv[1], "list") == 0)
+		return def_list(argc, argv);
+	if (argc >= 2 && strcmp(argv[1], "show") == 0)
 		return def_show(argc, argv);
-	if (argc < 2 || strcmp(argv[1], "vet") != 0 || argc < 3 || strcmp(argv[2], "-h") == 0 ||
-	    strcmp(argv[2], "--help") == 0) {
-		bool help = argc >= 2 && (strcmp(argv[argc - 1], "-h") == 0 || strcmp(argv[argc - 1], "--help") == 0);
-		fputs(vet_usage, help ? stdout : stderr);
-		return help ? IDP_EXIT_OK : IDP_EXIT_INPUT;
+	if (argc < 3 || strcmp(argv[1], "vet") != 0) {
+		fputs(def_usage, stderr);
+		return IDP_EXIT_INPUT;
 	}
 	idp_arena *a = idp_arena_new();
 	idp_render_registry *reg = idp_render_registry_new(a);

@@ -1,7 +1,9 @@
 /* Definition files: YAML ComponentDefinition / TraitDefinition with a CUE
  * template, or KubeVela's own .cue definition format. */
+#include "compose/compose.h"
 #include "render/render_private.h"
 
+#include <ctype.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
@@ -37,7 +39,7 @@ static int registry_put(idp_render_registry *reg, render_def def, idp_err *err)
 		return rc;
 	}
 	for (size_t i = 0; i < reg->n; i++) {
-		if (reg->defs[i].trait == def.trait && strcmp(reg->defs[i].name, def.name) == 0) {
+		if (reg->defs[i].kind == def.kind && strcmp(reg->defs[i].name, def.name) == 0) {
 			reg->defs[i] = def;
 			return 0;
 		}
@@ -83,6 +85,102 @@ static void template_offset(const char *data, size_t len, const idp_doc_node *tp
 	}
 }
 
+const char *render_kind_name(render_kind kind)
+{
+	return kind == RENDER_TRAIT ? "trait" : kind == RENDER_POLICY ? "policy" : "component";
+}
+
+/* Kubernetes' resource name for a kind (what appliesToWorkloads lists):
+ * lower case, plural as the API server's default RESTMapper guesses it. */
+static char *resource_plural(idp_arena *a, const char *kind)
+{
+	size_t n = strlen(kind);
+	char *s = idp_arena_alloc(a, n + 4);
+	for (size_t i = 0; i < n; i++)
+		s[i] = (char)tolower((unsigned char)kind[i]);
+	s[n] = '\0';
+	if (n && s[n - 1] == 's')
+		strcpy(s + n, "es");
+	else if (n > 1 && s[n - 1] == 'y' && !strchr("aeiou", s[n - 2]))
+		strcpy(s + n - 1, "ies");
+	else
+		strcpy(s + n, "s");
+	return s;
+}
+
+/* A ComponentDefinition's workload as `plural.group` (`deployments.apps`,
+ * `services.serving.knative.dev`, `secrets` for the core group); spec is
+ * the YAML definition's spec or a .cue definition's attributes. */
+static const char *workload_of(idp_arena *a, const idp_doc_node *spec)
+{
+	const idp_doc_node *w = idp_doc_map_get(spec, "workload");
+	if (!w || w->kind != IDP_DOC_MAP)
+		return NULL;
+	const char *type = idp_doc_map_get_str(w, "type");
+	if (type)
+		return type;
+	const idp_doc_node *def = idp_doc_map_get(w, "definition");
+	const char *api = idp_doc_map_get_str(def, "apiVersion"), *kind = idp_doc_map_get_str(def, "kind");
+	if (!api || !kind)
+		return NULL;
+	const char *slash = strchr(api, '/');
+	char *plural = resource_plural(a, kind);
+	return slash ? idp_arena_printf(a, "%s.%.*s", plural, (int)(slash - api), api) : plural;
+}
+
+static void read_applies_to(idp_arena *a, const idp_doc_node *spec, render_def *def)
+{
+	const idp_doc_node *list = idp_doc_map_get(spec, "appliesToWorkloads");
+	if (!list || list->kind != IDP_DOC_SEQ || list->as.seq.len == 0)
+		return;
+	def->applies_to = idp_arena_alloc(a, list->as.seq.len * sizeof(char *));
+	for (size_t i = 0; i < list->as.seq.len; i++)
+		if (list->as.seq.items[i]->kind == IDP_DOC_STR)
+			def->applies_to[def->n_applies_to++] = list->as.seq.items[i]->as.str.ptr;
+}
+
+static void doc_list_push(idp_arena *a, render_doc_list *l, const idp_doc_node *d)
+{
+	if (l->n == l->cap) {
+		size_t cap = l->cap ? l->cap * 2 : 8;
+		const idp_doc_node **items = idp_arena_alloc(a, cap * sizeof(*items));
+		if (l->n)
+			memcpy(items, l->items, l->n * sizeof(*items));
+		l->items = items;
+		l->cap = cap;
+	}
+	l->items[l->n++] = d;
+}
+
+/* A later XRD or Composition with the same name replaces the earlier one
+ * (as a later definition does). */
+static void doc_list_put(idp_arena *a, render_doc_list *l, const idp_doc_node *d)
+{
+	const char *name = idp_doc_map_get_str(idp_doc_map_get(d, "metadata"), "name");
+	for (size_t i = 0; name && i < l->n; i++) {
+		const char *have = idp_doc_map_get_str(idp_doc_map_get(l->items[i], "metadata"), "name");
+		if (have && strcmp(have, name) == 0) {
+			l->items[i] = d;
+			return;
+		}
+	}
+	doc_list_push(a, l, d);
+}
+
+static int add_crossplane_doc(idp_render_registry *reg, const idp_doc_node *d, const char *kind, idp_err *err)
+{
+	if (strcmp(kind, "CompositeResourceDefinition") == 0) {
+		int rc = idp_compose_xrd_check(d, err);
+		if (rc == 0)
+			doc_list_put(reg->a, &reg->xrds, d);
+		return rc;
+	}
+	int rc = idp_compose_check(d, err);
+	if (rc == 0)
+		doc_list_put(reg->a, &reg->compositions, d);
+	return rc;
+}
+
 static int add_yaml_defs(idp_render_registry *reg, const char *name, const char *data, size_t len, idp_err *err)
 {
 	idp_doc_stream s;
@@ -92,21 +190,39 @@ static int add_yaml_defs(idp_render_registry *reg, const char *name, const char 
 	for (size_t i = 0; i < s.len; i++) {
 		const idp_doc_node *d = s.docs[i];
 		const char *kind = idp_doc_map_get_str(d, "kind");
-		if (!kind || (strcmp(kind, "ComponentDefinition") != 0 && strcmp(kind, "TraitDefinition") != 0))
+		if (kind && (strcmp(kind, "CompositeResourceDefinition") == 0 || strcmp(kind, "Composition") == 0)) {
+			if ((rc = add_crossplane_doc(reg, d, kind, err)))
+				return rc;
 			continue;
-		idp_doc_node *nm, *tpl;
+		}
+		render_def def = {0};
+		if (kind && strcmp(kind, "ComponentDefinition") == 0)
+			def.kind = RENDER_COMPONENT;
+		else if (kind && strcmp(kind, "TraitDefinition") == 0)
+			def.kind = RENDER_TRAIT;
+		else if (kind && strcmp(kind, "PolicyDefinition") == 0)
+			def.kind = RENDER_POLICY;
+		else
+			continue;
+		idp_doc_node *nm, *tpl, *desc;
 		if (idp_doc_path_get(d, "metadata.name", &nm, NULL) || nm->kind != IDP_DOC_STR)
 			return idp_err_at(err, d->pos, "metadata.name", "a definition needs a name");
 		if (idp_doc_path_get(d, "spec.schematic.cue.template", &tpl, NULL) || tpl->kind != IDP_DOC_STR)
 			return idp_err_at(err, d->pos, "spec.schematic.cue.template",
 					  "unsupported schematic: only CUE templates are rendered");
-		render_def def = {0};
 		def.name = nm->as.str.ptr;
-		def.trait = strcmp(kind, "TraitDefinition") == 0;
 		def.file = s.file;
 		def.src = tpl->as.str.ptr;
 		def.len = tpl->as.str.len;
 		def.prefix = "";
+		if (idp_doc_path_get(d, "metadata.annotations[\"definition.oam.dev/description\"]", &desc, NULL) == 0 &&
+		    desc->kind == IDP_DOC_STR)
+			def.description = desc->as.str.ptr;
+		const idp_doc_node *spec = idp_doc_map_get(d, "spec");
+		if (def.kind == RENDER_COMPONENT)
+			def.workload = workload_of(reg->a, spec);
+		if (def.kind == RENDER_TRAIT)
+			read_applies_to(reg->a, spec, &def);
 		template_offset(data, len, tpl, &def.line_off, &def.col_off);
 		if ((rc = registry_put(reg, def, err)))
 			return rc;
@@ -141,9 +257,18 @@ static int add_cue_def(idp_render_registry *reg, const char *name, const char *d
 		return idp_err_at(err, meta->pos, def_name, "a definition needs type: \"component\" or \"trait\"");
 	render_def def = {0};
 	def.name = def_name;
-	def.trait = strcmp(type, "trait") == 0;
-	if (!def.trait && strcmp(type, "component") != 0)
-		return 0; /* policies, workflow steps: not rendered here */
+	if (strcmp(type, "trait") == 0)
+		def.kind = RENDER_TRAIT;
+	else if (strcmp(type, "policy") == 0)
+		def.kind = RENDER_POLICY;
+	else if (strcmp(type, "component") != 0)
+		return 0; /* workflow steps: not rendered here */
+	def.description = idp_doc_map_get_str(meta, "description");
+	const idp_doc_node *attrs = idp_doc_map_get(meta, "attributes");
+	if (def.kind == RENDER_COMPONENT)
+		def.workload = workload_of(reg->a, attrs);
+	if (def.kind == RENDER_TRAIT)
+		read_applies_to(reg->a, attrs, &def);
 	def.file = idp_arena_strdup(reg->a, name);
 	def.src = data;
 	def.len = len;
@@ -215,10 +340,10 @@ int idp_render_registry_load(idp_render_registry *reg, const char *path, idp_err
 	return load_path(reg, path, 0, err);
 }
 
-const render_def *render_registry_find(const idp_render_registry *reg, const char *name, bool trait)
+const render_def *render_registry_find(const idp_render_registry *reg, const char *name, render_kind kind)
 {
 	for (size_t i = 0; i < reg->n; i++)
-		if (reg->defs[i].trait == trait && strcmp(reg->defs[i].name, name) == 0)
+		if (reg->defs[i].kind == kind && strcmp(reg->defs[i].name, name) == 0)
 			return &reg->defs[i];
 	return NULL;
 }
@@ -246,9 +371,11 @@ int idp_render_registry_vet(idp_render_registry *reg, idp_err *err)
 
 int idp_render_describe(idp_render_registry *reg, const char *name, idp_doc_node **out, idp_err *err)
 {
-	const render_def *def = render_registry_find(reg, name, false);
+	const render_def *def = render_registry_find(reg, name, RENDER_COMPONENT);
 	if (!def)
-		def = render_registry_find(reg, name, true);
+		def = render_registry_find(reg, name, RENDER_TRAIT);
+	if (!def)
+		def = render_registry_find(reg, name, RENDER_POLICY);
 	if (!def)
 		return idp_err_set(err, IDP_EINPUT, "no definition named \"%s\"", name);
 	idp_cue_program *p = idp_cue_instantiate(reg->a, def->compiled);
@@ -260,9 +387,138 @@ int idp_render_describe(idp_render_registry *reg, const char *name, idp_doc_node
 	}
 	idp_doc_node *d = idp_doc_new_map(reg->a);
 	idp_doc_map_set(reg->a, d, "name", idp_doc_new_str(reg->a, def->name));
-	idp_doc_map_set(reg->a, d, "kind", idp_doc_new_str(reg->a, def->trait ? "trait" : "component"));
+	idp_doc_map_set(reg->a, d, "kind", idp_doc_new_str(reg->a, render_kind_name(def->kind)));
 	idp_doc_map_set(reg->a, d, "file", idp_doc_new_str(reg->a, def->file));
 	idp_doc_map_set(reg->a, d, "parameters", params);
 	*out = d;
 	return 0;
+}
+
+/* ---------------------------------------------------------------- built in */
+
+int idp_render_registry_load_builtin(idp_render_registry *reg, idp_err *err)
+{
+	size_t n;
+	const idp_embedded_file *files = idp_embedded_list(&n);
+	for (size_t i = 0; i < n; i++) {
+		const char *name = files[i].name;
+		if (strncmp(name, "catalog/", 8) != 0 || strstr(name, "/examples/") ||
+		    !(idp_str_has_suffix(name, ".yaml") || idp_str_has_suffix(name, ".cue")))
+			continue;
+		char *label = idp_arena_printf(reg->a, "embedded:%s", name);
+		int rc = idp_render_registry_add(reg, label, files[i].data, files[i].len, err);
+		if (rc)
+			return rc;
+	}
+	return 0;
+}
+
+/* ---------------------------------------------------------------- crossplane */
+
+static const char *group_of(idp_arena *a, const char *api_version)
+{
+	const char *slash = api_version ? strchr(api_version, '/') : NULL;
+	return slash ? idp_arena_strndup(a, api_version, (size_t)(slash - api_version)) : "";
+}
+
+const idp_doc_node *render_registry_xrd(const idp_render_registry *reg, const char *api_version, const char *kind)
+{
+	if (!api_version || !kind)
+		return NULL;
+	const char *slash = strchr(api_version, '/');
+	size_t glen = slash ? (size_t)(slash - api_version) : 0;
+	for (size_t i = reg->xrds.n; i-- > 0;) {
+		const idp_doc_node *spec = idp_doc_map_get(reg->xrds.items[i], "spec");
+		const char *group = idp_doc_map_get_str(spec, "group");
+		if (!group || strlen(group) != glen || strncmp(group, api_version, glen) != 0)
+			continue;
+		const char *xr = idp_doc_map_get_str(idp_doc_map_get(spec, "names"), "kind");
+		const char *claim = idp_doc_map_get_str(idp_doc_map_get(spec, "claimNames"), "kind");
+		if ((xr && strcmp(xr, kind) == 0) || (claim && strcmp(claim, kind) == 0))
+			return reg->xrds.items[i];
+	}
+	return NULL;
+}
+
+static const char *doc_name(const idp_doc_node *d)
+{
+	return idp_doc_map_get_str(idp_doc_map_get(d, "metadata"), "name");
+}
+
+static bool labels_match(const idp_doc_node *want, const idp_doc_node *labels)
+{
+	for (size_t i = 0; want && want->kind == IDP_DOC_MAP && i < want->as.map.len; i++) {
+		const idp_doc_node *v = want->as.map.items[i].value;
+		const char *have = idp_doc_map_get_str(labels, want->as.map.items[i].key);
+		if (!have || v->kind != IDP_DOC_STR || strcmp(have, v->as.str.ptr) != 0)
+			return false;
+	}
+	return true;
+}
+
+int render_registry_composition(const idp_render_registry *reg, const idp_doc_node *xrd, const idp_doc_node *xr,
+				const idp_doc_node **out, idp_err *err)
+{
+	const idp_doc_node *spec = idp_doc_map_get(xrd, "spec"), *xspec = idp_doc_map_get(xr, "spec");
+	const char *group = idp_doc_map_get_str(spec, "group");
+	const char *xr_kind = idp_doc_map_get_str(idp_doc_map_get(spec, "names"), "kind");
+	const char *want = idp_doc_map_get_str(idp_doc_map_get(spec, "enforcedCompositionRef"), "name");
+	if (!want)
+		want = idp_doc_map_get_str(idp_doc_map_get(xspec, "compositionRef"), "name");
+	const idp_doc_node *selector = idp_doc_map_get(idp_doc_map_get(xspec, "compositionSelector"), "matchLabels");
+	if (!want && !selector)
+		want = idp_doc_map_get_str(idp_doc_map_get(spec, "defaultCompositionRef"), "name");
+	const idp_doc_node *found = NULL;
+	size_t candidates = 0;
+	for (size_t i = 0; i < reg->compositions.n; i++) {
+		const idp_doc_node *c = reg->compositions.items[i];
+		const idp_doc_node *ref = idp_doc_map_get(idp_doc_map_get(c, "spec"), "compositeTypeRef");
+		const char *kind = idp_doc_map_get_str(ref, "kind");
+		if (!kind || !xr_kind || strcmp(kind, xr_kind) != 0 ||
+		    strcmp(group_of(reg->a, idp_doc_map_get_str(ref, "apiVersion")), group ? group : "") != 0)
+			continue;
+		const char *name = doc_name(c);
+		if (want ? name && strcmp(name, want) == 0
+			 : !selector || labels_match(selector, idp_doc_map_get(idp_doc_map_get(c, "metadata"), "labels"))) {
+			if (!found || (name && doc_name(found) && strcmp(name, doc_name(found)) < 0))
+				found = c; /* several match a selector: the first by name, deterministically */
+			candidates++;
+		}
+	}
+	if (found && (want || selector || candidates == 1)) {
+		*out = found;
+		return 0;
+	}
+	if (want)
+		return idp_err_at(err, xr->pos, "spec.compositionRef", "no Composition named %s for %s", want, xr_kind);
+	if (candidates > 1)
+		return idp_err_at(err, xr->pos, "spec.compositionRef",
+				  "%zu Compositions compose %s: name one with spec.compositionRef", candidates, xr_kind);
+	return idp_err_at(err, xr->pos, "spec", "no Composition composes %s%s", xr_kind,
+			  selector ? " with the labels of spec.compositionSelector" : "");
+}
+
+static int info_cmp(const void *x, const void *y)
+{
+	const idp_render_def_info *a = x, *b = y;
+	int c = strcmp(a->kind, b->kind);
+	return c ? c : strcmp(a->name, b->name);
+}
+
+size_t idp_render_registry_list(idp_render_registry *reg, idp_render_def_info **out)
+{
+	idp_render_def_info *infos = idp_arena_alloc(reg->a, (reg->n + 1) * sizeof(*infos));
+	/* "component" < "policy" < "trait" alphabetically; KubeVela lists
+	 * components, traits, policies: rank them so. */
+	static const char *const rank[] = {"1 component", "3 policy", "2 trait"};
+	for (size_t i = 0; i < reg->n; i++) {
+		const render_def *d = &reg->defs[i];
+		infos[i] = (idp_render_def_info){d->name, rank[d->kind == RENDER_COMPONENT ? 0 : d->kind == RENDER_POLICY ? 1 : 2],
+						 d->description ? d->description : "", d->file, d->workload};
+	}
+	qsort(infos, reg->n, sizeof(*infos), info_cmp);
+	for (size_t i = 0; i < reg->n; i++)
+		infos[i].kind += 2;
+	*out = infos;
+	return reg->n;
 }

@@ -5,18 +5,6 @@
 #include <stdlib.h>
 #include <string.h>
 
-typedef struct render_ctx {
-	idp_arena *a;
-	idp_render_registry *reg;
-	const idp_render_opts *opts;
-	const idp_doc_node *app;
-	const char *app_name;
-	const char *namespace;
-	const char *revision;
-	idp_doc_node **objects;
-	size_t n, cap;
-} render_ctx;
-
 static void push_object(render_ctx *r, idp_doc_node *obj)
 {
 	if (r->n == r->cap) {
@@ -331,20 +319,12 @@ static int check_errs(render_ctx *r, idp_cue_program *p, const render_def *def, 
 		const idp_doc_node *e = errs->as.seq.items[i];
 		idp_buf_printf(&msg, "%s%s", i ? "; " : "", e->kind == IDP_DOC_STR ? e->as.str.ptr : "(not a string)");
 	}
-	rc = idp_err_at(err, pos, path, "%s %s: %s", def->trait ? "trait" : "component", def->name, idp_buf_cstr(&msg));
+	rc = idp_err_at(err, pos, path, "%s %s: %s", render_kind_name(def->kind), def->name, idp_buf_cstr(&msg));
 	idp_buf_free(&msg);
 	return rc;
 }
 
 /* ---------------------------------------------------------------- evaluation */
-
-typedef struct eval_in {
-	const render_def *def;
-	const idp_doc_node *properties; /* may be NULL */
-	idp_pos props_pos;              /* where a missing parameter is reported */
-	const char *props_path;         /* spec.components[i].properties */
-	idp_doc_node *context;
-} eval_in;
 
 static char *field(render_ctx *r, const render_def *def, const char *name)
 {
@@ -353,43 +333,43 @@ static char *field(render_ctx *r, const render_def *def, const char *name)
 
 /* Compiles the definition with the parameters and context filled in,
  * after checking the properties against the declared parameters. */
-static int prepare(render_ctx *r, const eval_in *in, idp_cue_program **out, idp_err *err)
+int render_prepare(render_ctx *r, const render_def *def, const idp_doc_node *properties, idp_pos props_pos,
+		   const char *props_path, idp_doc_node *context, idp_cue_program **out, idp_err *err)
 {
-	const idp_doc_node *props = in->properties ? in->properties : idp_doc_new_map(r->a);
+	const idp_doc_node *props = properties ? properties : idp_doc_new_map(r->a);
 	/* The declared parameters do not depend on the Application: one
 	 * unfilled instance per definition serves every check. */
-	render_def *def = (render_def *)in->def;
-	if (!def->probe)
-		def->probe = idp_cue_instantiate(r->reg->a, def->compiled);
-	int rc = idp_cue_check_fields(def->probe, field(r, in->def, "parameter"), props, in->props_path, err);
+	render_def *mut = (render_def *)def;
+	if (!mut->probe)
+		mut->probe = idp_cue_instantiate(r->reg->a, def->compiled);
+	int rc = idp_cue_check_fields(def->probe, field(r, def, "parameter"), props, props_path, err);
 	*out = idp_cue_instantiate(r->a, def->compiled);
 	if (rc == 0)
-		rc = idp_cue_fill(*out, "context", in->context, err);
+		rc = idp_cue_fill(*out, "context", context, err);
 	if (rc == 0)
-		rc = idp_cue_fill(*out, field(r, in->def, "parameter"), props, err);
+		rc = idp_cue_fill(*out, field(r, def, "parameter"), props, err);
 	if (rc)
-		render_map_error(in->def, err);
+		render_map_error(def, err);
 	if (rc == 0) { /* a parameter nobody set and with no default is missing */
 		idp_doc_node *params;
 		idp_err perr = IDP_ERR_INIT;
-		if (idp_cue_export(*out, field(r, in->def, "parameter"), &params, &perr) == IDP_EINCOMPLETE) {
+		if (idp_cue_export(*out, field(r, def, "parameter"), &params, &perr) == IDP_EINCOMPLETE) {
 			if (perr.path)
-				rc = idp_err_at(err, in->props_pos, idp_arena_printf(r->a, "%s.%s", in->props_path, perr.path),
+				rc = idp_err_at(err, props_pos, idp_arena_printf(r->a, "%s.%s", props_path, perr.path),
 						"required parameter %s is not set", perr.path);
 			else
-				rc = idp_err_at(err, in->props_pos, in->props_path,
-						"the properties match no form of the %s's parameters (%s)",
-						in->def->name, perr.msg);
+				rc = idp_err_at(err, props_pos, props_path,
+						"the properties match no form of the %s's parameters (%s)", def->name, perr.msg);
 		} else if (perr.code) {
 			/* A property that conflicts with its declaration: name it by its
 			 * place in the Application. */
-			if (perr.path && perr.file && strcmp(perr.file, in->def->file) != 0) {
-				char *full = idp_arena_printf(r->a, "%s.%s", in->props_path, perr.path);
+			if (perr.path && perr.file && strcmp(perr.file, def->file) != 0) {
+				char *full = idp_arena_printf(r->a, "%s.%s", props_path, perr.path);
 				free(perr.path);
 				perr.path = idp_xstrdup(full);
 			}
 			idp_err_move(err, &perr);
-			render_map_error(in->def, err);
+			render_map_error(def, err);
 			rc = err->code;
 		}
 		idp_err_clear(&perr);
@@ -404,14 +384,14 @@ static int export_field(render_ctx *r, idp_cue_program *p, const render_def *def
 		      : idp_cue_export(p, field(r, def, name), out, err);
 	if (rc) {
 		render_map_error(def, err);
-		idp_err_wrap(err, "%s %s: %s", def->trait ? "trait" : "component", def->name, name);
+		idp_err_wrap(err, "%s %s: %s", render_kind_name(def->kind), def->name, name);
 	}
 	return rc;
 }
 
 /* Where key is written in map (a missing parameter is reported there), or
  * the map itself when it has no such key. */
-static idp_pos key_position(const idp_doc_node *map, const char *key)
+idp_pos render_key_position(const idp_doc_node *map, const char *key)
 {
 	for (size_t i = 0; i < map->as.map.len; i++)
 		if (strcmp(map->as.map.items[i].key, key) == 0)
@@ -419,42 +399,92 @@ static idp_pos key_position(const idp_doc_node *map, const char *key)
 	return map->pos;
 }
 
-static const render_def *find_def(render_ctx *r, const idp_doc_node *type_node, bool trait, const char *path,
+const render_def *render_find_def(render_ctx *r, const idp_doc_node *type_node, render_kind kind, const char *path,
 				  idp_err *err)
 {
 	if (!type_node || type_node->kind != IDP_DOC_STR) {
 		idp_err_at(err, type_node ? type_node->pos : r->app->pos, path, "type must be a string");
 		return NULL;
 	}
-	const render_def *def = render_registry_find(r->reg, type_node->as.str.ptr, trait);
+	const render_def *def = render_registry_find(r->reg, type_node->as.str.ptr, kind);
 	if (def)
 		return def;
 	const char **names = idp_arena_alloc(r->a, (r->reg->n ? r->reg->n : 1) * sizeof(char *));
 	size_t n = 0;
 	for (size_t i = 0; i < r->reg->n; i++)
-		if (r->reg->defs[i].trait == trait)
+		if (r->reg->defs[i].kind == kind)
 			names[n++] = r->reg->defs[i].name;
 	const char *near = idp_str_closest(type_node->as.str.ptr, names, n);
-	idp_err_at(err, type_node->pos, path, "unknown %s type \"%s\"%s%s%s", trait ? "trait" : "component",
+	idp_err_at(err, type_node->pos, path, "unknown %s type \"%s\"%s%s%s", render_kind_name(kind),
 		   type_node->as.str.ptr, near ? " (did you mean \"" : "", near ? near : "", near ? "\"?)" : "");
 	return NULL;
 }
 
-static int render_component(render_ctx *r, const idp_doc_node *comp, size_t ci, idp_err *err)
+/* appliesToWorkloads: `*`, the component's type, or its workload as
+ * `plural.group`; a trait that lists nothing applies everywhere. */
+static bool trait_applies(const render_def *trait, const render_def *comp)
 {
-	char *path = idp_arena_printf(r->a, "spec.components[%zu]", ci);
+	if (!trait->n_applies_to)
+		return true;
+	for (size_t i = 0; i < trait->n_applies_to; i++) {
+		const char *w = trait->applies_to[i];
+		if (strcmp(w, "*") == 0 || strcmp(w, comp->name) == 0 || (comp->workload && strcmp(w, comp->workload) == 0))
+			return true;
+	}
+	return false;
+}
+
+static int not_applicable(render_ctx *r, const render_def *tdef, const render_def *def, const char *cname,
+			  const idp_doc_node *type_node, const char *path, idp_err *err)
+{
+	idp_buf list = IDP_BUF_INIT;
+	for (size_t i = 0; i < tdef->n_applies_to; i++)
+		idp_buf_printf(&list, "%s%s", i ? ", " : "", tdef->applies_to[i]);
+	int rc = idp_err_at(err, type_node->pos, path,
+			    "trait %s does not apply to component %s of type %s (workload %s); it applies to %s",
+			    tdef->name, cname, def->name, def->workload ? def->workload : "unknown", idp_buf_cstr(&list));
+	idp_buf_free(&list);
+	(void)r;
+	return rc;
+}
+
+/* Strategic, JSON-merge or JSON patches and patchOutputs of one trait. */
+static int apply_trait_patches(render_ctx *r, idp_cue_program *tp, const render_def *tdef, const idp_doc_node *tr,
+			       idp_doc_node **workload, idp_doc_node *outputs, idp_err *err)
+{
+	int rc = 0;
+	if (idp_cue_exists(tp, field(r, tdef, "patch"))) {
+		idp_doc_node *pt, *dirs;
+		if ((rc = export_field(r, tp, tdef, "patch", &pt, &dirs, err)) ||
+		    (rc = apply_patch(r, workload, pt, dirs, tr->pos, err)))
+			return rc;
+	}
+	if (idp_cue_exists(tp, field(r, tdef, "patchOutputs"))) {
+		idp_doc_node *po, *dirs;
+		if ((rc = export_field(r, tp, tdef, "patchOutputs", &po, &dirs, err)))
+			return rc;
+		for (size_t i = 0; po->kind == IDP_DOC_MAP && i < po->as.map.len; i++) {
+			idp_doc_node *target = idp_doc_map_get(outputs, po->as.map.items[i].key);
+			if (target)
+				idp_doc_map_set(r->a, outputs, po->as.map.items[i].key,
+						patch(r, target, po->as.map.items[i].value, po->as.map.items[i].key, dirs));
+		}
+	}
+	return 0;
+}
+
+static int render_component(render_ctx *r, const render_comp *rc_comp, idp_err *err)
+{
+	const idp_doc_node *comp = rc_comp->node;
+	const char *path = rc_comp->path;
 	const char *cname = idp_doc_map_get_str(comp, "name");
-	if (!cname)
-		return idp_err_at(err, comp->pos, idp_arena_printf(r->a, "%s.name", path), "a component needs a name");
 	const idp_doc_node *type = idp_doc_map_get(comp, "type");
-	const render_def *def = find_def(r, type, false, idp_arena_printf(r->a, "%s.type", path), err);
+	const render_def *def = render_find_def(r, type, RENDER_COMPONENT, idp_arena_printf(r->a, "%s.type", path), err);
 	if (!def)
 		return IDP_EINPUT;
-	const idp_doc_node *props = idp_doc_map_get(comp, "properties");
-	eval_in in = {def, props, key_position(comp, "properties"), idp_arena_printf(r->a, "%s.properties", path),
-		      make_context(r, cname, NULL, NULL)};
 	idp_cue_program *p;
-	int rc = prepare(r, &in, &p, err);
+	int rc = render_prepare(r, def, idp_doc_map_get(comp, "properties"), render_key_position(comp, "properties"),
+				idp_arena_printf(r->a, "%s.properties", path), make_context(r, cname, NULL, NULL), &p, err);
 	if (rc == 0)
 		rc = check_errs(r, p, def, comp->pos, path, err);
 	idp_doc_node *workload = NULL, *outputs = idp_doc_new_map(r->a);
@@ -466,39 +496,26 @@ static int render_component(render_ctx *r, const idp_doc_node *comp, size_t ci, 
 		return rc;
 	/* Traits, in order: each sees the workload and outputs so far. */
 	const idp_doc_node *traits = idp_doc_map_get(comp, "traits");
-	idp_doc_node **trait_objects = NULL;
-	size_t n_trait_objects = 0;
-	for (size_t t = 0; traits && traits->kind == IDP_DOC_SEQ && t < traits->as.seq.len; t++) {
+	if (traits && traits->kind != IDP_DOC_SEQ)
+		return idp_err_at(err, traits->pos, idp_arena_printf(r->a, "%s.traits", path), "traits must be a list");
+	idp_doc_node *trait_objects = idp_doc_new_seq(r->a);
+	for (size_t t = 0; traits && t < traits->as.seq.len; t++) {
 		const idp_doc_node *tr = traits->as.seq.items[t];
 		char *tpath = idp_arena_printf(r->a, "%s.traits[%zu]", path, t);
-		const render_def *tdef = find_def(r, idp_doc_map_get(tr, "type"), true,
-						  idp_arena_printf(r->a, "%s.type", tpath), err);
+		char *type_path = idp_arena_printf(r->a, "%s.type", tpath);
+		const idp_doc_node *ttype = idp_doc_map_get(tr, "type");
+		const render_def *tdef = render_find_def(r, ttype, RENDER_TRAIT, type_path, err);
 		if (!tdef)
 			return IDP_EINPUT;
-		const idp_doc_node *tprops = idp_doc_map_get(tr, "properties");
-		eval_in tin = {tdef, tprops, key_position(tr, "properties"), idp_arena_printf(r->a, "%s.properties", tpath),
-			       make_context(r, cname, workload, outputs)};
+		if (!trait_applies(tdef, def))
+			return not_applicable(r, tdef, def, cname, ttype, type_path, err);
 		idp_cue_program *tp;
-		if ((rc = prepare(r, &tin, &tp, err)) || (rc = check_errs(r, tp, tdef, tr->pos, tpath, err)))
+		if ((rc = render_prepare(r, tdef, idp_doc_map_get(tr, "properties"), render_key_position(tr, "properties"),
+					 idp_arena_printf(r->a, "%s.properties", tpath), make_context(r, cname, workload, outputs),
+					 &tp, err)) ||
+		    (rc = check_errs(r, tp, tdef, tr->pos, tpath, err)) ||
+		    (rc = apply_trait_patches(r, tp, tdef, tr, &workload, outputs, err)))
 			return rc;
-		if (idp_cue_exists(tp, field(r, tdef, "patch"))) {
-			idp_doc_node *pt, *dirs;
-			if ((rc = export_field(r, tp, tdef, "patch", &pt, &dirs, err)) ||
-			    (rc = apply_patch(r, &workload, pt, dirs, tr->pos, err)))
-				return rc;
-		}
-		if (idp_cue_exists(tp, field(r, tdef, "patchOutputs"))) {
-			idp_doc_node *po, *dirs;
-			if ((rc = export_field(r, tp, tdef, "patchOutputs", &po, &dirs, err)))
-				return rc;
-			for (size_t i = 0; po->kind == IDP_DOC_MAP && i < po->as.map.len; i++) {
-				idp_doc_node *target = idp_doc_map_get(outputs, po->as.map.items[i].key);
-				if (target)
-					idp_doc_map_set(r->a, outputs, po->as.map.items[i].key,
-							patch(r, target, po->as.map.items[i].value,
-							      po->as.map.items[i].key, dirs));
-			}
-		}
 		if (idp_cue_exists(tp, field(r, tdef, "outputs"))) {
 			idp_doc_node *to;
 			if ((rc = export_field(r, tp, tdef, "outputs", &to, NULL, err)))
@@ -508,8 +525,7 @@ static int render_component(render_ctx *r, const idp_doc_node *comp, size_t ci, 
 				const char *extra[] = {"trait.oam.dev/type", tdef->name, "trait.oam.dev/resource",
 						       to->as.map.items[i].key, NULL};
 				add_labels(r, obj, cname, extra);
-				trait_objects = idp_xrealloc(trait_objects, (n_trait_objects + 1) * sizeof(*trait_objects));
-				trait_objects[n_trait_objects++] = obj;
+				idp_doc_seq_push(r->a, trait_objects, obj);
 			}
 		}
 	}
@@ -531,10 +547,89 @@ static int render_component(render_ctx *r, const idp_doc_node *comp, size_t ci, 
 		add_labels(r, obj, cname, extra);
 		push_object(r, obj);
 	}
-	for (size_t i = 0; i < n_trait_objects; i++)
-		push_object(r, trait_objects[i]);
-	free(trait_objects);
+	for (size_t i = 0; i < trait_objects->as.seq.len; i++)
+		push_object(r, trait_objects->as.seq.items[i]);
 	return 0;
+}
+
+/* A policy of a type other than topology and override renders objects,
+ * named after the policy and in the deployment's namespace unless its
+ * template says otherwise, with KubeVela's labels (the component label
+ * carries the policy's name, as KubeVela's context does). */
+static int render_policy_objects(render_ctx *r, const render_policy *pol, idp_err *err)
+{
+	if (strcmp(pol->type, "topology") == 0 || strcmp(pol->type, "override") == 0)
+		return 0;
+	idp_cue_program *p;
+	int rc = render_prepare(r, pol->def, pol->props, render_key_position(pol->node, "properties"),
+				idp_arena_printf(r->a, "%s.properties", pol->path), make_context(r, pol->name, NULL, NULL),
+				&p, err);
+	if (rc == 0)
+		rc = check_errs(r, p, pol->def, pol->node->pos, pol->path, err);
+	idp_doc_node *objs = idp_doc_new_seq(r->a);
+	for (int which = 0; rc == 0 && which < 2; which++) {
+		const char *name = which ? "outputs" : "output";
+		if (!idp_cue_exists(p, field(r, pol->def, name)))
+			continue;
+		idp_doc_node *v;
+		if ((rc = export_field(r, p, pol->def, name, &v, NULL, err)))
+			break;
+		if (!which)
+			idp_doc_seq_push(r->a, objs, v);
+		for (size_t i = 0; which && v->kind == IDP_DOC_MAP && i < v->as.map.len; i++)
+			idp_doc_seq_push(r->a, objs, v->as.map.items[i].value);
+	}
+	for (size_t i = 0; rc == 0 && i < objs->as.seq.len; i++) {
+		idp_doc_node *obj = objs->as.seq.items[i];
+		if (obj->kind != IDP_DOC_MAP)
+			return idp_err_at(err, pol->node->pos, pol->path, "policy %s: an output is not an object", pol->name);
+		idp_doc_node *meta = idp_doc_map_get(obj, "metadata");
+		if (!meta || meta->kind != IDP_DOC_MAP) {
+			meta = idp_doc_new_map(r->a);
+			idp_doc_map_set(r->a, obj, "metadata", meta);
+		}
+		if (!idp_doc_map_get(meta, "name"))
+			idp_doc_map_set(r->a, meta, "name", str(r, pol->name));
+		add_labels(r, obj, pol->name, NULL);
+		push_object(r, obj);
+	}
+	return rc;
+}
+
+/* Component names are unique: KubeVela keys its resource tracker by them. */
+static int check_components(render_ctx *r, const idp_doc_node *comps, idp_err *err)
+{
+	for (size_t i = 0; i < comps->as.seq.len; i++) {
+		const idp_doc_node *comp = comps->as.seq.items[i];
+		char *path = idp_arena_printf(r->a, "spec.components[%zu]", i);
+		if (comp->kind != IDP_DOC_MAP)
+			return idp_err_at(err, comp->pos, path, "a component must be a map");
+		const idp_doc_node *name = idp_doc_map_get(comp, "name");
+		if (!name || name->kind != IDP_DOC_STR)
+			return idp_err_at(err, name ? name->pos : comp->pos, idp_arena_printf(r->a, "%s.name", path),
+					  "a component needs a name");
+		const char *bad = idp_name_check_dns1123_label(name->as.str.ptr);
+		if (bad)
+			return idp_err_at(err, name->pos, idp_arena_printf(r->a, "%s.name", path),
+					  "invalid component name \"%s\": %s", name->as.str.ptr, bad);
+		for (size_t j = 0; j < i; j++) {
+			const idp_doc_node *other = idp_doc_map_get(comps->as.seq.items[j], "name");
+			if (strcmp(other->as.str.ptr, name->as.str.ptr) == 0)
+				return idp_err_at(err, name->pos, idp_arena_printf(r->a, "%s.name", path),
+						  "duplicate component name \"%s\" (first at line %u)", name->as.str.ptr,
+						  other->pos.line);
+		}
+	}
+	return 0;
+}
+
+static void label_cluster(render_ctx *r, size_t from, const char *cluster)
+{
+	for (size_t i = from; cluster && i < r->n; i++) {
+		idp_doc_node *labels = idp_doc_map_get(idp_doc_map_get(r->objects[i], "metadata"), "labels");
+		if (labels && labels->kind == IDP_DOC_MAP)
+			idp_doc_map_set(r->a, labels, "app.oam.dev/cluster", str(r, cluster));
+	}
 }
 
 int idp_render_app(idp_arena *a, idp_render_registry *reg, const idp_doc_node *app, const idp_render_opts *opts,
@@ -554,22 +649,34 @@ int idp_render_app(idp_arena *a, idp_render_registry *reg, const idp_doc_node *a
 		return idp_err_at(err, app->pos, "metadata.name", "an Application needs a name");
 	r.app_name = name_node->as.str.ptr;
 	idp_doc_node *ns;
-	r.namespace = r.opts->namespace ? r.opts->namespace
-		      : idp_doc_path_get(app, "metadata.namespace", &ns, NULL) == 0 && ns->kind == IDP_DOC_STR
-			  ? ns->as.str.ptr
-			  : "default";
+	r.app_namespace = r.opts->namespace ? r.opts->namespace
+			  : idp_doc_path_get(app, "metadata.namespace", &ns, NULL) == 0 && ns->kind == IDP_DOC_STR
+			      ? ns->as.str.ptr
+			      : "default";
 	r.revision = r.opts->app_revision ? r.opts->app_revision : idp_arena_printf(a, "%s-v1", r.app_name);
 	idp_doc_node *comps;
 	if (idp_doc_path_get(app, "spec.components", &comps, NULL) || comps->kind != IDP_DOC_SEQ)
 		return idp_err_at(err, app->pos, "spec.components", "an Application needs a list of components");
-	for (size_t i = 0; i < comps->as.seq.len; i++) {
-		const idp_doc_node *comp = comps->as.seq.items[i];
-		if (comp->kind != IDP_DOC_MAP)
-			return idp_err_at(err, comp->pos, idp_arena_printf(a, "spec.components[%zu]", i), "a component must be a map");
-		int rc = render_component(&r, comp, i, err);
-		if (rc)
-			return rc;
+	render_policy *pols;
+	size_t n_pols;
+	render_deployment *deps;
+	size_t n_deps;
+	int rc = check_components(&r, comps, err);
+	if (rc == 0)
+		rc = render_policies(&r, &pols, &n_pols, err);
+	if (rc == 0)
+		rc = render_plan(&r, pols, n_pols, &deps, &n_deps, err);
+	for (size_t d = 0; rc == 0 && d < n_deps; d++) {
+		size_t first = r.n;
+		r.namespace = deps[d].namespace ? deps[d].namespace : r.app_namespace;
+		for (size_t i = 0; rc == 0 && i < deps[d].n_comps; i++)
+			rc = render_component(&r, &deps[d].comps[i], err);
+		for (size_t i = 0; rc == 0 && i < n_pols; i++)
+			rc = render_policy_objects(&r, &pols[i], err);
+		label_cluster(&r, first, deps[d].cluster);
 	}
+	if (rc)
+		return rc;
 	*objects = r.objects;
 	*n = r.n;
 	return 0;

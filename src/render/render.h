@@ -26,6 +26,10 @@ int idp_render_registry_load(idp_render_registry *reg, const char *path, idp_err
 /* Loads one definition file from memory (name is used in positions). */
 int idp_render_registry_add(idp_render_registry *reg, const char *name, const char *data, size_t len,
 			    idp_err *err);
+/* Loads the catalog built into idp (catalog/ at build time, named
+ * embedded:catalog/... in positions): component, trait and policy
+ * definitions, and the claims' XRDs and Compositions. */
+int idp_render_registry_load_builtin(idp_render_registry *reg, idp_err *err);
 /* Errors of the files skipped while loading directories (borrowed; valid
  * until idp_render_registry_free). */
 const idp_errs *idp_render_registry_skipped(const idp_render_registry *reg);
@@ -40,20 +44,51 @@ int idp_render_registry_vet(idp_render_registry *reg, idp_err *err);
  * {name, kind, file, parameters: [...]} (see idp_cue_describe). */
 int idp_render_describe(idp_render_registry *reg, const char *name, idp_doc_node **out, idp_err *err);
 
+/* One line of `idp def list`. Strings are borrowed from the registry. */
+typedef struct idp_render_def_info {
+	const char *name, *kind, *description, *file, *workload;
+} idp_render_def_info;
+
+/* The definitions, components first, then traits, then policies, each by
+ * name. The array belongs to the registry's arena. */
+size_t idp_render_registry_list(idp_render_registry *reg, idp_render_def_info **out);
+
+typedef enum idp_render_compose {
+	IDP_RENDER_COMPOSE_CLAIMS, /* claims stay claims (checked against their XRD) */
+	IDP_RENDER_COMPOSE_INLINE  /* claims are replaced by what their Composition makes */
+} idp_render_compose;
+
 typedef struct idp_render_opts {
 	const char *namespace;    /* NULL: the Application's, else "default" */
 	const char *app_revision; /* NULL: "<app>-v1"; "" renders an empty revision */
 	int cluster_major, cluster_minor;
+	idp_render_compose compose;
+	bool unwrap_objects;      /* inline: kubernetes.crossplane.io Objects -> their manifests */
 } idp_render_opts;
 
 #define IDP_RENDER_CLUSTER_MAJOR 1
 #define IDP_RENDER_CLUSTER_MINOR 29
-#define IDP_RENDER_OPTS_INIT {NULL, NULL, IDP_RENDER_CLUSTER_MAJOR, IDP_RENDER_CLUSTER_MINOR}
+#define IDP_RENDER_OPTS_INIT \
+	{NULL, NULL, IDP_RENDER_CLUSTER_MAJOR, IDP_RENDER_CLUSTER_MINOR, IDP_RENDER_COMPOSE_CLAIMS, false}
 
 /* Renders app (a core.oam.dev Application) into *objects (n of them).
  * Errors name the Application's file:line:column for bad properties and
  * the definition's for template errors. */
 int idp_render_app(idp_arena *a, idp_render_registry *reg, const idp_doc_node *app, const idp_render_opts *opts,
 		   idp_doc_node ***objects, size_t *n, idp_err *err);
+
+/* Renders documents: each Application into its objects, each claim
+ * (a kind some loaded XRD names) as itself; then, with
+ * IDP_RENDER_COMPOSE_INLINE, every claim (the Applications' included) is
+ * composed and replaced by its resources, recursively, until no claim
+ * remains. Order: the documents' objects in order, then the claims'
+ * resources. Every claim is checked against its XRD. */
+int idp_render_docs(idp_arena *a, idp_render_registry *reg, idp_doc_node *const *docs, size_t n_docs,
+		    const idp_render_opts *opts, idp_doc_node ***objects, size_t *n, idp_err *err);
+
+/* A file name for each object (kind-name.yaml, lower case; objects whose
+ * names would collide get kind.group-[cluster-][namespace-]name.yaml), for
+ * writing one file per object. Arena-owned. */
+void idp_render_file_names(idp_arena *a, idp_doc_node *const *objs, size_t n, char ***out);
 
 #endif
