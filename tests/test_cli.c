@@ -1289,3 +1289,121 @@ Test(cli, validate_reports_documents_before_a_syntax_error)
 	cr_expect_eq(d[0].col, 9, "%s", g_run.err);
 	cr_expect_eq(d[1].line, 6, "%s", g_run.err);
 }
+
+/* ------------------------------------------------------------ idp render */
+
+static const char out_app[] = "apiVersion: core.oam.dev/v1beta1\n"
+			      "kind: Application\n"
+			      "metadata:\n  name: shop\n"
+			      "spec:\n  components:\n"
+			      "  - name: web\n    type: web\n    properties:\n      image: nginx\n"
+			      "  - name: job\n    type: cm\n";
+
+static const char out_defs[] =
+	"apiVersion: core.oam.dev/v1beta1\nkind: ComponentDefinition\nmetadata:\n  name: web\n"
+	"spec:\n  schematic:\n    cue:\n      template: |\n"
+	"        output: {apiVersion: \"v1\", kind: \"Service\", metadata: name: context.name}\n"
+	"        outputs: cm: {apiVersion: \"v1\", kind: \"ConfigMap\", metadata: name: context.name}\n"
+	"        parameter: image: string\n"
+	"---\n"
+	"apiVersion: core.oam.dev/v1beta1\nkind: ComponentDefinition\nmetadata:\n  name: cm\n"
+	"spec:\n  schematic:\n    cue:\n      template: |\n"
+	"        output: {apiVersion: \"serving.knative.dev/v1\", kind: \"Service\", metadata: name: \"web\"}\n"
+	"        parameter: {}\n";
+
+/* --out: one file per object named by kind and name (the two Services
+ * named web get the long form, with their group), a kustomization.yaml,
+ * and a second render replaces the directory as a whole. */
+Test(cli, render_out_dir)
+{
+	const char *app = put("app.yaml", out_app), *defs = put("defs.yaml", out_defs);
+	const char *dir = own_fmt("%s/out", g_dir);
+	IDP("render", "-f", app, "-d", defs, "--out", dir);
+	EXPECT_STATUS(0);
+	cr_expect_str_empty(g_run.out);
+	cr_expect_str_eq(list_dir(dir), "configmap-web.yaml\nkustomization.yaml\nservice.core-web.yaml\n"
+					"service.serving.knative.dev-web.yaml\n");
+	const char *k = slurp(own_fmt("%s/kustomization.yaml", dir));
+	cr_expect(contains(k, "kind: Kustomization\nresources:\n- service.core-web.yaml\n- configmap-web.yaml\n"
+			      "- service.serving.knative.dev-web.yaml\n"),
+		  "%s", k);
+	cr_expect(contains(slurp(own_fmt("%s/configmap-web.yaml", dir)), "kind: ConfigMap\n"));
+	/* Render again without the second component: its file is gone. */
+	const char *app2 = put("app2.yaml", "apiVersion: core.oam.dev/v1beta1\nkind: Application\nmetadata:\n  name: shop\n"
+					    "spec:\n  components:\n  - name: web\n    type: web\n    properties:\n      image: x\n");
+	IDP("render", "-f", app2, "-d", defs, "--out", dir);
+	EXPECT_STATUS(0);
+	cr_expect_str_eq(list_dir(dir), "configmap-web.yaml\nkustomization.yaml\nservice-web.yaml\n");
+	/* A directory someone else filled is not replaced. */
+	const char *mine = own_fmt("%s/mine", g_dir);
+	put("mine/notes.txt", "keep me\n");
+	IDP("render", "-f", app2, "-d", defs, "--out", mine);
+	EXPECT_STATUS(2);
+	cr_expect(contains(g_run.err, "did not write"), "%s", g_run.err);
+	cr_expect_str_eq(list_dir(mine), "notes.txt\n");
+	/* Bad input writes nothing. */
+	const char *fresh = own_fmt("%s/fresh", g_dir);
+	IDP("render", "-f", app, "--out", fresh);
+	EXPECT_STATUS(2);
+	cr_expect_neq(access(fresh, F_OK), 0, "a failed render created %s", fresh);
+}
+
+Test(cli, render_json_list)
+{
+	const char *app = put("app.yaml", out_app), *defs = put("defs.yaml", out_defs);
+	IDP("render", "-f", app, "-d", defs, "-o", "json");
+	EXPECT_STATUS(0);
+	cr_expect(strncmp(g_run.out, "{\n    \"apiVersion\": \"v1\",\n    \"kind\": \"List\",\n    \"items\": [\n", 60) == 0,
+		  "%s", g_run.out);
+}
+
+/* Inline, composed resources lose their owner reference to the composite
+ * (it is not part of the output; Kubernetes would garbage-collect them). */
+Test(cli, render_inline_claim_has_no_dangling_owner)
+{
+	IDP("render", "-f", "embedded:examples/application-claim.yaml", "--compose", "inline", "--unwrap-objects");
+	EXPECT_STATUS(0);
+	cr_expect(!contains(g_run.out, "ownerReferences"), "dangling owner references");
+	cr_expect(!contains(g_run.out, "apiVersion: platform.example.org"), "a claim was left uncomposed");
+	cr_expect(contains(g_run.out, "name: my-custom-repo-gitops\n"), "the AppContainerClaim was not composed");
+}
+
+Test(cli, render_duplicate_component)
+{
+	const char *app = put("dup.yaml", "apiVersion: core.oam.dev/v1beta1\nkind: Application\nmetadata:\n  name: a\n"
+					  "spec:\n  components:\n  - name: x\n    type: cm\n  - name: x\n    type: cm\n");
+	const char *defs = put("defs.yaml", out_defs);
+	IDP("render", "-f", app, "-d", defs);
+	EXPECT_STATUS(2);
+	cr_expect(contains(g_run.err, "dup.yaml:9:11: spec.components[1].name: duplicate component name \"x\""), "%s",
+		  g_run.err);
+}
+
+/* Every catalog file is built into idp (meson.build lists them one by one:
+ * a new definition that is not listed would be silently missing). */
+Test(cli, catalog_is_embedded)
+{
+	IDP("examples");
+	EXPECT_STATUS(0);
+	const char *listed = own(strdup(g_run.out));
+	static const char *const dirs[] = {"components", "traits", "policies", "claims", "claims/examples"};
+	size_t files = 0;
+	for (size_t d = 0; d < sizeof dirs / sizeof dirs[0]; d++) {
+		const char *dir = own_fmt("%s/catalog/%s", IDP_SOURCE_ROOT, dirs[d]);
+		struct dirent **ents;
+		int n = scandir(dir, &ents, NULL, alphasort);
+		cr_assert_geq(n, 0, "scandir %s: %s", dir, strerror(errno));
+		for (int i = 0; i < n; i++) {
+			const char *name = ents[i]->d_name;
+			size_t len = strlen(name);
+			if (len > 5 && (strcmp(name + len - 5, ".yaml") == 0 || (len > 4 && strcmp(name + len - 4, ".cue") == 0))) {
+				files++;
+				cr_expect(contains(listed, own_fmt("catalog/%s/%s\n", dirs[d], name)),
+					  "catalog/%s/%s is not embedded: add it to embedded_files in meson.build", dirs[d], name);
+			}
+			free(ents[i]);
+		}
+		free(ents);
+	}
+	cr_expect_gt(files, 20, "the catalog has only %zu files", files);
+}
