@@ -168,6 +168,17 @@ const char *idp_name_check_qualified(const char *s);
 /* A label value: empty, or up to 63 of [A-Za-z0-9_.-] starting and ending alphanumeric. */
 const char *idp_name_check_label_value(const char *s);
 
+/* ---------------------------------------------------------------- regular expressions */
+
+/* pattern compiled with regcomp(flags), cached per thread (freed when the
+ * thread ends); NULL when it does not compile. Borrowed: valid until the
+ * next call on this thread. Include <regex.h> to use it. */
+struct re_pattern_buffer;
+const struct re_pattern_buffer *idp_regex_get(const char *pattern, int flags);
+/* Whether s matches pattern (POSIX extended, no subexpressions); *bad
+ * when the pattern does not compile. */
+bool idp_regex_match(const char *pattern, const char *s, bool *bad);
+
 /* ---------------------------------------------------------------- files */
 
 /* Reads a whole file into *out (owned by the caller, NUL-terminated) unless

@@ -137,6 +137,12 @@ int idp_compose_run(idp_arena *a, const idp_doc_node *xr, const idp_doc_node *co
  * versions. */
 int idp_compose_xrd_check(const idp_doc_node *xrd, idp_err *err);
 
+/* Checks obj (a claim or composite of xrd) as the API server does with
+ * strict field validation (kubectl's default since 1.27): defaults applied
+ * to a copy, then types, enums, patterns, formats and required fields; a
+ * field the schema does not declare is an error too. */
+int idp_compose_xrd_validate(idp_arena *a, const idp_doc_node *xrd, const idp_doc_node *obj, idp_err *err);
+
 /* Runs a composed resource's readinessChecks (a list, or NULL for the
  * default: the Ready condition is True) against an observed object. */
 int idp_compose_ready(idp_arena *a, const idp_doc_node *observed, const idp_doc_node *checks, bool *ready,

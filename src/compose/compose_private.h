@@ -61,6 +61,8 @@ int compose_apply_composed_patch(idp_arena *a, const idp_doc_node *p, compose_st
 
 /* Compiles a Go (RE2) regular expression as POSIX extended: \\d \\w \\s and
  * their negations, (?i) at the start and (?:...) are translated. */
+/* RE2 syntax as POSIX extended (classes, (?:, (?i)); *out is the caller's. */
+int compose_re2_translate(const char *re, idp_buf *out, int *flags, idp_err *err);
 int compose_regcomp(const char *re, regex_t *out, idp_err *err);
 
 /* XRDs: prune unknown fields, apply defaults and validate obj (an XR or a

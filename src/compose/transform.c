@@ -70,7 +70,7 @@ static int re2_error(int code, const char *re, idp_err *err)
 	return idp_err_set(err, IDP_EINPUT, "error parsing regexp: %s: `%s`", msg, re);
 }
 
-int compose_regcomp(const char *re, regex_t *out, idp_err *err)
+int compose_re2_translate(const char *re, idp_buf *out, int *flags_out, idp_err *err)
 {
 	idp_buf b = IDP_BUF_INIT;
 	int flags = REG_EXTENDED;
@@ -151,7 +151,19 @@ int compose_regcomp(const char *re, regex_t *out, idp_err *err)
 			in_bracket = false;
 		idp_buf_putc(&b, *p);
 	}
-	int rc = regcomp(out, idp_buf_cstr(&b), flags);
+	*out = b;
+	*flags_out = flags;
+	return 0;
+}
+
+int compose_regcomp(const char *re, regex_t *out, idp_err *err)
+{
+	idp_buf b = IDP_BUF_INIT;
+	int flags;
+	int rc = compose_re2_translate(re, &b, &flags, err);
+	if (rc)
+		return rc;
+	rc = regcomp(out, idp_buf_cstr(&b), flags);
 	idp_buf_free(&b);
 	if (rc != 0) {
 		regfree(out);

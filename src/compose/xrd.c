@@ -77,6 +77,8 @@ typedef struct walk {
 	idp_arena *a;
 	idp_buf path;
 	char **pruned; /* paths of pruned fields, with positions */
+	idp_pos *pruned_pos;
+	char **pruned_path;
 	size_t n_pruned, cap_pruned;
 	idp_err *err;
 } walk;
@@ -85,15 +87,23 @@ static void note_pruned(walk *w, const idp_doc_entry *e)
 {
 	if (w->n_pruned == w->cap_pruned) {
 		size_t cap = w->cap_pruned ? w->cap_pruned * 2 : 8;
-		char **p = idp_arena_alloc(w->a, cap * sizeof(*p));
-		if (w->n_pruned)
+		char **p = idp_arena_alloc(w->a, cap * sizeof(*p)), **pp = idp_arena_alloc(w->a, cap * sizeof(*pp));
+		idp_pos *pos = idp_arena_alloc(w->a, cap * sizeof(*pos));
+		if (w->n_pruned) {
 			memcpy(p, w->pruned, w->n_pruned * sizeof(*p));
+			memcpy(pp, w->pruned_path, w->n_pruned * sizeof(*pp));
+			memcpy(pos, w->pruned_pos, w->n_pruned * sizeof(*pos));
+		}
 		w->pruned = p;
+		w->pruned_path = pp;
+		w->pruned_pos = pos;
 		w->cap_pruned = cap;
 	}
 	idp_buf b = IDP_BUF_INIT;
 	idp_buf_puts(&b, idp_buf_cstr(&w->path));
 	idp_doc_path_push_key(&b, e->key);
+	w->pruned_pos[w->n_pruned] = e->key_pos;
+	w->pruned_path[w->n_pruned] = idp_arena_strdup(w->a, idp_buf_cstr(&b));
 	w->pruned[w->n_pruned++] = idp_arena_printf(w->a, "%s:%u:%u: %s", e->key_pos.file ? e->key_pos.file : "-",
 						    (unsigned)e->key_pos.line, (unsigned)e->key_pos.col, idp_buf_cstr(&b));
 	idp_buf_free(&b);
@@ -288,12 +298,9 @@ static int check_format(walk *w, const idp_doc_node *v, const char *format)
 		pattern = "^([A-Za-z0-9+/]{4})*([A-Za-z0-9+/]{2}==|[A-Za-z0-9+/]{3}=)?$";
 	else
 		return 0; /* unknown formats are ignored, as the API server does */
-	regex_t rx;
-	if (regcomp(&rx, pattern, REG_EXTENDED | REG_NOSUB) != 0)
-		return 0;
-	int ok = regexec(&rx, s, 0, NULL, 0) == 0;
-	regfree(&rx);
-	return ok ? 0 : invalid(w, v, "\"%s\" is not a valid %s", s, format);
+	bool bad;
+	bool ok = idp_regex_match(pattern, s, &bad);
+	return ok || bad ? 0 : invalid(w, v, "\"%s\" is not a valid %s", s, format);
 }
 
 static int validate(walk *w, const idp_doc_node *v, const idp_doc_node *schema);
@@ -385,15 +392,17 @@ static int validate(walk *w, const idp_doc_node *v, const idp_doc_node *schema)
 				       (long long)minl->as.i);
 		const char *pattern = idp_doc_map_get_str(schema, "pattern");
 		if (pattern) {
-			regex_t rx;
+			idp_buf posix = IDP_BUF_INIT;
 			idp_err rerr = IDP_ERR_INIT;
-			if (compose_regcomp(pattern, &rx, &rerr) == 0) {
-				int ok = regexec(&rx, v->as.str.ptr, 0, NULL, 0) == 0;
-				regfree(&rx);
-				if (!ok)
-					return invalid(w, v, "Invalid value: \"%s\": should match '%s'", v->as.str.ptr, pattern);
-			}
+			int flags;
+			const regex_t *rx = compose_re2_translate(pattern, &posix, &flags, &rerr) == 0
+						    ? idp_regex_get(idp_buf_cstr(&posix), flags | REG_NOSUB)
+						    : NULL;
+			bool ok = !rx || regexec(rx, v->as.str.ptr, 0, NULL, 0) == 0;
+			idp_buf_free(&posix);
 			idp_err_clear(&rerr);
+			if (!ok)
+				return invalid(w, v, "Invalid value: \"%s\": should match '%s'", v->as.str.ptr, pattern);
 		}
 		const char *format = idp_doc_map_get_str(schema, "format");
 		if (format && check_format(w, v, format) != 0)
@@ -456,7 +465,7 @@ int compose_xrd_apply(idp_arena *a, const idp_doc_node *xrd, idp_doc_node *obj, 
 	const idp_doc_node *schema = version_schema(version);
 	if (!schema)
 		return 0;
-	walk w = {a, IDP_BUF_INIT, NULL, 0, 0, err};
+	walk w = {a, IDP_BUF_INIT, NULL, NULL, NULL, 0, 0, err};
 	idp_buf_puts(&w.path, "");
 	int rc = prune_and_default(&w, obj, schema);
 	if (rc == 0)
@@ -464,6 +473,28 @@ int compose_xrd_apply(idp_arena *a, const idp_doc_node *xrd, idp_doc_node *obj, 
 	idp_buf_free(&w.path);
 	*pruned = w.pruned;
 	*n_pruned = w.n_pruned;
+	return rc;
+}
+
+int idp_compose_xrd_validate(idp_arena *a, const idp_doc_node *xrd, const idp_doc_node *obj, idp_err *err)
+{
+	const idp_doc_node *version;
+	if (role_of(xrd, obj, &version) == 0)
+		return idp_err_at(err, obj->pos, NULL, "%s %s is neither the composite nor the claim kind of XRD %s",
+				  idp_doc_map_get_str(obj, "apiVersion"), idp_doc_map_get_str(obj, "kind"),
+				  idp_doc_map_get_str(idp_doc_map_get(xrd, "metadata"), "name"));
+	const idp_doc_node *schema = version_schema(version);
+	if (!schema)
+		return 0;
+	walk w = {a, IDP_BUF_INIT, NULL, NULL, NULL, 0, 0, err};
+	idp_doc_node *copy = idp_doc_copy(a, obj);
+	int rc = prune_and_default(&w, copy, schema);
+	if (rc == 0)
+		rc = validate(&w, copy, schema);
+	idp_buf_free(&w.path);
+	if (rc == 0 && w.n_pruned)
+		rc = idp_err_at(err, w.pruned_pos[0], w.pruned_path[0], "unknown field: the %s schema does not declare it",
+				idp_doc_map_get_str(obj, "kind"));
 	return rc;
 }
 

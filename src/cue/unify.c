@@ -33,15 +33,7 @@ bool cue_values_equal(const cue_value *x, const cue_value *y)
 
 static bool regex_matches(const char *re, const char *s, bool *bad)
 {
-	regex_t rx;
-	*bad = false;
-	if (regcomp(&rx, re, REG_EXTENDED | REG_NOSUB) != 0) {
-		*bad = true;
-		return false;
-	}
-	bool m = regexec(&rx, s, 0, NULL, 0) == 0;
-	regfree(&rx);
-	return m;
+	return idp_regex_match(re, s, bad);
 }
 
 /* Checks a concrete value against one bound; NULL when it holds. */

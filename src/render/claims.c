@@ -64,7 +64,9 @@ static int compose_claim(idp_arena *a, idp_render_registry *reg, const idp_rende
 {
 	const idp_doc_node *xrd = xrd_of(reg, claim), *composition;
 	idp_doc_node *c = with_namespace(a, claim, xrd, opts->namespace);
-	int rc = render_registry_composition(reg, xrd, c, &composition, err);
+	int rc = idp_compose_xrd_validate(a, xrd, c, err);
+	if (rc == 0)
+		rc = render_registry_composition(reg, xrd, c, &composition, err);
 	if (rc)
 		return rc;
 	idp_compose_opts co = IDP_COMPOSE_OPTS_INIT;
@@ -91,8 +93,7 @@ static int route(idp_arena *a, idp_render_registry *reg, const idp_render_opts *
 		}
 		/* Staying a claim: it must still be one its XRD accepts. */
 		idp_arena *scratch = idp_arena_new();
-		idp_compose_result res;
-		int rc = compose_claim(scratch, reg, opts, obj, &res, err);
+		int rc = idp_compose_xrd_validate(scratch, xrd_of(reg, obj), obj, err);
 		idp_arena_free(scratch);
 		if (rc)
 			return rc;
