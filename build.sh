@@ -86,6 +86,13 @@ check_schemas() {
 	report=$("$validator" --exclude /examples/ catalog) || status=$?
 	[ $status = 0 ] || printf '%s\n' "$report"
 	echo "schemas (catalog): $(printf '%s\n' "$report" | tail -n 1)"
+	# What a cluster installs to run the catalog (idp catalog export).
+	export_dir=$(mktemp -d)/catalog
+	./build-test/idp catalog export "$export_dir"
+	report=$("$validator" --strict-kinds --exclude /kustomization.yaml "$export_dir") || status=$?
+	rm -rf "$(dirname "$export_dir")"
+	[ $status = 0 ] || printf '%s\n' "$report"
+	echo "schemas (idp catalog export, strict): $(printf '%s\n' "$report" | tail -n 1)"
 	return $status
 }
 

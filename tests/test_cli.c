@@ -1407,3 +1407,35 @@ Test(cli, catalog_is_embedded)
 	}
 	cr_expect_gt(files, 20, "the catalog has only %zu files", files);
 }
+
+/* idp catalog export: every definition (KubeVela's own topology and
+ * override excepted), the XRDs, Compositions and the Function package. */
+Test(cli, catalog_export)
+{
+	const char *dir = own_fmt("%s/export", g_dir);
+	IDP("catalog", "export", dir);
+	EXPECT_STATUS(0);
+	const char *files = list_dir(dir);
+	cr_expect(contains(files, "componentdefinition-webservice.yaml\n"), "%s", files);
+	cr_expect(contains(files, "traitdefinition-ingress.yaml\n"), "%s", files);
+	cr_expect(contains(files, "policydefinition-security-policy.yaml\n"), "%s", files);
+	cr_expect(!contains(files, "policydefinition-topology"), "KubeVela's built-in topology was exported");
+	cr_expect(contains(files, "composition-realtime-platform-claim.yaml\n"), "%s", files);
+	cr_expect(contains(files, "function-function-patch-and-transform.yaml\n"), "%s", files);
+	const char *ws = slurp(own_fmt("%s/componentdefinition-webservice.yaml", dir));
+	cr_expect(contains(ws, "  namespace: vela-system\n"), "%s", ws);
+	IDP("catalog", "export");
+	EXPECT_STATUS(2);
+	/* The directory builds with the real kustomize. */
+	if (!idp_fixture_have_program("kubectl")) {
+		cr_log_info("SKIP: kubectl absent, kustomization.yaml not built");
+		return;
+	}
+	char *argv[] = {"kubectl", "kustomize", (char *)dir, NULL};
+	char *out = NULL, *err = NULL;
+	int rc = idp_fixture_run(argv, NULL, &out, &err);
+	own(out);
+	own(err);
+	cr_expect_eq(rc, 0, "kubectl kustomize %s failed: %s", dir, err);
+	cr_expect(contains(out, "kind: Function\n"), "the Function is not in the build");
+}

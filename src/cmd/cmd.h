@@ -55,5 +55,6 @@ int idp_cmd_render(int argc, char **argv);
 int idp_cmd_def(int argc, char **argv);
 int idp_cmd_compose(int argc, char **argv);
 int idp_cmd_gateway(int argc, char **argv);
+int idp_cmd_catalog(int argc, char **argv);
 
 #endif

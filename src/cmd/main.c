@@ -17,10 +17,11 @@ static int cmd_examples(int argc, char **argv);
 static const verb verbs[] = {
 	{"validate", idp_cmd_validate, "check documents: syntax, apiVersion/kind/metadata, names"},
 	{"fmt", idp_cmd_fmt, "print documents in canonical YAML or JSON"},
-	{"render", idp_cmd_render, "render an OAM Application with CUE definitions (as vela dry-run)"},
+	{"render", idp_cmd_render, "render Applications and claims with the built-in catalog (as vela dry-run)"},
 	{"compose", idp_cmd_compose, "run a Crossplane Composition offline (as crossplane render, no Docker)"},
 	{"gateway", idp_cmd_gateway, "run the gateway: host/path routing, scale from zero, Knative KPA"},
-	{"def", idp_cmd_def, "definitions: idp def vet FILE|DIR, idp def show NAME -d DIR"},
+	{"def", idp_cmd_def, "definitions: idp def list, idp def show NAME, idp def vet FILE|DIR"},
+	{"catalog", idp_cmd_catalog, "idp catalog export DIR: the catalog as manifests for a cluster"},
 	{"cue", idp_cmd_cue, "evaluate CUE (the KubeVela dialect): idp cue eval FILE"},
 	{"examples", cmd_examples, "list the example files built into idp"},
 	{"version", cmd_version, "print the version and the commit it was built from"},
