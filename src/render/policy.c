@@ -183,8 +183,15 @@ static int apply_override(render_ctx *r, const render_policy *p, comp_list *comp
 					  "override policy %s selects \"%s\", which is no component%s%s%s", p->name,
 					  want->as.str.ptr, near ? " (did you mean \"" : "", near ? near : "", near ? "\"?)" : "");
 		}
-		comp_list_push(r, &kept, comps->items[j]);
 	}
+	/* The selected components keep the Application's order (as KubeVela's
+	 * FilterComponents). */
+	for (size_t j = 0; j < comps->n; j++)
+		for (size_t i = 0; i < selector->as.seq.len; i++)
+			if (strcmp(idp_doc_map_get_str(comps->items[j].node, "name"), selector->as.seq.items[i]->as.str.ptr) == 0) {
+				comp_list_push(r, &kept, comps->items[j]);
+				break;
+			}
 	*comps = kept;
 	return 0;
 }

@@ -33,7 +33,7 @@ size_t idp_render_registry_size(const idp_render_registry *reg)
 
 static int registry_put(idp_render_registry *reg, render_def def, idp_err *err)
 {
-	int rc = def.compiled ? 0 : idp_cue_compile(reg->a, def.file, def.src, def.len, &def.compiled, err);
+	int rc = def.compiled || reg->lazy ? 0 : idp_cue_compile(reg->a, def.file, def.src, def.len, &def.compiled, err);
 	if (rc) {
 		render_map_error(&def, err);
 		return rc;
@@ -175,7 +175,13 @@ static int add_crossplane_doc(idp_render_registry *reg, const idp_doc_node *d, c
 			doc_list_put(reg->a, &reg->xrds, d);
 		return rc;
 	}
+	if (reg->lazy) { /* built in: checked when first selected */
+		doc_list_put(reg->a, &reg->compositions, d);
+		return 0;
+	}
 	int rc = idp_compose_check(d, err);
+	if (rc == 0)
+		doc_list_push(reg->a, &reg->checked, d);
 	if (rc == 0)
 		doc_list_put(reg->a, &reg->compositions, d);
 	return rc;
@@ -360,6 +366,9 @@ void render_map_error(const render_def *def, idp_err *err)
 int idp_render_registry_vet(idp_render_registry *reg, idp_err *err)
 {
 	for (size_t i = 0; i < reg->n; i++) {
+		int rc = render_def_compile(reg, &reg->defs[i], err);
+		if (rc)
+			return rc;
 		idp_cue_program *p = idp_cue_instantiate(reg->a, reg->defs[i].compiled);
 		char *params = idp_arena_printf(reg->a, "%sparameter", reg->defs[i].prefix);
 		if (!idp_cue_exists(p, params))
@@ -378,6 +387,9 @@ int idp_render_describe(idp_render_registry *reg, const char *name, idp_doc_node
 		def = render_registry_find(reg, name, RENDER_POLICY);
 	if (!def)
 		return idp_err_set(err, IDP_EINPUT, "no definition named \"%s\"", name);
+	int crc = render_def_compile(reg, def, err);
+	if (crc)
+		return crc;
 	idp_cue_program *p = idp_cue_instantiate(reg->a, def->compiled);
 	idp_doc_node *params;
 	int rc = idp_cue_describe(p, idp_arena_printf(reg->a, "%sparameter", def->prefix), &params, err);
@@ -396,15 +408,71 @@ int idp_render_describe(idp_render_registry *reg, const char *name, idp_doc_node
 
 /* ---------------------------------------------------------------- built in */
 
+static int load_builtin_files(idp_render_registry *reg, idp_err *err);
+
+int render_def_compile(const idp_render_registry *reg, const render_def *def, idp_err *err)
+{
+	if (def->compiled)
+		return 0;
+	render_def *mut = (render_def *)def;
+	int rc = idp_cue_compile(reg->a, def->file, def->src, def->len, &mut->compiled, err);
+	if (rc)
+		render_map_error(def, err);
+	return rc;
+}
+
+/* The catalog is tested as a whole (idp def vet in CI): what a render does
+ * not use is not compiled, so a command starts in a fraction of the time. */
 int idp_render_registry_load_builtin(idp_render_registry *reg, idp_err *err)
+{
+	reg->lazy = true;
+	int rc = load_builtin_files(reg, err);
+	reg->lazy = false;
+	return rc;
+}
+
+/* Built-in Compositions are most of the catalog's bytes and only an inline
+ * render needs them: they are parsed on the first composition lookup. A
+ * Composition of the same name loaded with -d meanwhile wins. */
+static int load_deferred(idp_render_registry *reg, idp_err *err)
+{
+	size_t n = reg->n_deferred;
+	reg->n_deferred = 0;
+	for (size_t i = 0; i < n; i++) {
+		const idp_embedded_file *f = reg->deferred[i];
+		idp_doc_stream s;
+		int rc = idp_doc_load(reg->a, idp_arena_printf(reg->a, "embedded:%s", f->name), f->data, f->len, NULL, &s, err);
+		if (rc)
+			return rc;
+		for (size_t j = 0; j < s.len; j++) {
+			const char *kind = idp_doc_map_get_str(s.docs[j], "kind");
+			const char *name = idp_doc_map_get_str(idp_doc_map_get(s.docs[j], "metadata"), "name");
+			bool taken = false;
+			for (size_t k = 0; name && k < reg->compositions.n; k++) {
+				const char *have = idp_doc_map_get_str(idp_doc_map_get(reg->compositions.items[k], "metadata"), "name");
+				taken = taken || (have && strcmp(have, name) == 0);
+			}
+			if (kind && strcmp(kind, "Composition") == 0 && !taken)
+				doc_list_push(reg->a, &reg->compositions, s.docs[j]);
+		}
+	}
+	return 0;
+}
+
+static int load_builtin_files(idp_render_registry *reg, idp_err *err)
 {
 	size_t n;
 	const idp_embedded_file *files = idp_embedded_list(&n);
+	reg->deferred = idp_arena_alloc(reg->a, (n + 1) * sizeof(*reg->deferred));
 	for (size_t i = 0; i < n; i++) {
 		const char *name = files[i].name;
 		if (strncmp(name, "catalog/", 8) != 0 || strstr(name, "/examples/") ||
 		    !(idp_str_has_suffix(name, ".yaml") || idp_str_has_suffix(name, ".cue")))
 			continue;
+		if (strstr(files[i].data, "\nkind: Composition\n")) {
+			reg->deferred[reg->n_deferred++] = &files[i];
+			continue;
+		}
 		char *label = idp_arena_printf(reg->a, "embedded:%s", name);
 		int rc = idp_render_registry_add(reg, label, files[i].data, files[i].len, err);
 		if (rc)
@@ -456,9 +524,14 @@ static bool labels_match(const idp_doc_node *want, const idp_doc_node *labels)
 	return true;
 }
 
-int render_registry_composition(const idp_render_registry *reg, const idp_doc_node *xrd, const idp_doc_node *xr,
+int render_registry_composition(idp_render_registry *reg, const idp_doc_node *xrd, const idp_doc_node *xr,
 				const idp_doc_node **out, idp_err *err)
 {
+	if (reg->n_deferred) {
+		int rc = load_deferred(reg, err);
+		if (rc)
+			return rc;
+	}
 	const idp_doc_node *spec = idp_doc_map_get(xrd, "spec"), *xspec = idp_doc_map_get(xr, "spec");
 	const char *group = idp_doc_map_get_str(spec, "group");
 	const char *xr_kind = idp_doc_map_get_str(idp_doc_map_get(spec, "names"), "kind");
@@ -487,7 +560,13 @@ int render_registry_composition(const idp_render_registry *reg, const idp_doc_no
 	}
 	if (found && (want || selector || candidates == 1)) {
 		*out = found;
-		return 0;
+		for (size_t i = 0; i < reg->checked.n; i++)
+			if (reg->checked.items[i] == found)
+				return 0;
+		int rc = idp_compose_check(found, err);
+		if (rc == 0)
+			doc_list_push(reg->a, &reg->checked, found);
+		return rc;
 	}
 	if (want)
 		return idp_err_at(err, xr->pos, "spec.compositionRef", "no Composition named %s for %s", want, xr_kind);

@@ -337,6 +337,9 @@ int render_prepare(render_ctx *r, const render_def *def, const idp_doc_node *pro
 		   const char *props_path, idp_doc_node *context, idp_cue_program **out, idp_err *err)
 {
 	const idp_doc_node *props = properties ? properties : idp_doc_new_map(r->a);
+	int crc = render_def_compile(r->reg, def, err);
+	if (crc)
+		return crc;
 	/* The declared parameters do not depend on the Application: one
 	 * unfilled instance per definition serves every check. */
 	render_def *mut = (render_def *)def;
@@ -671,10 +674,13 @@ int idp_render_app(idp_arena *a, idp_render_registry *reg, const idp_doc_node *a
 		r.namespace = deps[d].namespace ? deps[d].namespace : r.app_namespace;
 		for (size_t i = 0; rc == 0 && i < deps[d].n_comps; i++)
 			rc = render_component(&r, &deps[d].comps[i], err);
-		for (size_t i = 0; rc == 0 && i < n_pols; i++)
-			rc = render_policy_objects(&r, &pols[i], err);
 		label_cluster(&r, first, deps[d].cluster);
 	}
+	/* Objects of policies belong to the Application, not to a placement:
+	 * rendered once, in its namespace, as KubeVela applies them. */
+	r.namespace = r.app_namespace;
+	for (size_t i = 0; rc == 0 && i < n_pols; i++)
+		rc = render_policy_objects(&r, &pols[i], err);
 	if (rc)
 		return rc;
 	*objects = r.objects;

@@ -35,16 +35,24 @@ struct idp_render_registry {
 	size_t n, cap;
 	idp_errs skipped; /* files in a directory that did not load */
 	render_doc_list xrds, compositions;
+	bool lazy;          /* loading the built-in catalog: compile and check on first use */
+	render_doc_list checked; /* compositions checked so far */
+	const idp_embedded_file **deferred; /* built-in Composition files not parsed yet */
+	size_t n_deferred;
 };
 
+/* The definition, compiled (a built-in one is compiled on first use), or
+ * NULL. */
 const render_def *render_registry_find(const idp_render_registry *reg, const char *name, render_kind kind);
+/* Compiles def if it is not yet (built-in definitions are compiled lazily). */
+int render_def_compile(const idp_render_registry *reg, const render_def *def, idp_err *err);
 /* "component", "trait" or "policy". */
 const char *render_kind_name(render_kind kind);
 /* The XRD whose claim or composite kind is apiVersion's group + kind, or NULL. */
 const idp_doc_node *render_registry_xrd(const idp_render_registry *reg, const char *api_version, const char *kind);
 /* The Composition an XR (made from xrd) selects: enforced, compositionRef,
  * compositionSelector, the XRD's default, else the only one for its kind. */
-int render_registry_composition(const idp_render_registry *reg, const idp_doc_node *xrd, const idp_doc_node *xr,
+int render_registry_composition(idp_render_registry *reg, const idp_doc_node *xrd, const idp_doc_node *xr,
 				const idp_doc_node **out, idp_err *err);
 /* Moves an error inside a YAML template to its line and column in the file. */
 void render_map_error(const render_def *def, idp_err *err);
