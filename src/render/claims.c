@@ -91,7 +91,10 @@ static int route(idp_arena *a, idp_render_registry *reg, const idp_render_opts *
 			obj_push(a, pending, obj);
 			return 0;
 		}
-		/* Staying a claim: it must still be one its XRD accepts. */
+		/* Staying a claim: it must still be one its XRD accepts, in the
+		 * namespace -n names when it names none. */
+		if (opts->namespace)
+			obj = with_namespace(a, obj, xrd_of(reg, obj), opts->namespace);
 		idp_arena *scratch = idp_arena_new();
 		int rc = idp_compose_xrd_validate(scratch, xrd_of(reg, obj), obj, err);
 		idp_arena_free(scratch);
@@ -132,9 +135,22 @@ static const char *obj_str(const idp_doc_node *obj, const char *path)
 	return idp_doc_path_get(obj, path, &v, NULL) == 0 && v->kind == IDP_DOC_STR ? v->as.str.ptr : "";
 }
 
+/* Who made obj, for a message: its component, else its claim. */
+static const char *origin(idp_arena *a, const idp_doc_node *obj)
+{
+	const char *comp = obj_str(obj, "metadata.labels[\"app.oam.dev/component\"]");
+	if (*comp)
+		return idp_arena_printf(a, "component %s", comp);
+	const char *claim = obj_str(obj, "metadata.labels[\"crossplane.io/claim-name\"]");
+	if (*claim)
+		return idp_arena_printf(a, "claim %s", claim);
+	const char *xr = obj_str(obj, "metadata.labels[\"crossplane.io/composite\"]");
+	return *xr ? idp_arena_printf(a, "composite %s", xr) : "an input document";
+}
+
 /* Two objects with the same identity would overwrite each other in the
- * cluster (and in a directory of files). */
-static int check_unique(idp_arena *a, const obj_list *l, idp_err *err)
+ * cluster (and in a directory of files); two equal ones are one object. */
+static int check_unique(idp_arena *a, obj_list *l, idp_err *err)
 {
 	for (size_t i = 0; i < l->n; i++) {
 		const idp_doc_node *x = l->items[i];
@@ -151,14 +167,17 @@ static int check_unique(idp_arena *a, const obj_list *l, idp_err *err)
 			size_t gx = strcspn(ax, "/"), gy = strcspn(ay, "/");
 			if (!same || gx != gy || strncmp(ax, ay, gx) != 0 || (!strchr(ax, '/') != !strchr(ay, '/')))
 				continue;
-			const char *cx = obj_str(x, "metadata.labels[\"app.oam.dev/component\"]");
-			const char *cy = obj_str(y, "metadata.labels[\"app.oam.dev/component\"]");
+			if (idp_doc_equal(x, y)) {
+				memmove(&l->items[i], &l->items[i + 1], (l->n - i - 1) * sizeof(*l->items));
+				l->n--;
+				i--;
+				break;
+			}
 			const char *ns = obj_str(x, "metadata.namespace");
 			return idp_err_at(err, x->pos, NULL,
-					  "%s %s%s%s is rendered twice (by %s and by %s): one would overwrite the other",
-					  obj_str(x, "kind"), ns, *ns ? "/" : "", obj_str(x, "metadata.name"),
-					  *cy ? idp_arena_printf(a, "component %s", cy) : "a claim",
-					  *cx ? idp_arena_printf(a, "component %s", cx) : "a claim");
+					  "%s %s%s%s is rendered twice, differently (by %s and by %s): one would overwrite the other",
+					  obj_str(x, "kind"), ns, *ns ? "/" : "", obj_str(x, "metadata.name"), origin(a, y),
+					  origin(a, x));
 		}
 	}
 	return 0;
@@ -189,6 +208,13 @@ int idp_render_docs(idp_arena *a, idp_render_registry *reg, idp_doc_node *const 
 		}
 	}
 	for (size_t i = 0; rc == 0 && i < pending.n; i++) {
+		/* Claims that are the same object (two ApplicationClaims sharing
+		 * one AppContainerClaim) are one object in a cluster: composed once. */
+		bool again = false;
+		for (size_t j = 0; j < i && !again; j++)
+			again = idp_doc_equal(pending.items[j], pending.items[i]);
+		if (again)
+			continue;
 		if (i == MAX_COMPOSITIONS)
 			return idp_err_set(err, IDP_EINPUT, "render: more than %d claims: do the compositions compose each other?",
 					   MAX_COMPOSITIONS);

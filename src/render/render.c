@@ -674,13 +674,19 @@ int idp_render_app(idp_arena *a, idp_render_registry *reg, const idp_doc_node *a
 		r.namespace = deps[d].namespace ? deps[d].namespace : r.app_namespace;
 		for (size_t i = 0; rc == 0 && i < deps[d].n_comps; i++)
 			rc = render_component(&r, &deps[d].comps[i], err);
+		/* Objects of policies go with each placement (once per namespace
+		 * and cluster): KubeVela applies them once, in the Application's
+		 * namespace, where a NetworkPolicy would protect none of the pods
+		 * a topology placed elsewhere. */
+		bool seen = false;
+		for (size_t e = 0; e < d; e++)
+			seen = seen || (strcmp(deps[e].namespace ? deps[e].namespace : r.app_namespace, r.namespace) == 0 &&
+					(deps[e].cluster == deps[d].cluster ||
+					 (deps[e].cluster && deps[d].cluster && strcmp(deps[e].cluster, deps[d].cluster) == 0)));
+		for (size_t i = 0; rc == 0 && !seen && i < n_pols; i++)
+			rc = render_policy_objects(&r, &pols[i], err);
 		label_cluster(&r, first, deps[d].cluster);
 	}
-	/* Objects of policies belong to the Application, not to a placement:
-	 * rendered once, in its namespace, as KubeVela applies them. */
-	r.namespace = r.app_namespace;
-	for (size_t i = 0; rc == 0 && i < n_pols; i++)
-		rc = render_policy_objects(&r, &pols[i], err);
 	if (rc)
 		return rc;
 	*objects = r.objects;
