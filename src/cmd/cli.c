@@ -127,3 +127,23 @@ void idp_cmd_report_rate(const char *what, const char *unit, long n, const struc
 	fprintf(stderr, "%s: %ld %s in %.3f s: %.0f %s/s, %.1f us each\n", what, n, unit, secs, (double)n / secs, unit,
 		secs * 1e6 / (double)n);
 }
+
+int idp_cmd_emit_docs(idp_arena *a, idp_doc_node **docs, size_t n, bool json, idp_buf *out, idp_err *err)
+{
+	if (!json)
+		return idp_doc_emit_yaml(docs, n, out, err);
+	const idp_doc_node *node = n == 1 ? docs[0] : NULL;
+	if (n != 1) { /* as kubectl prints several objects */
+		idp_doc_node *list = idp_doc_new_map(a), *items = idp_doc_new_seq(a);
+		idp_doc_map_set(a, list, "apiVersion", idp_doc_new_str(a, "v1"));
+		idp_doc_map_set(a, list, "kind", idp_doc_new_str(a, "List"));
+		for (size_t i = 0; i < n; i++)
+			idp_doc_seq_push(a, items, docs[i]);
+		idp_doc_map_set(a, list, "items", items);
+		node = list;
+	}
+	int rc = idp_doc_emit_json(node, IDP_DOC_JSON_PRETTY, out, err);
+	if (rc == 0)
+		idp_buf_putc(out, '\n');
+	return rc;
+}

@@ -42,6 +42,10 @@ int idp_cmd_input_load(idp_arena *a, const idp_cmd_input *input, idp_doc_stream 
  * on stderr, timed from t0 (CLOCK_MONOTONIC). */
 void idp_cmd_report_rate(const char *what, const char *unit, long n, const struct timespec *t0);
 
+/* Appends docs as YAML, or as JSON (one object as itself, several as a
+ * v1 List, as kubectl prints them). */
+int idp_cmd_emit_docs(idp_arena *a, idp_doc_node **docs, size_t n, bool json, idp_buf *out, idp_err *err);
+
 /* Writes objs into dir, one file per object (idp_render_file_names) and a
  * kustomization.yaml, replacing dir as a whole with one rename. dir must
  * be missing, empty, or written by this function before. */

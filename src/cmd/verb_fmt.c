@@ -21,26 +21,6 @@ static const char fmt_usage[] =
 	"Nothing is printed or written unless every input loads.\n"
 	"Exit status: 0 ok, 1 runtime failure, 2 bad input.\n";
 
-static int emit_docs(idp_arena *a, idp_doc_node **docs, size_t n, bool json, idp_buf *out, idp_err *err)
-{
-	if (!json)
-		return idp_doc_emit_yaml(docs, n, out, err);
-	const idp_doc_node *node = n == 1 ? docs[0] : NULL;
-	if (n != 1) { /* as kubectl prints several objects */
-		idp_doc_node *list = idp_doc_new_map(a), *items = idp_doc_new_seq(a);
-		idp_doc_map_set(a, list, "apiVersion", idp_doc_new_str(a, "v1"));
-		idp_doc_map_set(a, list, "kind", idp_doc_new_str(a, "List"));
-		for (size_t i = 0; i < n; i++)
-			idp_doc_seq_push(a, items, docs[i]);
-		idp_doc_map_set(a, list, "items", items);
-		node = list;
-	}
-	int rc = idp_doc_emit_json(node, IDP_DOC_JSON_PRETTY, out, err);
-	if (rc == 0)
-		idp_buf_putc(out, '\n');
-	return rc;
-}
-
 typedef struct fmt_opts {
 	bool json;
 	bool write;
@@ -105,7 +85,7 @@ int idp_cmd_fmt(int argc, char **argv)
 	if (o.write) {
 		for (size_t i = 0; rc == 0 && i < inputs.len; i++) {
 			idp_buf_clear(&out);
-			rc = emit_docs(a, streams[i].docs, streams[i].len, o.json, &out, &err);
+			rc = idp_cmd_emit_docs(a, streams[i].docs, streams[i].len, o.json, &out, &err);
 			if (rc == 0)
 				rc = idp_file_write_atomic(inputs.items[i].name, out.ptr ? out.ptr : "", out.len, &err);
 		}
@@ -119,7 +99,7 @@ int idp_cmd_fmt(int argc, char **argv)
 	for (size_t i = 0; i < inputs.len; i++)
 		for (size_t d = 0; d < streams[i].len; d++)
 			all[k++] = streams[i].docs[d];
-	rc = emit_docs(a, all, total, o.json, &out, &err);
+	rc = idp_cmd_emit_docs(a, all, total, o.json, &out, &err);
 	if (rc == 0 && fwrite(out.ptr ? out.ptr : "", 1, out.len, stdout) != out.len)
 		rc = idp_err_set(&err, IDP_ERUNTIME, "fmt: cannot write to standard output");
 done:

@@ -29,7 +29,7 @@ static const char render_usage[] =
 	"                         inline: claims are composed here, recursively, and replaced by\n"
 	"                         their resources\n"
 	"      --unwrap-objects   inline: print what provider-kubernetes Objects wrap\n"
-	"  -o, --output           yaml (default) or json (a v1 List)\n"
+	"  -o, --output           yaml (default) or json (several objects as a v1 List)\n"
 	"      --out DIR          write one file per object and a kustomization.yaml into DIR\n"
 	"                         (replaced as a whole; it must be empty or written by idp render)\n"
 	"      --repeat N         render N times in-process first and print the rate (benchmarks)\n"
@@ -198,22 +198,6 @@ static int load_inputs(idp_arena *a, const idp_cmd_inputs *in, idp_doc_node ***d
 	return 0;
 }
 
-static int emit(idp_arena *a, idp_doc_node **objs, size_t n, bool json, idp_buf *out, idp_err *err)
-{
-	if (!json)
-		return idp_doc_emit_yaml(objs, n, out, err);
-	idp_doc_node *list = idp_doc_new_map(a), *items = idp_doc_new_seq(a);
-	idp_doc_map_set(a, list, "apiVersion", idp_doc_new_str(a, "v1"));
-	idp_doc_map_set(a, list, "kind", idp_doc_new_str(a, "List"));
-	for (size_t i = 0; i < n; i++)
-		idp_doc_seq_push(a, items, objs[i]);
-	idp_doc_map_set(a, list, "items", items);
-	int rc = idp_doc_emit_json(list, IDP_DOC_JSON_PRETTY, out, err);
-	if (rc == 0)
-		idp_buf_putc(out, '\n');
-	return rc;
-}
-
 int idp_cmd_render(int argc, char **argv)
 {
 	idp_arena *a = idp_arena_new();
@@ -243,7 +227,7 @@ int idp_cmd_render(int argc, char **argv)
 	if (rc == 0 && o.out_dir)
 		rc = idp_cmd_write_objects_dir(a, o.out_dir, objs, n, &err);
 	else if (rc == 0)
-		rc = emit(a, objs, n, o.json, &out, &err);
+		rc = idp_cmd_emit_docs(a, objs, n, o.json, &out, &err);
 	if (rc == 0)
 		fwrite(idp_buf_cstr(&out), 1, out.len, stdout);
 	else

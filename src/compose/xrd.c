@@ -452,24 +452,28 @@ static const idp_doc_node *version_schema(const idp_doc_node *version)
 	return idp_doc_map_get(idp_doc_map_get(version, "schema"), "openAPIV3Schema");
 }
 
-int compose_xrd_apply(idp_arena *a, const idp_doc_node *xrd, idp_doc_node *obj, char ***pruned, size_t *n_pruned,
-		      idp_err *err)
+/* Prunes, defaults and validates obj in place; w collects what was pruned. */
+static int apply_schema(walk *w, const idp_doc_node *xrd, idp_doc_node *obj)
 {
 	const idp_doc_node *version;
-	*pruned = NULL;
-	*n_pruned = 0;
 	if (role_of(xrd, obj, &version) == 0)
-		return idp_err_at(err, obj->pos, NULL, "%s %s is neither the composite nor the claim kind of XRD %s",
+		return idp_err_at(w->err, obj->pos, NULL, "%s %s is neither the composite nor the claim kind of XRD %s",
 				  idp_doc_map_get_str(obj, "apiVersion"), idp_doc_map_get_str(obj, "kind"),
 				  idp_doc_map_get_str(idp_doc_map_get(xrd, "metadata"), "name"));
 	const idp_doc_node *schema = version_schema(version);
 	if (!schema)
 		return 0;
-	walk w = {a, IDP_BUF_INIT, NULL, NULL, NULL, 0, 0, err};
-	idp_buf_puts(&w.path, "");
-	int rc = prune_and_default(&w, obj, schema);
+	int rc = prune_and_default(w, obj, schema);
 	if (rc == 0)
-		rc = validate(&w, obj, schema);
+		rc = validate(w, obj, schema);
+	return rc;
+}
+
+int compose_xrd_apply(idp_arena *a, const idp_doc_node *xrd, idp_doc_node *obj, char ***pruned, size_t *n_pruned,
+		      idp_err *err)
+{
+	walk w = {a, IDP_BUF_INIT, NULL, NULL, NULL, 0, 0, err};
+	int rc = apply_schema(&w, xrd, obj);
 	idp_buf_free(&w.path);
 	*pruned = w.pruned;
 	*n_pruned = w.n_pruned;
@@ -478,19 +482,8 @@ int compose_xrd_apply(idp_arena *a, const idp_doc_node *xrd, idp_doc_node *obj, 
 
 int idp_compose_xrd_validate(idp_arena *a, const idp_doc_node *xrd, const idp_doc_node *obj, idp_err *err)
 {
-	const idp_doc_node *version;
-	if (role_of(xrd, obj, &version) == 0)
-		return idp_err_at(err, obj->pos, NULL, "%s %s is neither the composite nor the claim kind of XRD %s",
-				  idp_doc_map_get_str(obj, "apiVersion"), idp_doc_map_get_str(obj, "kind"),
-				  idp_doc_map_get_str(idp_doc_map_get(xrd, "metadata"), "name"));
-	const idp_doc_node *schema = version_schema(version);
-	if (!schema)
-		return 0;
 	walk w = {a, IDP_BUF_INIT, NULL, NULL, NULL, 0, 0, err};
-	idp_doc_node *copy = idp_doc_copy(a, obj);
-	int rc = prune_and_default(&w, copy, schema);
-	if (rc == 0)
-		rc = validate(&w, copy, schema);
+	int rc = apply_schema(&w, xrd, idp_doc_copy(a, obj));
 	idp_buf_free(&w.path);
 	if (rc == 0 && w.n_pruned)
 		rc = idp_err_at(err, w.pruned_pos[0], w.pruned_path[0], "unknown field: the %s schema does not declare it",
