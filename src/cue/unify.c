@@ -126,6 +126,28 @@ static cue_value *deep_error(cue_ctx *c, cue_value *v, unsigned depth)
 	return v;
 }
 
+/* A concrete value against an enumeration (a disjunction of concrete
+ * scalars): the message lists what is allowed, where "conflicting values"
+ * would name only the last alternative. NULL when that is not the case. */
+static cue_value *enum_violation(cue_ctx *c, cue_value *x, cue_value *y)
+{
+	cue_value *e = x->kind == CV_DISJ ? x : y, *v = x->kind == CV_DISJ ? y : x;
+	if (e->kind != CV_DISJ || !cue_is_concrete_scalar(v) || e->as.d.n > 32)
+		return NULL;
+	idp_buf b = IDP_BUF_INIT;
+	for (size_t i = 0; i < e->as.d.n; i++) {
+		if (!cue_is_concrete_scalar(e->as.d.alts[i])) {
+			idp_buf_free(&b);
+			return NULL;
+		}
+		idp_buf_printf(&b, "%s%s", i ? ", " : "", cue_kind_text(c, e->as.d.alts[i]));
+	}
+	cue_value *r = cue_bottom(c, v->pos, false, "conflicting values: %s is none of the allowed values %s", cue_kind_text(c, v),
+				  idp_buf_cstr(&b));
+	idp_buf_free(&b);
+	return r;
+}
+
 static cue_value *unify_disj(cue_ctx *c, cue_value *x, cue_value *y)
 {
 	/* Distribute: (a | b) & y = (a & y) | (b & y); a default stays a default. */
@@ -167,6 +189,9 @@ static cue_value *unify_disj(cue_ctx *c, cue_value *x, cue_value *y)
 	if (r->as.d.n == 0) {
 		if (nx * ny == 1 && first_err)
 			return first_err;
+		cue_value *enum_err = enum_violation(c, x, y);
+		if (enum_err)
+			return enum_err;
 		return cue_bottom(c, y->pos, false, "%s%s",
 				  first_err ? first_err->as.err.msg : "empty disjunction",
 				  nx * ny > 1 ? " (and no other alternative matches)" : "");
