@@ -266,14 +266,14 @@ static int def_list(int argc, char **argv)
 	if (rc == 0) {
 		idp_render_def_info *defs;
 		size_t n = idp_render_registry_list(reg, &defs);
-		int wname = 4, wkind = 4, wload = 8;
+		int wname = 4, wkind = 4, wload = 20;
 		for (size_t i = 0; i < n; i++) {
 			wname = (int)strlen(defs[i].name) > wname ? (int)strlen(defs[i].name) : wname;
 			wkind = (int)strlen(defs[i].kind) > wkind ? (int)strlen(defs[i].kind) : wkind;
 			if (defs[i].workload && (int)strlen(defs[i].workload) > wload)
 				wload = (int)strlen(defs[i].workload);
 		}
-		printf("%-*s  %-*s  %-*s  %s\n", wname, "NAME", wkind, "KIND", wload, "WORKLOAD", "DESCRIPTION");
+		printf("%-*s  %-*s  %-*s  %s\n", wname, "NAME", wkind, "KIND", wload, "WORKLOAD / APPLIES TO", "DESCRIPTION");
 		for (size_t i = 0; i < n; i++)
 			printf("%-*s  %-*s  %-*s  %s\n", wname, defs[i].name, wkind, defs[i].kind, wload,
 			       defs[i].workload ? defs[i].workload : "-", defs[i].description);

@@ -592,8 +592,16 @@ size_t idp_render_registry_list(idp_render_registry *reg, idp_render_def_info **
 	static const char *const rank[] = {"1 component", "3 policy", "2 trait"};
 	for (size_t i = 0; i < reg->n; i++) {
 		const render_def *d = &reg->defs[i];
+		const char *workload = d->workload;
+		if (d->kind == RENDER_TRAIT && d->n_applies_to) { /* where it applies */
+			idp_buf b = IDP_BUF_INIT;
+			for (size_t k = 0; k < d->n_applies_to; k++)
+				idp_buf_printf(&b, "%s%s", k ? "," : "", d->applies_to[k]);
+			workload = idp_arena_strdup(reg->a, idp_buf_cstr(&b));
+			idp_buf_free(&b);
+		}
 		infos[i] = (idp_render_def_info){d->name, rank[d->kind == RENDER_COMPONENT ? 0 : d->kind == RENDER_POLICY ? 1 : 2],
-						 d->description ? d->description : "", d->file, d->workload};
+						 d->description ? d->description : "", d->file, workload};
 	}
 	qsort(infos, reg->n, sizeof(*infos), info_cmp);
 	for (size_t i = 0; i < reg->n; i++)

@@ -46,7 +46,8 @@ int idp_render_describe(idp_render_registry *reg, const char *name, idp_doc_node
 
 /* One line of `idp def list`. Strings are borrowed from the registry. */
 typedef struct idp_render_def_info {
-	const char *name, *kind, *description, *file, *workload;
+	const char *name, *kind, *description, *file;
+	const char *workload; /* a component's workload, a trait's appliesToWorkloads (comma-separated), or NULL */
 } idp_render_def_info;
 
 /* The definitions, components first, then traits, then policies, each by
