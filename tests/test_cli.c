@@ -1439,3 +1439,17 @@ Test(cli, catalog_export)
 	cr_expect_eq(rc, 0, "kubectl kustomize %s failed: %s", dir, err);
 	cr_expect(contains(out, "kind: Function\n"), "the Function is not in the build");
 }
+
+/* Two components that make the same object differently: an error naming
+ * both, instead of the later one silently winning. */
+Test(cli, render_colliding_objects)
+{
+	const char *app = put("clash.yaml", "apiVersion: core.oam.dev/v1beta1\nkind: Application\nmetadata:\n  name: a\n"
+					    "spec:\n  components:\n  - name: one\n    type: cm\n  - name: two\n    type: cm\n");
+	const char *defs = put("defs.yaml", out_defs);
+	IDP("render", "-f", app, "-d", defs);
+	EXPECT_STATUS(2);
+	cr_expect(contains(g_run.err, "Service web is rendered twice, differently (by component one and by component two)"),
+		  "%s", g_run.err);
+	cr_expect_str_empty(g_run.out);
+}

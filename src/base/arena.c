@@ -194,6 +194,18 @@ void *idp_arena_zalloc(idp_arena *a, size_t n)
 	return p;
 }
 
+void *idp_arena_grow(idp_arena *a, void *items, size_t len, size_t *cap, size_t elem)
+{
+	if (len < *cap)
+		return items;
+	size_t grown = *cap ? *cap * 2 : 8;
+	void *p = idp_arena_alloc(a, grown * elem);
+	if (len)
+		memcpy(p, items, len * elem);
+	*cap = grown;
+	return p;
+}
+
 char *idp_arena_strndup(idp_arena *a, const char *s, size_t n)
 {
 	char *p = idp_arena_alloc(a, n + 1);

@@ -47,6 +47,11 @@ void idp_arena_reset(idp_arena *a);
 void *idp_arena_alloc(idp_arena *a, size_t n);
 /* Same, zero-filled. */
 void *idp_arena_zalloc(idp_arena *a, size_t n);
+/* Room for one more element: returns items (len used of *cap, each elem
+ * bytes) when it has room, else a copy twice as large (at least 8) in a,
+ * updating *cap. Usage: v->items = idp_arena_grow(a, v->items, v->n,
+ * &v->cap, sizeof(*v->items)); v->items[v->n++] = x; */
+void *idp_arena_grow(idp_arena *a, void *items, size_t len, size_t *cap, size_t elem);
 /* Copy of s[0..n) plus a terminating NUL, owned by the arena. */
 char *idp_arena_strndup(idp_arena *a, const char *s, size_t n);
 char *idp_arena_strdup(idp_arena *a, const char *s);

@@ -45,14 +45,7 @@ static void warn(run *r, const char *fmt, ...)
 	va_start(ap, fmt);
 	idp_buf_vprintf(&b, fmt, ap);
 	va_end(ap);
-	if (r->n_warnings == r->cap_warnings) {
-		size_t cap = r->cap_warnings ? r->cap_warnings * 2 : 8;
-		char **w = idp_arena_alloc(r->a, cap * sizeof(*w));
-		if (r->n_warnings)
-			memcpy(w, r->warnings, r->n_warnings * sizeof(*w));
-		r->warnings = w;
-		r->cap_warnings = cap;
-	}
+	r->warnings = idp_arena_grow(r->a, r->warnings, r->n_warnings, &r->cap_warnings, sizeof(*r->warnings));
 	r->warnings[r->n_warnings++] = idp_arena_strdup(r->a, idp_buf_cstr(&b));
 	idp_buf_free(&b);
 }
@@ -69,14 +62,7 @@ static composed *put_composed(run *r, const char *name, idp_doc_node *res)
 {
 	composed *c = find_composed(r, name);
 	if (!c) {
-		if (r->len == r->cap) {
-			size_t cap = r->cap ? r->cap * 2 : 16;
-			composed *items = idp_arena_alloc(r->a, cap * sizeof(*items));
-			if (r->len)
-				memcpy(items, r->items, r->len * sizeof(*items));
-			r->items = items;
-			r->cap = cap;
-		}
+		r->items = idp_arena_grow(r->a, r->items, r->len, &r->cap, sizeof(*r->items));
 		c = &r->items[r->len++];
 		c->name = idp_arena_strdup(r->a, name);
 		c->ready = false;
@@ -677,10 +663,12 @@ static idp_doc_node *observed_xr(run *r, const idp_doc_node *xr)
 	return o;
 }
 
-static void warn_pruned(run *r, const char *what, char **pruned, size_t n)
+static void warn_pruned(run *r, const char *what, const compose_pruned *pruned, size_t n)
 {
 	for (size_t i = 0; i < n; i++)
-		warn(r, "%s: pruned field not in the XRD's schema: %s", what, pruned[i]);
+		warn(r, "%s: pruned field not in the XRD's schema: %s:%u:%u: %s", what,
+		     pruned[i].pos.file ? pruned[i].pos.file : "-", (unsigned)pruned[i].pos.line,
+		     (unsigned)pruned[i].pos.col, pruned[i].path);
 }
 
 /* With an XRD: a claim becomes its XR; both are pruned, defaulted and
@@ -688,7 +676,7 @@ static void warn_pruned(run *r, const char *what, char **pruned, size_t n)
 static int prepare_xr(run *r, const idp_doc_node **xr, const idp_doc_node **claim, idp_err *err)
 {
 	idp_doc_node *obj = idp_doc_copy(r->a, *xr);
-	char **pruned;
+	compose_pruned *pruned;
 	size_t n;
 	if (compose_xrd_apply(r->a, r->opts->xrd, obj, &pruned, &n, err) != 0)
 		return IDP_EINPUT;

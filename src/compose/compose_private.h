@@ -65,11 +65,17 @@ int compose_apply_composed_patch(idp_arena *a, const idp_doc_node *p, compose_st
 int compose_re2_translate(const char *re, idp_buf *out, int *flags, idp_err *err);
 int compose_regcomp(const char *re, regex_t *out, idp_err *err);
 
+/* A field an XRD's schema does not declare: where it was written, and its
+ * path. */
+typedef struct compose_pruned {
+	idp_pos pos;
+	const char *path;
+} compose_pruned;
+
 /* XRDs: prune unknown fields, apply defaults and validate obj (an XR or a
- * claim of xrd) in place; *pruned lists "file:line:col: path" of each
- * pruned field (arena-owned). */
-int compose_xrd_apply(idp_arena *a, const idp_doc_node *xrd, idp_doc_node *obj, char ***pruned, size_t *n_pruned,
-		      idp_err *err);
+ * claim of xrd) in place; *pruned lists each pruned field (arena-owned). */
+int compose_xrd_apply(idp_arena *a, const idp_doc_node *xrd, idp_doc_node *obj, compose_pruned **pruned,
+		      size_t *n_pruned, idp_err *err);
 bool compose_xrd_is_claim(const idp_doc_node *xrd, const idp_doc_node *obj);
 /* The XR Crossplane makes for claim (name: claim name + 5 stable chars). */
 int compose_claim_to_xr(idp_arena *a, const idp_doc_node *xrd, const idp_doc_node *claim, idp_doc_node **out,

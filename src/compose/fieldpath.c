@@ -18,14 +18,7 @@ typedef struct segs_builder {
 
 static void segs_push(segs_builder *b, idp_compose_segment s)
 {
-	if (b->len == b->cap) {
-		size_t cap = b->cap ? b->cap * 2 : 8;
-		idp_compose_segment *items = idp_arena_alloc(b->a, cap * sizeof(*items));
-		if (b->len)
-			memcpy(items, b->items, b->len * sizeof(*items));
-		b->items = items;
-		b->cap = cap;
-	}
+	b->items = idp_arena_grow(b->a, b->items, b->len, &b->cap, sizeof(*b->items));
 	b->items[b->len++] = s;
 }
 
@@ -462,14 +455,7 @@ typedef struct path_list {
 
 static void paths_push(path_list *l, const idp_compose_segment *segs, size_t n)
 {
-	if (l->len == l->cap) {
-		size_t cap = l->cap ? l->cap * 2 : 8;
-		char **items = idp_arena_alloc(l->a, cap * sizeof(*items));
-		if (l->len)
-			memcpy(items, l->items, l->len * sizeof(*items));
-		l->items = items;
-		l->cap = cap;
-	}
+	l->items = idp_arena_grow(l->a, l->items, l->len, &l->cap, sizeof(*l->items));
 	l->items[l->len++] = (char *)prefix(l->a, segs, n);
 }
 

@@ -76,36 +76,18 @@ static int role_of(const idp_doc_node *xrd, const idp_doc_node *obj, const idp_d
 typedef struct walk {
 	idp_arena *a;
 	idp_buf path;
-	char **pruned; /* paths of pruned fields, with positions */
-	idp_pos *pruned_pos;
-	char **pruned_path;
+	compose_pruned *pruned;
 	size_t n_pruned, cap_pruned;
 	idp_err *err;
 } walk;
 
 static void note_pruned(walk *w, const idp_doc_entry *e)
 {
-	if (w->n_pruned == w->cap_pruned) {
-		size_t cap = w->cap_pruned ? w->cap_pruned * 2 : 8;
-		char **p = idp_arena_alloc(w->a, cap * sizeof(*p)), **pp = idp_arena_alloc(w->a, cap * sizeof(*pp));
-		idp_pos *pos = idp_arena_alloc(w->a, cap * sizeof(*pos));
-		if (w->n_pruned) {
-			memcpy(p, w->pruned, w->n_pruned * sizeof(*p));
-			memcpy(pp, w->pruned_path, w->n_pruned * sizeof(*pp));
-			memcpy(pos, w->pruned_pos, w->n_pruned * sizeof(*pos));
-		}
-		w->pruned = p;
-		w->pruned_path = pp;
-		w->pruned_pos = pos;
-		w->cap_pruned = cap;
-	}
 	idp_buf b = IDP_BUF_INIT;
 	idp_buf_puts(&b, idp_buf_cstr(&w->path));
 	idp_doc_path_push_key(&b, e->key);
-	w->pruned_pos[w->n_pruned] = e->key_pos;
-	w->pruned_path[w->n_pruned] = idp_arena_strdup(w->a, idp_buf_cstr(&b));
-	w->pruned[w->n_pruned++] = idp_arena_printf(w->a, "%s:%u:%u: %s", e->key_pos.file ? e->key_pos.file : "-",
-						    (unsigned)e->key_pos.line, (unsigned)e->key_pos.col, idp_buf_cstr(&b));
+	w->pruned = idp_arena_grow(w->a, w->pruned, w->n_pruned, &w->cap_pruned, sizeof(*w->pruned));
+	w->pruned[w->n_pruned++] = (compose_pruned){e->key_pos, idp_arena_strdup(w->a, idp_buf_cstr(&b))};
 	idp_buf_free(&b);
 }
 
@@ -469,10 +451,10 @@ static int apply_schema(walk *w, const idp_doc_node *xrd, idp_doc_node *obj)
 	return rc;
 }
 
-int compose_xrd_apply(idp_arena *a, const idp_doc_node *xrd, idp_doc_node *obj, char ***pruned, size_t *n_pruned,
-		      idp_err *err)
+int compose_xrd_apply(idp_arena *a, const idp_doc_node *xrd, idp_doc_node *obj, compose_pruned **pruned,
+		      size_t *n_pruned, idp_err *err)
 {
-	walk w = {a, IDP_BUF_INIT, NULL, NULL, NULL, 0, 0, err};
+	walk w = {a, IDP_BUF_INIT, NULL, 0, 0, err};
 	int rc = apply_schema(&w, xrd, obj);
 	idp_buf_free(&w.path);
 	*pruned = w.pruned;
@@ -482,11 +464,11 @@ int compose_xrd_apply(idp_arena *a, const idp_doc_node *xrd, idp_doc_node *obj, 
 
 int idp_compose_xrd_validate(idp_arena *a, const idp_doc_node *xrd, const idp_doc_node *obj, idp_err *err)
 {
-	walk w = {a, IDP_BUF_INIT, NULL, NULL, NULL, 0, 0, err};
+	walk w = {a, IDP_BUF_INIT, NULL, 0, 0, err};
 	int rc = apply_schema(&w, xrd, idp_doc_copy(a, obj));
 	idp_buf_free(&w.path);
 	if (rc == 0 && w.n_pruned)
-		rc = idp_err_at(err, w.pruned_pos[0], w.pruned_path[0], "unknown field: the %s schema does not declare it",
+		rc = idp_err_at(err, w.pruned[0].pos, w.pruned[0].path, "unknown field: the %s schema does not declare it",
 				idp_doc_map_get_str(obj, "kind"));
 	return rc;
 }

@@ -15,14 +15,7 @@ typedef struct obj_list {
 
 static void obj_push(idp_arena *a, obj_list *l, idp_doc_node *obj)
 {
-	if (l->n == l->cap) {
-		size_t cap = l->cap ? l->cap * 2 : 16;
-		idp_doc_node **items = idp_arena_alloc(a, cap * sizeof(*items));
-		if (l->n)
-			memcpy(items, l->items, l->n * sizeof(*items));
-		l->items = items;
-		l->cap = cap;
-	}
+	l->items = idp_arena_grow(a, l->items, l->n, &l->cap, sizeof(*l->items));
 	l->items[l->n++] = obj;
 }
 
@@ -86,7 +79,8 @@ static int route(idp_arena *a, idp_render_registry *reg, const idp_render_opts *
 		 obj_list *out, obj_list *pending, idp_err *err)
 {
 	bool inline_ = opts->compose == IDP_RENDER_COMPOSE_INLINE;
-	if (xrd_of(reg, obj)) {
+	const idp_doc_node *xrd = xrd_of(reg, obj);
+	if (xrd) {
 		if (inline_) {
 			obj_push(a, pending, obj);
 			return 0;
@@ -94,9 +88,9 @@ static int route(idp_arena *a, idp_render_registry *reg, const idp_render_opts *
 		/* Staying a claim: it must still be one its XRD accepts, in the
 		 * namespace -n names when it names none. */
 		if (opts->namespace)
-			obj = with_namespace(a, obj, xrd_of(reg, obj), opts->namespace);
+			obj = with_namespace(a, obj, xrd, opts->namespace);
 		idp_arena *scratch = idp_arena_new();
-		int rc = idp_compose_xrd_validate(scratch, xrd_of(reg, obj), obj, err);
+		int rc = idp_compose_xrd_validate(scratch, xrd, obj, err);
 		idp_arena_free(scratch);
 		if (rc)
 			return rc;
@@ -148,38 +142,48 @@ static const char *origin(idp_arena *a, const idp_doc_node *obj)
 	return *xr ? idp_arena_printf(a, "composite %s", xr) : "an input document";
 }
 
+/* What makes an object one object in a cluster: API group, kind,
+ * namespace, name, and the cluster a topology placed it in. */
+static const char *identity(idp_arena *a, const idp_doc_node *obj)
+{
+	const char *api = obj_str(obj, "apiVersion");
+	const char *slash = strchr(api, '/');
+	return idp_arena_printf(a, "%.*s|%s|%s|%s|%s", slash ? (int)(slash - api) : 0, api, obj_str(obj, "kind"),
+				obj_str(obj, "metadata.namespace"), obj_str(obj, "metadata.name"),
+				obj_str(obj, "metadata.labels[\"app.oam.dev/cluster\"]"));
+}
+
 /* Two objects with the same identity would overwrite each other in the
- * cluster (and in a directory of files); two equal ones are one object. */
+ * cluster (and in a directory of files); two equal ones are one object,
+ * kept where it first appeared. */
 static int check_unique(idp_arena *a, obj_list *l, idp_err *err)
 {
+	const char **ids = idp_arena_alloc(a, (l->n + 1) * sizeof(*ids));
+	size_t kept = 0;
 	for (size_t i = 0; i < l->n; i++) {
-		const idp_doc_node *x = l->items[i];
-		if (!*obj_str(x, "metadata.name"))
-			continue;
-		for (size_t j = 0; j < i; j++) {
-			const idp_doc_node *y = l->items[j];
-			static const char *const keys[] = {"kind", "metadata.name", "metadata.namespace",
-							   "metadata.labels[\"app.oam.dev/cluster\"]"};
-			bool same = true;
-			for (size_t k = 0; same && k < 4; k++)
-				same = strcmp(obj_str(x, keys[k]), obj_str(y, keys[k])) == 0;
-			const char *ax = obj_str(x, "apiVersion"), *ay = obj_str(y, "apiVersion");
-			size_t gx = strcspn(ax, "/"), gy = strcspn(ay, "/");
-			if (!same || gx != gy || strncmp(ax, ay, gx) != 0 || (!strchr(ax, '/') != !strchr(ay, '/')))
+		idp_doc_node *x = l->items[i];
+		const char *id = identity(a, x);
+		bool dup = false;
+		for (size_t j = 0; j < kept && !dup && *obj_str(x, "metadata.name"); j++) {
+			if (strcmp(ids[j], id) != 0)
 				continue;
-			if (idp_doc_equal(x, y)) {
-				memmove(&l->items[i], &l->items[i + 1], (l->n - i - 1) * sizeof(*l->items));
-				l->n--;
-				i--;
-				break;
+			const idp_doc_node *y = l->items[j];
+			if (!idp_doc_equal(x, y)) {
+				const char *ns = obj_str(x, "metadata.namespace");
+				return idp_err_at(err, x->pos, NULL,
+						  "%s %s%s%s is rendered twice, differently (by %s and by %s): one would "
+						  "overwrite the other",
+						  obj_str(x, "kind"), ns, *ns ? "/" : "", obj_str(x, "metadata.name"), origin(a, y),
+						  origin(a, x));
 			}
-			const char *ns = obj_str(x, "metadata.namespace");
-			return idp_err_at(err, x->pos, NULL,
-					  "%s %s%s%s is rendered twice, differently (by %s and by %s): one would overwrite the other",
-					  obj_str(x, "kind"), ns, *ns ? "/" : "", obj_str(x, "metadata.name"), origin(a, y),
-					  origin(a, x));
+			dup = true;
+		}
+		if (!dup) {
+			ids[kept] = id;
+			l->items[kept++] = x;
 		}
 	}
+	l->n = kept;
 	return 0;
 }
 

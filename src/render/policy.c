@@ -116,16 +116,13 @@ static idp_doc_node *merge_component(render_ctx *r, const idp_doc_node *base, co
 
 typedef struct comp_list {
 	render_comp *items;
-	size_t n;
+	size_t n, cap;
 } comp_list;
 
 static void comp_list_push(render_ctx *r, comp_list *l, render_comp c)
 {
-	render_comp *items = idp_arena_alloc(r->a, (l->n + 1) * sizeof(*items));
-	if (l->n)
-		memcpy(items, l->items, l->n * sizeof(*items));
-	items[l->n++] = c;
-	l->items = items;
+	l->items = idp_arena_grow(r->a, l->items, l->n, &l->cap, sizeof(*l->items));
+	l->items[l->n++] = c;
 }
 
 /* One override policy applied to comps. A name is matched whole, with `*`
@@ -200,16 +197,13 @@ static int apply_override(render_ctx *r, const render_policy *p, comp_list *comp
 
 typedef struct dep_list {
 	render_deployment *items;
-	size_t n;
+	size_t n, cap;
 } dep_list;
 
 static void dep_push(render_ctx *r, dep_list *l, render_deployment d)
 {
-	render_deployment *items = idp_arena_alloc(r->a, (l->n + 1) * sizeof(*items));
-	if (l->n)
-		memcpy(items, l->items, l->n * sizeof(*items));
-	items[l->n++] = d;
-	l->items = items;
+	l->items = idp_arena_grow(r->a, l->items, l->n, &l->cap, sizeof(*l->items));
+	l->items[l->n++] = d;
 }
 
 /* The components after every override in overrides, in order. */

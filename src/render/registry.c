@@ -44,14 +44,7 @@ static int registry_put(idp_render_registry *reg, render_def def, idp_err *err)
 			return 0;
 		}
 	}
-	if (reg->n == reg->cap) {
-		size_t cap = reg->cap ? reg->cap * 2 : 16;
-		render_def *defs = idp_arena_alloc(reg->a, cap * sizeof(*defs));
-		if (reg->n)
-			memcpy(defs, reg->defs, reg->n * sizeof(*defs));
-		reg->defs = defs;
-		reg->cap = cap;
-	}
+	reg->defs = idp_arena_grow(reg->a, reg->defs, reg->n, &reg->cap, sizeof(*reg->defs));
 	reg->defs[reg->n++] = def;
 	return 0;
 }
@@ -141,14 +134,7 @@ static void read_applies_to(idp_arena *a, const idp_doc_node *spec, render_def *
 
 static void doc_list_push(idp_arena *a, render_doc_list *l, const idp_doc_node *d)
 {
-	if (l->n == l->cap) {
-		size_t cap = l->cap ? l->cap * 2 : 8;
-		const idp_doc_node **items = idp_arena_alloc(a, cap * sizeof(*items));
-		if (l->n)
-			memcpy(items, l->items, l->n * sizeof(*items));
-		l->items = items;
-		l->cap = cap;
-	}
+	l->items = idp_arena_grow(a, l->items, l->n, &l->cap, sizeof(*l->items));
 	l->items[l->n++] = d;
 }
 
@@ -408,8 +394,6 @@ int idp_render_describe(idp_render_registry *reg, const char *name, idp_doc_node
 
 /* ---------------------------------------------------------------- built in */
 
-static int load_builtin_files(idp_render_registry *reg, idp_err *err);
-
 int render_def_compile(const idp_render_registry *reg, const render_def *def, idp_err *err)
 {
 	if (def->compiled)
@@ -418,16 +402,6 @@ int render_def_compile(const idp_render_registry *reg, const render_def *def, id
 	int rc = idp_cue_compile(reg->a, def->file, def->src, def->len, &mut->compiled, err);
 	if (rc)
 		render_map_error(def, err);
-	return rc;
-}
-
-/* The catalog is tested as a whole (idp def vet in CI): what a render does
- * not use is not compiled, so a command starts in a fraction of the time. */
-int idp_render_registry_load_builtin(idp_render_registry *reg, idp_err *err)
-{
-	reg->lazy = true;
-	int rc = load_builtin_files(reg, err);
-	reg->lazy = false;
 	return rc;
 }
 
@@ -479,6 +453,16 @@ static int load_builtin_files(idp_render_registry *reg, idp_err *err)
 			return rc;
 	}
 	return 0;
+}
+
+/* The catalog is tested as a whole (idp def vet in CI): what a render does
+ * not use is not compiled, so a command starts in a fraction of the time. */
+int idp_render_registry_load_builtin(idp_render_registry *reg, idp_err *err)
+{
+	reg->lazy = true;
+	int rc = load_builtin_files(reg, err);
+	reg->lazy = false;
+	return rc;
 }
 
 /* ---------------------------------------------------------------- crossplane */
@@ -579,33 +563,33 @@ int render_registry_composition(idp_render_registry *reg, const idp_doc_node *xr
 
 static int info_cmp(const void *x, const void *y)
 {
-	const idp_render_def_info *a = x, *b = y;
-	int c = strcmp(a->kind, b->kind);
-	return c ? c : strcmp(a->name, b->name);
+	return strcmp(((const idp_render_def_info *)x)->name, ((const idp_render_def_info *)y)->name);
 }
 
 size_t idp_render_registry_list(idp_render_registry *reg, idp_render_def_info **out)
 {
 	idp_render_def_info *infos = idp_arena_alloc(reg->a, (reg->n + 1) * sizeof(*infos));
-	/* "component" < "policy" < "trait" alphabetically; KubeVela lists
-	 * components, traits, policies: rank them so. */
-	static const char *const rank[] = {"1 component", "3 policy", "2 trait"};
-	for (size_t i = 0; i < reg->n; i++) {
-		const render_def *d = &reg->defs[i];
-		const char *workload = d->workload;
-		if (d->kind == RENDER_TRAIT && d->n_applies_to) { /* where it applies */
-			idp_buf b = IDP_BUF_INIT;
-			for (size_t k = 0; k < d->n_applies_to; k++)
-				idp_buf_printf(&b, "%s%s", k ? "," : "", d->applies_to[k]);
-			workload = idp_arena_strdup(reg->a, idp_buf_cstr(&b));
-			idp_buf_free(&b);
+	static const render_kind order[] = {RENDER_COMPONENT, RENDER_TRAIT, RENDER_POLICY}; /* as vela def list */
+	size_t n = 0;
+	for (size_t k = 0; k < 3; k++) {
+		size_t first = n;
+		for (size_t i = 0; i < reg->n; i++) {
+			const render_def *d = &reg->defs[i];
+			if (d->kind != order[k])
+				continue;
+			const char *workload = d->workload;
+			if (d->kind == RENDER_TRAIT && d->n_applies_to) { /* where it applies */
+				idp_buf b = IDP_BUF_INIT;
+				for (size_t j = 0; j < d->n_applies_to; j++)
+					idp_buf_printf(&b, "%s%s", j ? "," : "", d->applies_to[j]);
+				workload = idp_arena_strdup(reg->a, idp_buf_cstr(&b));
+				idp_buf_free(&b);
+			}
+			infos[n++] = (idp_render_def_info){d->name, render_kind_name(d->kind),
+							   d->description ? d->description : "", d->file, workload};
 		}
-		infos[i] = (idp_render_def_info){d->name, rank[d->kind == RENDER_COMPONENT ? 0 : d->kind == RENDER_POLICY ? 1 : 2],
-						 d->description ? d->description : "", d->file, workload};
+		qsort(infos + first, n - first, sizeof(*infos), info_cmp);
 	}
-	qsort(infos, reg->n, sizeof(*infos), info_cmp);
-	for (size_t i = 0; i < reg->n; i++)
-		infos[i].kind += 2;
 	*out = infos;
-	return reg->n;
+	return n;
 }

@@ -7,14 +7,7 @@
 
 static void push_object(render_ctx *r, idp_doc_node *obj)
 {
-	if (r->n == r->cap) {
-		size_t cap = r->cap ? r->cap * 2 : 16;
-		idp_doc_node **objs = idp_arena_alloc(r->a, cap * sizeof(*objs));
-		if (r->n)
-			memcpy(objs, r->objects, r->n * sizeof(*objs));
-		r->objects = objs;
-		r->cap = cap;
-	}
+	r->objects = idp_arena_grow(r->a, r->objects, r->n, &r->cap, sizeof(*r->objects));
 	r->objects[r->n++] = obj;
 }
 
@@ -437,7 +430,7 @@ static bool trait_applies(const render_def *trait, const render_def *comp)
 	return false;
 }
 
-static int not_applicable(render_ctx *r, const render_def *tdef, const render_def *def, const char *cname,
+static int not_applicable(const render_def *tdef, const render_def *def, const char *cname,
 			  const idp_doc_node *type_node, const char *path, idp_err *err)
 {
 	idp_buf list = IDP_BUF_INIT;
@@ -447,7 +440,6 @@ static int not_applicable(render_ctx *r, const render_def *tdef, const render_de
 			    "trait %s does not apply to component %s of type %s (workload %s); it applies to %s",
 			    tdef->name, cname, def->name, def->workload ? def->workload : "unknown", idp_buf_cstr(&list));
 	idp_buf_free(&list);
-	(void)r;
 	return rc;
 }
 
@@ -511,7 +503,7 @@ static int render_component(render_ctx *r, const render_comp *rc_comp, idp_err *
 		if (!tdef)
 			return IDP_EINPUT;
 		if (!trait_applies(tdef, def))
-			return not_applicable(r, tdef, def, cname, ttype, type_path, err);
+			return not_applicable(tdef, def, cname, ttype, type_path, err);
 		idp_cue_program *tp;
 		if ((rc = render_prepare(r, tdef, idp_doc_map_get(tr, "properties"), render_key_position(tr, "properties"),
 					 idp_arena_printf(r->a, "%s.properties", tpath), make_context(r, cname, workload, outputs),
@@ -635,6 +627,18 @@ static void label_cluster(render_ctx *r, size_t from, const char *cluster)
 	}
 }
 
+static bool same_str(const char *x, const char *y)
+{
+	return x == y || (x && y && strcmp(x, y) == 0);
+}
+
+/* Same namespace (unset: the Application's) and cluster (unset: local). */
+static bool same_placement(const render_ctx *r, const render_deployment *x, const render_deployment *y)
+{
+	return same_str(x->namespace ? x->namespace : r->app_namespace, y->namespace ? y->namespace : r->app_namespace) &&
+	       same_str(x->cluster, y->cluster);
+}
+
 int idp_render_app(idp_arena *a, idp_render_registry *reg, const idp_doc_node *app, const idp_render_opts *opts,
 		   idp_doc_node ***objects, size_t *n, idp_err *err)
 {
@@ -679,10 +683,8 @@ int idp_render_app(idp_arena *a, idp_render_registry *reg, const idp_doc_node *a
 		 * namespace, where a NetworkPolicy would protect none of the pods
 		 * a topology placed elsewhere. */
 		bool seen = false;
-		for (size_t e = 0; e < d; e++)
-			seen = seen || (strcmp(deps[e].namespace ? deps[e].namespace : r.app_namespace, r.namespace) == 0 &&
-					(deps[e].cluster == deps[d].cluster ||
-					 (deps[e].cluster && deps[d].cluster && strcmp(deps[e].cluster, deps[d].cluster) == 0)));
+		for (size_t e = 0; e < d && !seen; e++)
+			seen = same_placement(&r, &deps[e], &deps[d]);
 		for (size_t i = 0; rc == 0 && !seen && i < n_pols; i++)
 			rc = render_policy_objects(&r, &pols[i], err);
 		label_cluster(&r, first, deps[d].cluster);
