@@ -1368,6 +1368,46 @@ Test(cli, render_inline_claim_has_no_dangling_owner)
 	cr_expect(contains(g_run.out, "name: my-custom-repo-gitops\n"), "the AppContainerClaim was not composed");
 }
 
+/* A bad flag combination is an error (exit 2), not a request for help. */
+Test(cli, render_flag_errors_exit_2_without_usage)
+{
+	const char *cases[][4] = {{"--unwrap-objects", NULL}, {"-o", "xml"}, {"--compose", "neither"},
+				  {"--explain", "-o", "json"}, {"--cluster-version", "one"}};
+	for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+		IDP("render", "-f", "embedded:examples/simple-app.yaml", cases[i][0], cases[i][1], cases[i][2]);
+		EXPECT_STATUS(2);
+		cr_expect(!contains(g_run.out, "usage:"), "%s printed usage:\n%s", cases[i][0], g_run.out);
+		cr_expect(contains(g_run.err, "render:"), "%s: %s", cases[i][0], g_run.err);
+	}
+}
+
+/* --explain: the same objects, a comment after every value; nothing else. */
+Test(cli, render_explain_comments_every_value)
+{
+	IDP("render", "-f", "embedded:examples/complex-app.yaml", "--compose", "inline", "--unwrap-objects");
+	EXPECT_STATUS(0);
+	const char *plain = own(strdup(g_run.out));
+	IDP("render", "-f", "embedded:examples/complex-app.yaml", "--compose", "inline", "--unwrap-objects", "--explain");
+	EXPECT_STATUS(0);
+	const char *explained = put("explained.yaml", g_run.out);
+	cr_expect(contains(g_run.out, "image: health-api:latest  # parameter image of component health-api "
+				      "(embedded:examples/complex-app.yaml:13:14)\n"),
+		  "%s", g_run.out);
+	cr_expect(!contains(g_run.out, "origin unknown"));
+	/* Every line that ends a value carries a comment: a line without one
+	 * opens a map or list, or is inside a block scalar. */
+	size_t lines = count_lines(g_run.out), commented = 0;
+	for (const char *p = g_run.out; (p = strstr(p, "  # ")); p++)
+		commented++;
+	cr_expect_gt(commented, lines / 2, "%zu of %zu lines have a comment", commented, lines);
+	IDP("fmt", "-f", explained);
+	EXPECT_STATUS(0);
+	cr_expect_str_eq(g_run.out, plain, "the comments changed what the YAML says");
+	IDP("render", "-f", "embedded:examples/complex-app.yaml", "--explain", "-o", "json");
+	EXPECT_STATUS(2);
+	cr_expect(contains(g_run.err, "--explain"), "%s", g_run.err);
+}
+
 Test(cli, render_duplicate_component)
 {
 	const char *app = put("dup.yaml", "apiVersion: core.oam.dev/v1beta1\nkind: Application\nmetadata:\n  name: a\n"

@@ -577,3 +577,98 @@ Test(doc_emit, emitted_configmaps_pass_the_schema_validator, .timeout = 120)
 	free(text);
 	idp_arena_free(a);
 }
+
+/* ---------------------------------------------------------------- explained */
+
+/* Notes that name the leaf: its text for a scalar, {} or [] for an empty
+ * map or list, so that a misplaced comment shows. */
+static void note_leaf(void *ctx, const idp_doc_node *leaf, idp_buf *out)
+{
+	int *calls = ctx;
+	++*calls;
+	switch (leaf->kind) {
+	case IDP_DOC_MAP: idp_buf_puts(out, "{}"); break;
+	case IDP_DOC_SEQ: idp_buf_puts(out, "[]"); break;
+	case IDP_DOC_STR:
+		if (strchr(leaf->as.str.ptr, '\n'))
+			idp_buf_puts(out, "block\nwith a newline");
+		else
+			idp_buf_printf(out, "=%s", leaf->as.str.ptr);
+		break;
+	case IDP_DOC_INT: idp_buf_printf(out, "=%lld", (long long)leaf->as.i); break;
+	default: idp_buf_printf(out, "=%s", idp_doc_kind_name(leaf->kind)); break;
+	}
+}
+
+static void expect_explained(const char *input, const char *want, int want_calls)
+{
+	idp_arena *a = idp_arena_new();
+	idp_doc_stream s = {0};
+	idp_err err = IDP_ERR_INIT;
+	cr_assert_eq(tu_load(a, input, &s, &err), 0, "%s", tu_errstr(&err));
+	idp_buf out = IDP_BUF_INIT;
+	int calls = 0;
+	cr_assert_eq(idp_doc_emit_yaml_explained(s.docs, s.len, note_leaf, &calls, &out, &err), 0, "%s",
+		     tu_errstr(&err));
+	cr_assert_str_eq(idp_buf_cstr(&out), want, "\n--- got ---\n%s--- want ---\n%s", idp_buf_cstr(&out), want);
+	cr_assert_eq(calls, want_calls);
+	/* Comments change nothing a reader sees. */
+	idp_doc_stream back = {0};
+	cr_assert_eq(tu_load(a, idp_buf_cstr(&out), &back, &err), 0, "%s", tu_errstr(&err));
+	cr_assert_eq(back.len, s.len);
+	for (size_t i = 0; i < s.len; i++)
+		cr_assert(idp_doc_equal_typed(back.docs[i], s.docs[i]), "document %zu reads back differently", i);
+	idp_buf_free(&out);
+	idp_arena_free(a);
+}
+
+Test(doc_emit, explained_puts_one_comment_after_each_leaf)
+{
+	expect_explained("kind: Pod\n"
+			 "metadata: {name: web, labels: {}}\n"
+			 "spec:\n"
+			 "  containers:\n"
+			 "  - name: web\n"
+			 "    args: [serve, \"80\"]\n"
+			 "    ports: []\n"
+			 "  matrix: [[1, 2], [3]]\n"
+			 "  \"on\": yes\n"
+			 "  note: null\n"
+			 "---\n"
+			 "just: one\n",
+			 /* want */
+			 "kind: Pod  # =Pod\n"
+			 "metadata:\n"
+			 "  name: web  # =web\n"
+			 "  labels: {}  # {}\n"
+			 "spec:\n"
+			 "  containers:\n"
+			 "  - name: web  # =web\n"
+			 "    args:\n"
+			 "    - serve  # =serve\n"
+			 "    - \"80\"  # =80\n"
+			 "    ports: []  # []\n"
+			 "  matrix:\n"
+			 "  - - 1  # =1\n"
+			 "    - 2  # =2\n"
+			 "  - - 3  # =3\n"
+			 "  \"on\": true  # =bool\n"
+			 "  note: null  # =null\n"
+			 "---\n"
+			 "just: one  # =one\n",
+			 13);
+}
+
+Test(doc_emit, explained_block_scalars_carry_the_comment_on_their_header)
+{
+	/* The note's newline must not end the comment early. */
+	expect_explained("script: |\n"
+			 "  echo a # not a comment\n"
+			 "  echo b\n"
+			 "after: x\n",
+			 "script: |  # block with a newline\n"
+			 "  echo a # not a comment\n"
+			 "  echo b\n"
+			 "after: x  # =x\n",
+			 2);
+}

@@ -102,6 +102,16 @@ typedef struct idp_pos {
 	uint32_t col;
 } idp_pos;
 
+/* The position of a value no file wrote: the program made it by a rule
+ * (a default, a generated name). rule says which, for `idp render
+ * --explain`, e.g. "Crossplane: the composite is named after its claim";
+ * it must outlive the value (a literal). Line 0 marks it; errors at such
+ * a position print the rule where a file name would be. */
+static inline idp_pos idp_pos_made(const char *rule)
+{
+	return (idp_pos){rule, 0, 0};
+}
+
 /* An error value. Zero-initialise it (IDP_ERR_INIT); the first idp_err_set*
  * fills it, later ones are ignored so the root cause is kept. All strings are
  * owned by the error; idp_err_clear releases them and resets it. */

@@ -12,7 +12,8 @@
 static const char render_usage[] =
 	"usage: idp render -f FILE|DIR|-|embedded:NAME [-f ...] [-d DEFINITIONS ...] [-n NAMESPACE]\n"
 	"                  [--app-revision NAME] [--cluster-version MAJOR.MINOR]\n"
-	"                  [--compose claims|inline] [--unwrap-objects] [-o yaml|json] [--out DIR]\n"
+	"                  [--compose claims|inline] [--unwrap-objects] [--explain] [-o yaml|json]\n"
+	"                  [--out DIR]\n"
 	"\n"
 	"Renders OAM Applications and platform claims into Kubernetes objects, as\n"
 	"`vela dry-run` and Crossplane would. The catalog built into idp (idp def list)\n"
@@ -30,6 +31,10 @@ static const char render_usage[] =
 	"                         their resources\n"
 	"      --unwrap-objects   inline: print what provider-kubernetes Objects wrap\n"
 	"  -o, --output           yaml (default) or json (several objects as a v1 List)\n"
+	"      --explain          YAML with a comment after every value saying what produced it: a\n"
+	"                         property of the Application, a parameter's default, a template,\n"
+	"                         a trait or policy, a Composition's base or patch, an XRD default,\n"
+	"                         or a rule of KubeVela or Crossplane, with its file:line:column\n"
 	"      --out DIR          write one file per object and a kustomization.yaml into DIR\n"
 	"                         (replaced as a whole; it must be empty or written by idp render)\n"
 	"      --repeat N         render N times in-process first and print the rate (benchmarks)\n"
@@ -103,14 +108,18 @@ static int render_repeatedly(idp_render_registry *reg, idp_doc_node *const *docs
 typedef struct render_cli {
 	idp_render_opts ro;
 	idp_cmd_inputs inputs;
-	bool json;
+	bool json, explain;
 	const char *out_dir;
 	long repeat;
 } render_cli;
 
+/* parse_render_flags' answer to -h: positive, unlike every error code
+ * (IDP_EINPUT is -1). */
+#define RENDER_WANTS_HELP 1
+
 static int parse_render_flags(int argc, char **argv, render_cli *o, idp_render_registry *reg, idp_err *err)
 {
-	enum { OPT_REV = 1000, OPT_CLUSTER, OPT_REPEAT, OPT_COMPOSE, OPT_UNWRAP, OPT_OUT };
+	enum { OPT_REV = 1000, OPT_CLUSTER, OPT_REPEAT, OPT_COMPOSE, OPT_UNWRAP, OPT_OUT, OPT_EXPLAIN };
 	static const struct option opts[] = {{"filename", required_argument, NULL, 'f'},
 					     {"definitions", required_argument, NULL, 'd'},
 					     {"namespace", required_argument, NULL, 'n'},
@@ -120,6 +129,7 @@ static int parse_render_flags(int argc, char **argv, render_cli *o, idp_render_r
 					     {"compose", required_argument, NULL, OPT_COMPOSE},
 					     {"unwrap-objects", no_argument, NULL, OPT_UNWRAP},
 					     {"out", required_argument, NULL, OPT_OUT},
+					     {"explain", no_argument, NULL, OPT_EXPLAIN},
 					     {"repeat", required_argument, NULL, OPT_REPEAT},
 					     {"help", no_argument, NULL, 'h'},
 					     {NULL, 0, NULL, 0}};
@@ -127,7 +137,7 @@ static int parse_render_flags(int argc, char **argv, render_cli *o, idp_render_r
 	optind = 1;
 	while (rc == 0 && (c = getopt_long(argc, argv, "f:d:n:o:h", opts, NULL)) != -1) {
 		switch (c) {
-		case 'h': return -1;
+		case 'h': return RENDER_WANTS_HELP;
 		case 'f': rc = idp_cmd_inputs_add(&o->inputs, optarg, err); break;
 		case 'd': rc = idp_render_registry_load(reg, optarg, err); break;
 		case 'n':
@@ -151,6 +161,7 @@ static int parse_render_flags(int argc, char **argv, render_cli *o, idp_render_r
 			break;
 		case OPT_UNWRAP: o->ro.unwrap_objects = true; break;
 		case OPT_OUT: o->out_dir = optarg; break;
+		case OPT_EXPLAIN: o->explain = true; break;
 		case OPT_REPEAT:
 			o->repeat = strtol(optarg, NULL, 10);
 			if (o->repeat < 1 || o->repeat > 100000000)
@@ -167,6 +178,8 @@ static int parse_render_flags(int argc, char **argv, render_cli *o, idp_render_r
 		rc = idp_err_set(err, IDP_EINPUT, "render: want -f FILE and no other arguments (see idp render --help)");
 	if (rc == 0 && o->ro.unwrap_objects && o->ro.compose != IDP_RENDER_COMPOSE_INLINE)
 		rc = idp_err_set(err, IDP_EINPUT, "render: --unwrap-objects needs --compose inline");
+	if (rc == 0 && o->explain && (o->out_dir || o->json))
+		rc = idp_err_set(err, IDP_EINPUT, "render: --explain prints commented YAML; not with -o json or --out");
 	if (rc == 0 && o->out_dir && o->json)
 		rc = idp_err_set(err, IDP_EINPUT, "render: --out writes YAML files; -o json prints to standard output");
 	return rc;
@@ -203,12 +216,12 @@ int idp_cmd_render(int argc, char **argv)
 	idp_arena *a = idp_arena_new();
 	idp_render_registry *reg = idp_render_registry_new(a);
 	idp_err err = IDP_ERR_INIT;
-	render_cli o = {IDP_RENDER_OPTS_INIT, {0}, false, NULL, 1};
+	render_cli o = {IDP_RENDER_OPTS_INIT, {0}, false, false, NULL, 1};
 	/* The built-in catalog first: -d files override it by name. */
 	int rc = idp_render_registry_load_builtin(reg, &err);
 	if (rc == 0)
 		rc = parse_render_flags(argc, argv, &o, reg, &err);
-	if (rc == -1) {
+	if (rc == RENDER_WANTS_HELP) {
 		fputs(render_usage, stdout);
 		idp_cmd_inputs_free(&o.inputs);
 		idp_render_registry_free(reg);
@@ -226,6 +239,9 @@ int idp_cmd_render(int argc, char **argv)
 		rc = idp_render_docs(a, reg, docs, n_docs, &o.ro, &objs, &n, &err);
 	if (rc == 0 && o.out_dir)
 		rc = idp_cmd_write_objects_dir(a, o.out_dir, objs, n, &err);
+	else if (rc == 0 && o.explain)
+		rc = idp_doc_emit_yaml_explained(objs, n, idp_render_explain_fn,
+						 idp_render_explainer_new(a, reg, docs, n_docs), &out, &err);
 	else if (rc == 0)
 		rc = idp_cmd_emit_docs(a, objs, n, o.json, &out, &err);
 	if (rc == 0)

@@ -18,6 +18,7 @@
 
 typedef struct composed {
 	const char *name;       /* the template (composition resource) name */
+	idp_pos name_pos;       /* where the Composition names it */
 	idp_doc_node *resource; /* desired state */
 	bool ready;
 } composed;
@@ -58,13 +59,14 @@ static composed *find_composed(run *r, const char *name)
 	return NULL;
 }
 
-static composed *put_composed(run *r, const char *name, idp_doc_node *res)
+static composed *put_composed(run *r, const char *name, idp_pos name_pos, idp_doc_node *res)
 {
 	composed *c = find_composed(r, name);
 	if (!c) {
 		r->items = idp_arena_grow(r->a, r->items, r->len, &r->cap, sizeof(*r->items));
 		c = &r->items[r->len++];
 		c->name = idp_arena_strdup(r->a, name);
+		c->name_pos = name_pos;
 		c->ready = false;
 	}
 	c->resource = res;
@@ -116,6 +118,23 @@ static const char *annotation(const idp_doc_node *obj, const char *key)
 static const char *meta_str(const idp_doc_node *obj, const char *key)
 {
 	return idp_doc_map_get_str(idp_doc_map_get(obj, "metadata"), key);
+}
+
+static void set_str(idp_arena *a, idp_doc_node *m, const char *key, const char *v, idp_pos pos)
+{
+	idp_doc_map_set(a, m, key, idp_doc_new_str_at(a, v, pos));
+}
+
+/* Sets key to a copy of from (which keeps its position), if there is one. */
+static void set_copy(idp_arena *a, idp_doc_node *m, const char *key, const idp_doc_node *from)
+{
+	if (from)
+		idp_doc_map_set(a, m, key, idp_doc_copy(a, from));
+}
+
+static const idp_doc_node *meta_node(const idp_doc_node *obj, const char *key)
+{
+	return idp_doc_map_get(idp_doc_map_get(obj, "metadata"), key);
 }
 
 /* ---------------------------------------------------------------- names */
@@ -397,13 +416,12 @@ static int run_template(run *r, const idp_doc_node *in, const idp_doc_node *t, i
 	bool ready = false;
 	if (ocd) {
 		idp_doc_node *meta = metadata_of(r->a, dcd);
-		const char *ons = meta_str(ocd, "namespace"), *oname = meta_str(ocd, "name");
-		if (ons)
-			idp_doc_map_set(r->a, meta, "namespace", idp_doc_new_str(r->a, ons));
+		if (meta_str(ocd, "namespace"))
+			set_copy(r->a, meta, "namespace", meta_node(ocd, "namespace"));
 		else
 			idp_doc_map_delete(meta, "namespace");
-		if (oname)
-			idp_doc_map_set(r->a, meta, "name", idp_doc_new_str(r->a, oname));
+		if (meta_str(ocd, "name"))
+			set_copy(r->a, meta, "name", meta_node(ocd, "name"));
 		else
 			idp_doc_map_delete(meta, "name");
 		idp_err cerr = IDP_ERR_INIT;
@@ -447,7 +465,7 @@ static int run_template(run *r, const idp_doc_node *in, const idp_doc_node *t, i
 			return IDP_EINPUT;
 		}
 	}
-	composed *c = put_composed(r, name, dcd);
+	composed *c = put_composed(r, name, idp_doc_map_get(t, "name")->pos, dcd);
 	c->ready = ready;
 	return 0;
 }
@@ -548,11 +566,6 @@ int idp_compose_check(const idp_doc_node *comp, idp_err *err)
 
 /* ---------------------------------------------------------------- output */
 
-static void set_str(idp_arena *a, idp_doc_node *m, const char *key, const char *v)
-{
-	idp_doc_map_set(a, m, key, idp_doc_new_str(a, v));
-}
-
 /* RenderComposedResourceMetadata + the name generator. */
 static void render_metadata(run *r, composed *c)
 {
@@ -560,24 +573,22 @@ static void render_metadata(run *r, composed *c)
 	const idp_doc_node *xr = r->st.oxr;
 	idp_doc_node *meta = metadata_of(a, c->resource);
 	const idp_doc_node *xlabels = idp_doc_map_get(idp_doc_map_get(xr, "metadata"), "labels");
-	const char *prefix = idp_doc_map_get_str(xlabels, LABEL_COMPOSITE);
+	const idp_doc_node *prefix = idp_doc_map_get(xlabels, LABEL_COMPOSITE);
 	const char *name = idp_doc_map_get_str(meta, "name");
 	const char *gen = idp_doc_map_get_str(meta, "generateName");
 	if ((!name || !*name) && (!gen || !*gen)) {
-		gen = idp_arena_printf(a, "%s-", prefix);
-		set_str(a, meta, "generateName", gen);
+		gen = idp_arena_printf(a, "%s-", prefix ? prefix->as.str.ptr : "");
+		set_str(a, meta, "generateName", gen, idp_pos_made("Crossplane: composed resources are named after their composite"));
 	}
-	const char *xns = meta_str(xr, "namespace");
-	if (xns)
-		set_str(a, meta, "namespace", xns);
-	set_str(a, map_child(a, meta, "annotations"), ANNOTATION_RESOURCE_NAME, c->name);
+	set_copy(a, meta, "namespace", meta_node(xr, "namespace"));
+	set_str(a, map_child(a, meta, "annotations"), ANNOTATION_RESOURCE_NAME, c->name, c->name_pos);
 	idp_doc_node *labels = map_child(a, meta, "labels");
-	set_str(a, labels, LABEL_COMPOSITE, prefix);
+	set_copy(a, labels, LABEL_COMPOSITE, prefix);
 	const char *cn = idp_doc_map_get_str(xlabels, LABEL_CLAIM_NAME);
 	const char *cns = idp_doc_map_get_str(xlabels, LABEL_CLAIM_NAMESPACE);
 	if (cn && *cn && cns && *cns) {
-		set_str(a, labels, LABEL_CLAIM_NAME, cn);
-		set_str(a, labels, LABEL_CLAIM_NAMESPACE, cns);
+		set_copy(a, labels, LABEL_CLAIM_NAME, idp_doc_map_get(xlabels, LABEL_CLAIM_NAME));
+		set_copy(a, labels, LABEL_CLAIM_NAMESPACE, idp_doc_map_get(xlabels, LABEL_CLAIM_NAMESPACE));
 	}
 	idp_doc_node *owners = idp_doc_map_get(meta, "ownerReferences");
 	if (!owners || owners->kind != IDP_DOC_SEQ) {
@@ -585,17 +596,21 @@ static void render_metadata(run *r, composed *c)
 		idp_doc_map_set(a, meta, "ownerReferences", owners);
 	}
 	idp_doc_node *ref = idp_doc_new_map(a);
-	set_str(a, ref, "apiVersion", idp_doc_map_get_str(xr, "apiVersion"));
-	set_str(a, ref, "kind", idp_doc_map_get_str(xr, "kind"));
-	set_str(a, ref, "name", meta_str(xr, "name"));
-	set_str(a, ref, "uid", r->uid);
-	idp_doc_map_set(a, ref, "controller", idp_doc_new_bool(a, true));
-	idp_doc_map_set(a, ref, "blockOwnerDeletion", idp_doc_new_bool(a, true));
+	idp_pos owner = idp_pos_made("Crossplane: the composite controls what it composes");
+	set_copy(a, ref, "apiVersion", idp_doc_map_get(xr, "apiVersion"));
+	set_copy(a, ref, "kind", idp_doc_map_get(xr, "kind"));
+	set_copy(a, ref, "name", meta_node(xr, "name"));
+	set_str(a, ref, "uid", r->uid, owner);
+	idp_doc_node *yes = idp_doc_new_bool(a, true);
+	yes->pos = owner;
+	idp_doc_map_set(a, ref, "controller", yes);
+	idp_doc_map_set(a, ref, "blockOwnerDeletion", idp_doc_copy(a, yes));
 	idp_doc_seq_push(a, owners, ref);
 	name = idp_doc_map_get_str(meta, "name");
 	gen = idp_doc_map_get_str(meta, "generateName");
 	if ((!name || !*name) && gen && *gen) {
-		set_str(a, meta, "name", child_name(a, gen, r->uid, c->name));
+		set_str(a, meta, "name", child_name(a, gen, r->uid, c->name),
+			idp_pos_made("Crossplane: a composed resource without a name gets generateName plus a suffix"));
 		idp_doc_map_delete(meta, "generateName");
 	}
 }
@@ -603,12 +618,13 @@ static void render_metadata(run *r, composed *c)
 static idp_doc_node *condition(idp_arena *a, const char *type, bool ok, const char *reason, const char *msg)
 {
 	idp_doc_node *c = idp_doc_new_map(a);
-	set_str(a, c, "lastTransitionTime", "2024-01-01T00:00:00Z");
+	idp_pos at = idp_pos_made("Crossplane: the composite's conditions");
+	set_str(a, c, "lastTransitionTime", "2024-01-01T00:00:00Z", at);
 	if (msg)
-		set_str(a, c, "message", msg);
-	set_str(a, c, "reason", reason);
-	set_str(a, c, "status", ok ? "True" : "False");
-	set_str(a, c, "type", type);
+		set_str(a, c, "message", msg, at);
+	set_str(a, c, "reason", reason, at);
+	set_str(a, c, "status", ok ? "True" : "False", at);
+	set_str(a, c, "type", type, at);
 	return c;
 }
 
@@ -652,14 +668,15 @@ static idp_doc_node *observed_xr(run *r, const idp_doc_node *xr)
 		for (char *p = kind; *p; p++)
 			if (*p >= 'A' && *p <= 'Z')
 				*p = (char)(*p + 32);
-		set_str(a, meta, "name", gen ? child_name(a, gen, render_uid(a, o), "xr") : kind);
+		set_str(a, meta, "name", gen ? child_name(a, gen, render_uid(a, o), "xr") : kind,
+			idp_pos_made("idp compose: an XR without a name is named after its kind"));
 	}
 	idp_doc_node *labels = map_child(a, meta, "labels");
 	if (!idp_doc_map_get_str(labels, LABEL_COMPOSITE))
-		set_str(a, labels, LABEL_COMPOSITE, idp_doc_map_get_str(meta, "name"));
+		set_copy(a, labels, LABEL_COMPOSITE, idp_doc_map_get(meta, "name"));
 	const char *uid = idp_doc_map_get_str(meta, "uid");
 	r->uid = uid ? uid : render_uid(a, o);
-	set_str(a, meta, "uid", r->uid);
+	set_str(a, meta, "uid", r->uid, idp_pos_made("idp compose: a uid derived from the XR's identity"));
 	return o;
 }
 
@@ -720,20 +737,22 @@ int idp_compose_run(idp_arena *a, const idp_doc_node *xr, const idp_doc_node *co
 		return IDP_EINPUT;
 	r.st.oxr = observed_xr(&r, xr);
 	r.st.dxr = idp_doc_new_map(a);
-	set_str(a, r.st.dxr, "apiVersion", idp_doc_map_get_str(xr, "apiVersion"));
-	set_str(a, r.st.dxr, "kind", idp_doc_map_get_str(xr, "kind"));
+	set_copy(a, r.st.dxr, "apiVersion", idp_doc_map_get(xr, "apiVersion"));
+	set_copy(a, r.st.dxr, "kind", idp_doc_map_get(xr, "kind"));
 	r.st.env = opts->environment && opts->environment->kind == IDP_DOC_MAP ? compose_json_normalize(a, opts->environment)
 									      : idp_doc_new_map(a);
 	if (!idp_doc_map_get(r.st.env, "apiVersion") && !idp_doc_map_get(r.st.env, "kind")) {
-		set_str(a, r.st.env, "apiVersion", "internal.crossplane.io/v1alpha1");
-		set_str(a, r.st.env, "kind", "Environment");
+		set_str(a, r.st.env, "apiVersion", "internal.crossplane.io/v1alpha1", idp_pos_made("Crossplane: the environment"));
+		set_str(a, r.st.env, "kind", "Environment", idp_pos_made("Crossplane: the environment"));
 	}
 	for (size_t i = 0; i < opts->n_desired; i++) {
 		const char *n = annotation(opts->desired[i], ANNOTATION_RESOURCE_NAME);
 		if (!n)
 			return idp_err_at(err, opts->desired[i]->pos, "metadata.annotations",
 					  "a desired resource needs the %s annotation", ANNOTATION_RESOURCE_NAME);
-		put_composed(&r, n, compose_json_normalize(a, opts->desired[i]));
+		idp_pos at = idp_doc_map_get(idp_doc_map_get(idp_doc_map_get(opts->desired[i], "metadata"), "annotations"),
+					     ANNOTATION_RESOURCE_NAME)->pos;
+		put_composed(&r, n, at, compose_json_normalize(a, opts->desired[i]));
 	}
 	const idp_doc_node *spec = idp_doc_map_get(composition, "spec");
 	const char *mode = idp_doc_map_get_str(spec, "mode");
@@ -767,8 +786,12 @@ int idp_compose_run(idp_arena *a, const idp_doc_node *xr, const idp_doc_node *co
 		if (cname) {
 			idp_doc_node *copy = idp_doc_copy(a, secret);
 			idp_doc_node *m = idp_doc_map_get(copy, "metadata");
-			set_str(a, m, "name", cname);
-			set_str(a, m, "namespace", meta_str(claim, "namespace") ? meta_str(claim, "namespace") : "default");
+			set_copy(a, m, "name", idp_doc_map_get(ref, "name"));
+			if (meta_str(claim, "namespace"))
+				set_copy(a, m, "namespace", meta_node(claim, "namespace"));
+			else
+				set_str(a, m, "namespace", "default",
+					idp_pos_made("Kubernetes: an object without a namespace is in default"));
 			idp_doc_node **grown = idp_arena_alloc(a, (out->n_resources + 1) * sizeof(*grown));
 			memcpy(grown, out->resources, out->n_resources * sizeof(*grown));
 			grown[out->n_resources++] = copy;

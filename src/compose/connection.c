@@ -85,7 +85,7 @@ int compose_extract_connection(idp_arena *a, const idp_doc_node *ocd, const idp_
 		if (!type)
 			continue;
 		if (strcmp(type, "FromValue") == 0) {
-			idp_doc_map_set(a, conn, name, idp_doc_new_str(a, idp_doc_map_get_str(cd, "value")));
+			idp_doc_map_set(a, conn, name, idp_doc_copy(a, idp_doc_map_get(cd, "value")));
 		} else if (strcmp(type, "FromConnectionSecretKey") == 0) {
 			const char *key = idp_doc_map_get_str(cd, "fromConnectionSecretKey");
 			const char *v = idp_doc_map_get_str(secret, key);
@@ -151,24 +151,27 @@ int compose_connection_secret(idp_arena *a, const idp_doc_node *xr, const idp_do
 	}
 	if (!ns)
 		ns = idp_doc_map_get_str(meta, "namespace");
+	idp_pos made = idp_pos_made("Crossplane: the composite's connection details go to a Secret");
 	idp_doc_node *s = idp_doc_new_map(a);
-	idp_doc_map_set(a, s, "apiVersion", idp_doc_new_str(a, "v1"));
-	idp_doc_map_set(a, s, "kind", idp_doc_new_str(a, "Secret"));
+	idp_doc_map_set(a, s, "apiVersion", idp_doc_new_str_at(a, "v1", made));
+	idp_doc_map_set(a, s, "kind", idp_doc_new_str_at(a, "Secret", made));
 	idp_doc_node *m = idp_doc_new_map(a);
-	idp_doc_map_set(a, m, "name", idp_doc_new_str(a, name));
+	idp_doc_map_set(a, m, "name", idp_doc_new_str_at(a, name, made));
 	if (ns)
-		idp_doc_map_set(a, m, "namespace", idp_doc_new_str(a, ns));
+		idp_doc_map_set(a, m, "namespace", idp_doc_new_str_at(a, ns, made));
 	idp_doc_map_set(a, s, "metadata", m);
 	idp_doc_node *data = idp_doc_new_map(a);
 	for (size_t i = 0; i < conn->as.map.len; i++) {
 		const idp_doc_node *v = conn->as.map.items[i].value;
 		idp_buf b = IDP_BUF_INIT;
 		compose_base64_encode(&b, (const unsigned char *)v->as.str.ptr, v->as.str.len);
-		idp_doc_map_set(a, data, conn->as.map.items[i].key, idp_doc_new_strn(a, b.ptr ? b.ptr : "", b.len));
+		idp_doc_node *enc = idp_doc_new_strn(a, b.ptr ? b.ptr : "", b.len);
+		enc->pos = v->pos;
+		idp_doc_map_set(a, data, conn->as.map.items[i].key, enc);
 		idp_buf_free(&b);
 	}
 	idp_doc_map_set(a, s, "data", data);
-	idp_doc_map_set(a, s, "type", idp_doc_new_str(a, "connection.crossplane.io/v1alpha1"));
+	idp_doc_map_set(a, s, "type", idp_doc_new_str_at(a, "connection.crossplane.io/v1alpha1", made));
 	(void)err;
 	*out = s;
 	return 0;

@@ -222,8 +222,22 @@ static idp_compose_merge merge_mode(const idp_doc_node *p)
 	return mode;
 }
 
-static int write_value(idp_arena *a, const idp_doc_node *p, idp_doc_node *to, const idp_doc_node *v, idp_err *err)
+/* What a patch writes is the patch's doing: its values point at the patch
+ * (so that errors and idp render --explain name it), not at where it read. */
+static void stamp(idp_doc_node *v, idp_pos pos)
 {
+	v->pos = pos;
+	if (v->kind == IDP_DOC_MAP)
+		for (size_t i = 0; i < v->as.map.len; i++)
+			stamp(v->as.map.items[i].value, pos);
+	else if (v->kind == IDP_DOC_SEQ)
+		for (size_t i = 0; i < v->as.seq.len; i++)
+			stamp(v->as.seq.items[i], pos);
+}
+
+static int write_value(idp_arena *a, const idp_doc_node *p, idp_doc_node *to, idp_doc_node *v, idp_err *err)
+{
+	stamp(v, p->pos);
 	const char *path = compose_patch_to(p);
 	idp_compose_merge mode = merge_mode(p);
 	if (!strstr(path, "[*]")) {

@@ -502,31 +502,38 @@ int compose_claim_to_xr(idp_arena *a, const idp_doc_node *xrd, const idp_doc_nod
 			idp_err *err)
 {
 	const idp_doc_node *spec = xrd_spec(xrd);
-	const char *xr_kind = idp_doc_map_get_str(idp_doc_map_get(spec, "names"), "kind");
 	const idp_doc_node *meta = idp_doc_map_get(claim, "metadata");
-	const char *name = idp_doc_map_get_str(meta, "name");
-	const char *ns = idp_doc_map_get_str(meta, "namespace");
-	if (!name)
+	const idp_doc_node *name_node = idp_doc_map_get(meta, "name"), *ns_node = idp_doc_map_get(meta, "namespace");
+	if (!name_node || name_node->kind != IDP_DOC_STR)
 		return idp_err_at(err, (meta ? meta : claim)->pos, "metadata.name", "a claim needs metadata.name");
-	if (!ns)
-		ns = "default";
+	const char *name = name_node->as.str.ptr;
+	bool has_ns = ns_node && ns_node->kind == IDP_DOC_STR;
+	const char *ns = has_ns ? ns_node->as.str.ptr : "default";
+	idp_pos ns_pos = has_ns ? ns_node->pos : idp_pos_made("Kubernetes: an object without a namespace is in default");
+	const idp_doc_node *api = idp_doc_map_get(claim, "apiVersion");
 	idp_doc_node *xr = idp_doc_new_map(a);
-	idp_doc_map_set(a, xr, "apiVersion", idp_doc_new_str(a, idp_doc_map_get_str(claim, "apiVersion")));
-	idp_doc_map_set(a, xr, "kind", idp_doc_new_str(a, xr_kind));
+	idp_doc_map_set(a, xr, "apiVersion", idp_doc_copy(a, api));
+	idp_doc_map_set(a, xr, "kind", idp_doc_copy(a, idp_doc_map_get(idp_doc_map_get(spec, "names"), "kind")));
 	idp_doc_node *xmeta = idp_doc_new_map(a);
 	idp_doc_map_set(a, xr, "metadata", xmeta);
-	const char *bound = idp_doc_map_get_str(idp_doc_map_get(idp_doc_map_get(claim, "spec"), "resourceRef"), "name");
-	char suffix[6];
-	name_suffix(ns, name, suffix);
-	const char *xr_name = bound ? bound : idp_arena_printf(a, "%s-%s", name, suffix);
-	idp_doc_map_set(a, xmeta, "name", idp_doc_new_str(a, xr_name));
+	const idp_doc_node *bound = idp_doc_map_get(idp_doc_map_get(idp_doc_map_get(claim, "spec"), "resourceRef"), "name");
+	idp_doc_node *xr_name;
+	if (bound && bound->kind == IDP_DOC_STR) {
+		xr_name = idp_doc_copy(a, bound);
+	} else {
+		char suffix[6];
+		name_suffix(ns, name, suffix);
+		xr_name = idp_doc_new_str_at(a, idp_arena_printf(a, "%s-%s", name, suffix),
+					     idp_pos_made("Crossplane: a claim's composite is named after it, plus a suffix"));
+	}
+	idp_doc_map_set(a, xmeta, "name", xr_name);
 	idp_doc_node *labels = idp_doc_new_map(a);
 	const idp_doc_node *cl = idp_doc_map_get(meta, "labels");
 	for (size_t i = 0; cl && cl->kind == IDP_DOC_MAP && i < cl->as.map.len; i++)
 		idp_doc_map_set(a, labels, cl->as.map.items[i].key, idp_doc_copy(a, cl->as.map.items[i].value));
-	idp_doc_map_set(a, labels, "crossplane.io/claim-name", idp_doc_new_str(a, name));
-	idp_doc_map_set(a, labels, "crossplane.io/claim-namespace", idp_doc_new_str(a, ns));
-	idp_doc_map_set(a, labels, "crossplane.io/composite", idp_doc_new_str(a, xr_name));
+	idp_doc_map_set(a, labels, "crossplane.io/claim-name", idp_doc_copy(a, name_node));
+	idp_doc_map_set(a, labels, "crossplane.io/claim-namespace", idp_doc_new_str_at(a, ns, ns_pos));
+	idp_doc_map_set(a, labels, "crossplane.io/composite", idp_doc_copy(a, xr_name));
 	idp_doc_map_set(a, xmeta, "labels", labels);
 	const idp_doc_node *ca = idp_doc_map_get(meta, "annotations");
 	if (ca && ca->kind == IDP_DOC_MAP) {
@@ -547,10 +554,10 @@ int compose_claim_to_xr(idp_arena *a, const idp_doc_node *xrd, const idp_doc_nod
 		idp_doc_map_append(a, xspec, k, cspec->as.map.items[i].key_pos, idp_doc_copy(a, cspec->as.map.items[i].value));
 	}
 	idp_doc_node *ref = idp_doc_new_map(a);
-	idp_doc_map_set(a, ref, "apiVersion", idp_doc_new_str(a, idp_doc_map_get_str(claim, "apiVersion")));
-	idp_doc_map_set(a, ref, "kind", idp_doc_new_str(a, idp_doc_map_get_str(claim, "kind")));
-	idp_doc_map_set(a, ref, "name", idp_doc_new_str(a, name));
-	idp_doc_map_set(a, ref, "namespace", idp_doc_new_str(a, ns));
+	idp_doc_map_set(a, ref, "apiVersion", idp_doc_copy(a, api));
+	idp_doc_map_set(a, ref, "kind", idp_doc_copy(a, idp_doc_map_get(claim, "kind")));
+	idp_doc_map_set(a, ref, "name", idp_doc_copy(a, name_node));
+	idp_doc_map_set(a, ref, "namespace", idp_doc_new_str_at(a, ns, ns_pos));
 	idp_doc_map_set(a, xspec, "claimRef", ref);
 	idp_doc_map_set(a, xr, "spec", xspec);
 	xr->pos = claim->pos;

@@ -179,6 +179,8 @@ typedef struct cue_file {
  * A construct outside the dialect fails with
  * "unsupported CUE construct <what>". Nesting is capped at 256 levels. */
 int cue_parse(idp_arena *a, const char *file, const char *src, size_t len, cue_file *out, idp_err *err);
+/* The same for text that starts at origin in its file (see idp_cue_compile_at). */
+int cue_parse_at(idp_arena *a, idp_pos origin, const char *src, size_t len, cue_file *out, idp_err *err);
 
 /* The text of an operator, for messages: "&", ">=", "div". */
 const char *cue_op_text(cue_op op);

@@ -3,16 +3,17 @@
 
 #include <string.h>
 
-struct idp_cue_program {
-	cue_ctx ctx;
-	cue_file file;
-};
-
 int idp_cue_compile(idp_arena *a, const char *file, const char *src, size_t len, idp_cue_program **out,
 		    idp_err *err)
 {
+	return idp_cue_compile_at(a, (idp_pos){file, 1, 1}, src, len, out, err);
+}
+
+int idp_cue_compile_at(idp_arena *a, idp_pos origin, const char *src, size_t len, idp_cue_program **out,
+		       idp_err *err)
+{
 	idp_cue_program *p = idp_arena_zalloc(a, sizeof(*p));
-	int rc = cue_parse(a, file, src, len, &p->file, err);
+	int rc = cue_parse_at(a, origin, src, len, &p->file, err);
 	if (rc)
 		return rc;
 	for (size_t i = 0; i < p->file.root->as.strct.n; i++) {

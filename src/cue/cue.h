@@ -21,6 +21,13 @@ typedef struct idp_cue_program idp_cue_program;
 int idp_cue_compile(idp_arena *a, const char *file, const char *src, size_t len,
 		    idp_cue_program **out, idp_err *err);
 
+/* The same for CUE text cut out of another file, such as a YAML block
+ * scalar: positions count from origin (the place of src[0] in that file),
+ * and every line is taken to start at origin.col, as a block scalar's
+ * lines do. Errors and exported values then point into that file. */
+int idp_cue_compile_at(idp_arena *a, idp_pos origin, const char *src, size_t len, idp_cue_program **out,
+		       idp_err *err);
+
 /* A fresh program in a that shares compiled's syntax tree (which must
  * outlive it): nothing filled, nothing evaluated. Compiling once and
  * instantiating per use skips the parse. */
@@ -73,6 +80,14 @@ int idp_cue_describe(idp_cue_program *p, const char *path, idp_doc_node **out, i
 
 /* Exports the top-level field label (any label, quoted ones too). */
 int idp_cue_export_top(idp_cue_program *p, const char *label, idp_doc_node **out, idp_err *err);
+
+/* The path of the innermost field of the file whose declaration holds an
+ * expression starting at pos ("parameter.port" for the 80 of
+ * `parameter: port: *80 | int`), "" for the top level, or NULL when pos
+ * is not in this file or no expression starts there. Exported values carry
+ * the position of the expression that produced them, so this says which
+ * field of a definition wrote a value. Caller frees the string. */
+char *idp_cue_field_at(const idp_cue_program *p, idp_pos pos);
 
 /* Caps on one evaluation, so that no input can hang or exhaust memory. */
 #define IDP_CUE_MAX_STEPS 5000000

@@ -233,4 +233,10 @@ bool cue_package_known(const char *path);
 int cue_export_value(cue_ctx *c, cue_value *v, idp_doc_node **out, idp_err *err);
 cue_value *cue_from_doc(cue_ctx *c, const idp_doc_node *doc);
 
+/* A compiled file and its evaluation state (cue.h's opaque handle). */
+struct idp_cue_program {
+	cue_ctx ctx;
+	cue_file file;
+};
+
 #endif

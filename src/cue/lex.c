@@ -95,7 +95,7 @@ static void adv(lexer *lx)
 	unsigned char c = (unsigned char)lx->src[lx->off++];
 	if (c == '\n') {
 		lx->line++;
-		lx->col = 1;
+		lx->col = lx->line_col;
 	} else if ((c & 0xC0) != 0x80) {
 		lx->col++;
 	}
@@ -113,7 +113,7 @@ idp_pos lex_pos_at(const lexer *lx, idp_pos from, size_t from_off, size_t off)
 		unsigned char c = (unsigned char)lx->src[i];
 		if (c == '\n') {
 			from.line++;
-			from.col = 1;
+			from.col = lx->line_col;
 		} else if ((c & 0xC0) != 0x80) {
 			from.col++;
 		}
@@ -164,14 +164,15 @@ static const char *char_text(const lexer *lx, char buf[16])
 	return buf;
 }
 
-void lex_init(lexer *lx, const char *file, const char *src, size_t len, idp_err *err)
+void lex_init(lexer *lx, idp_pos origin, const char *src, size_t len, idp_err *err)
 {
 	memset(lx, 0, sizeof(*lx));
-	lx->file = file;
+	lx->file = origin.file;
 	lx->src = src ? src : "";
 	lx->len = src ? len : 0;
-	lx->line = 1;
-	lx->col = 1;
+	lx->line = origin.line ? origin.line : 1;
+	lx->line_col = origin.col ? origin.col : 1;
+	lx->col = lx->line_col;
 	lx->err = err;
 	if (lx->len >= 3 && memcmp(lx->src, "\xEF\xBB\xBF", 3) == 0)
 		lx->off = 3; /* a byte order mark is allowed as the very first character */

@@ -103,6 +103,7 @@ typedef struct lexer {
 	size_t len;
 	size_t off;          /* next byte */
 	uint32_t line, col;  /* position of src[off]; columns count characters */
+	uint32_t line_col;   /* the column every line starts at (1 unless src is indented text of another file) */
 	bool insert_comma;   /* a newline or the end of file now ends a declaration */
 	bool line_has_token; /* a token was seen on the current line (comments after it are not doc) */
 	/* the group of own-line `//` comments seen since the last token */
@@ -113,8 +114,11 @@ typedef struct lexer {
 } lexer;
 
 /* Prepares lx to scan src[0..len) (borrowed, must outlive lx); file names
- * positions (borrowed). A leading byte order mark is skipped. */
-void lex_init(lexer *lx, const char *file, const char *src, size_t len, idp_err *err);
+ * positions (borrowed), which count from origin: {file, 1, 1} for a file of
+ * its own, the first character's place for text cut out of another file
+ * (every line starting at origin.col). A leading byte order mark is
+ * skipped. */
+void lex_init(lexer *lx, idp_pos origin, const char *src, size_t len, idp_err *err);
 
 /* Scans the next token into *t. Returns 0, or IDP_EINPUT with lx->err set
  * (the position of the offending character). After the end, returns LT_EOF

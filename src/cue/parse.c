@@ -1040,9 +1040,15 @@ static int parse_file(parser *p, cue_file *out)
 
 int cue_parse(idp_arena *a, const char *file, const char *src, size_t len, cue_file *out, idp_err *err)
 {
+	return cue_parse_at(a, (idp_pos){file, 1, 1}, src, len, out, err);
+}
+
+int cue_parse_at(idp_arena *a, idp_pos origin, const char *src, size_t len, cue_file *out, idp_err *err)
+{
 	memset(out, 0, sizeof(*out));
 	parser p = {.a = a, .err = err};
-	lex_init(&p.lx, idp_arena_strdup(a, file ? file : "<input>"), src, len, err);
+	origin.file = idp_arena_strdup(a, origin.file ? origin.file : "<input>");
+	lex_init(&p.lx, origin, src, len, err);
 	int rc = parse_file(&p, out);
 	free(p.stack);
 	return rc;

@@ -114,6 +114,9 @@ idp_doc_node *idp_doc_new_float(idp_arena *a, double v);
 /* Copies s[0..len) into the arena. */
 idp_doc_node *idp_doc_new_strn(idp_arena *a, const char *s, size_t len);
 idp_doc_node *idp_doc_new_str(idp_arena *a, const char *s);
+/* A string that carries where it came from (a node it was read from, or
+ * idp_pos_made). */
+idp_doc_node *idp_doc_new_str_at(idp_arena *a, const char *s, idp_pos pos);
 idp_doc_node *idp_doc_new_map(idp_arena *a);
 idp_doc_node *idp_doc_new_seq(idp_arena *a);
 
@@ -183,6 +186,15 @@ idp_doc_node *idp_doc_merge(idp_arena *a, idp_doc_node *dst, const idp_doc_node 
  * string that a YAML 1.1 reader would retype double-quoted, multi-line
  * strings as literal blocks. */
 int idp_doc_emit_yaml(idp_doc_node *const *docs, size_t n, idp_buf *out, idp_err *err);
+
+/* Writes a note about leaf (a scalar, or an empty map or list) into out. */
+typedef void (*idp_doc_explain_fn)(void *ctx, const idp_doc_node *leaf, idp_buf *out);
+
+/* The same YAML as idp_doc_emit_yaml, with "  # NOTE" after the line of
+ * every leaf, NOTE written by describe (for a block scalar, on its header
+ * line). Comments do not change what the text reads back as. */
+int idp_doc_emit_yaml_explained(idp_doc_node *const *docs, size_t n, idp_doc_explain_fn describe, void *ctx,
+				idp_buf *out, idp_err *err);
 
 enum {
 	IDP_DOC_JSON_COMPACT = 0,

@@ -66,6 +66,13 @@ idp_doc_node *idp_doc_new_str(idp_arena *a, const char *s)
 	return idp_doc_new_strn(a, s, strlen(s));
 }
 
+idp_doc_node *idp_doc_new_str_at(idp_arena *a, const char *s, idp_pos pos)
+{
+	idp_doc_node *n = idp_doc_new_strn(a, s, strlen(s));
+	n->pos = pos;
+	return n;
+}
+
 idp_doc_node *idp_doc_new_map(idp_arena *a)
 {
 	return doc_node_new(a, IDP_DOC_MAP, no_pos);

@@ -48,7 +48,9 @@ static idp_doc_node *with_namespace(idp_arena *a, const idp_doc_node *claim, con
 	    idp_doc_map_get(meta, "namespace"))
 		return (idp_doc_node *)claim;
 	idp_doc_node *copy = idp_doc_copy(a, claim);
-	idp_doc_map_set(a, idp_doc_map_get(copy, "metadata"), "namespace", idp_doc_new_str(a, ns ? ns : "default"));
+	idp_pos at = ns ? idp_pos_made("idp render -n")
+		        : idp_pos_made("Kubernetes: an object without a namespace is in default");
+	idp_doc_map_set(a, idp_doc_map_get(copy, "metadata"), "namespace", idp_doc_new_str_at(a, ns ? ns : "default", at));
 	return copy;
 }
 

@@ -251,8 +251,11 @@ static int add_topology(render_ctx *r, const render_policy *t, const comp_list *
 			return idp_err_at(err, clusters->as.seq.items[i]->pos,
 					  idp_arena_printf(r->a, "%s.properties.clusters[%zu]", t->path, i),
 					  "invalid cluster name \"%s\": %s", cluster, idp_name_check_dns1123_subdomain(cluster));
+		const idp_doc_node *ns_node = idp_doc_map_get(t->props, "namespace");
+		idp_pos ns_pos = ns_node ? ns_node->pos : (idp_pos){0};
+		idp_pos cluster_pos = n ? clusters->as.seq.items[i]->pos : (idp_pos){0};
 		dep_push(r, deps, (render_deployment){ns, strcmp(cluster, "local") == 0 ? NULL : cluster, comps->items,
-						      comps->n});
+						      comps->n, ns_pos, cluster_pos});
 	}
 	return 0;
 }
@@ -280,7 +283,7 @@ static int add_step(render_ctx *r, const render_policy *const *picked, size_t n_
 		if (strcmp(picked[i]->type, TOPOLOGY) == 0 && ++n_topo)
 			rc = add_topology(r, picked[i], &comps, deps, err);
 	if (rc == 0 && n_topo == 0)
-		dep_push(r, deps, (render_deployment){NULL, NULL, comps.items, comps.n});
+		dep_push(r, deps, (render_deployment){NULL, NULL, comps.items, comps.n, {0}, {0}});
 	return rc;
 }
 

@@ -31,13 +31,18 @@ size_t idp_render_registry_size(const idp_render_registry *reg)
 	return reg->n;
 }
 
+/* Positions in a YAML definition's template point into the YAML file. */
+static int compile_def(idp_arena *a, render_def *def, idp_err *err)
+{
+	idp_pos origin = {def->file, def->line_off + 1, def->col_off + 1};
+	return idp_cue_compile_at(a, origin, def->src, def->len, &def->compiled, err);
+}
+
 static int registry_put(idp_render_registry *reg, render_def def, idp_err *err)
 {
-	int rc = def.compiled || reg->lazy ? 0 : idp_cue_compile(reg->a, def.file, def.src, def.len, &def.compiled, err);
-	if (rc) {
-		render_map_error(&def, err);
+	int rc = def.compiled || reg->lazy ? 0 : compile_def(reg->a, &def, err);
+	if (rc)
 		return rc;
-	}
 	for (size_t i = 0; i < reg->n; i++) {
 		if (reg->defs[i].kind == def.kind && strcmp(reg->defs[i].name, def.name) == 0) {
 			reg->defs[i] = def;
@@ -340,14 +345,6 @@ const render_def *render_registry_find(const idp_render_registry *reg, const cha
 	return NULL;
 }
 
-void render_map_error(const render_def *def, idp_err *err)
-{
-	if (!err->file || strcmp(err->file, def->file) != 0 || err->line == 0)
-		return;
-	/* Every line of a block scalar is indented alike. */
-	err->line += def->line_off;
-	err->col += def->col_off;
-}
 
 int idp_render_registry_vet(idp_render_registry *reg, idp_err *err)
 {
@@ -379,10 +376,8 @@ int idp_render_describe(idp_render_registry *reg, const char *name, idp_doc_node
 	idp_cue_program *p = idp_cue_instantiate(reg->a, def->compiled);
 	idp_doc_node *params;
 	int rc = idp_cue_describe(p, idp_arena_printf(reg->a, "%sparameter", def->prefix), &params, err);
-	if (rc) {
-		render_map_error(def, err);
+	if (rc)
 		return rc;
-	}
 	idp_doc_node *d = idp_doc_new_map(reg->a);
 	idp_doc_map_set(reg->a, d, "name", idp_doc_new_str(reg->a, def->name));
 	idp_doc_map_set(reg->a, d, "kind", idp_doc_new_str(reg->a, render_kind_name(def->kind)));
@@ -398,11 +393,7 @@ int render_def_compile(const idp_render_registry *reg, const render_def *def, id
 {
 	if (def->compiled)
 		return 0;
-	render_def *mut = (render_def *)def;
-	int rc = idp_cue_compile(reg->a, def->file, def->src, def->len, &mut->compiled, err);
-	if (rc)
-		render_map_error(def, err);
-	return rc;
+	return compile_def(reg->a, (render_def *)def, err);
 }
 
 /* Built-in Compositions are most of the catalog's bytes and only an inline

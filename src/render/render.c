@@ -11,35 +11,41 @@ static void push_object(render_ctx *r, idp_doc_node *obj)
 	r->objects[r->n++] = obj;
 }
 
-static idp_doc_node *str(render_ctx *r, const char *s)
-{
-	return idp_doc_new_str(r->a, s);
-}
-
 static idp_doc_node *map_or_empty(render_ctx *r, const idp_doc_node *m)
 {
 	return m && m->kind == IDP_DOC_MAP ? (idp_doc_node *)m : idp_doc_new_map(r->a);
 }
 
-/* KubeVela's `context` for one component (and, for traits, what it has so far). */
-static idp_doc_node *make_context(render_ctx *r, const char *component, const idp_doc_node *output,
+static idp_doc_node *int_at(render_ctx *r, int64_t v, idp_pos pos)
+{
+	idp_doc_node *n = idp_doc_new_int(r->a, v);
+	n->pos = pos;
+	return n;
+}
+
+/* KubeVela's `context` for one component (and, for traits, what it has so
+ * far). Each value carries where it comes from, so that what a template
+ * makes of it can be explained. */
+static idp_doc_node *make_context(render_ctx *r, const idp_doc_node *component, const idp_doc_node *output,
 				  const idp_doc_node *outputs)
 {
 	idp_arena *a = r->a;
 	idp_doc_node *ctx = idp_doc_new_map(a), *cv = idp_doc_new_map(a);
 	const idp_doc_node *meta = idp_doc_map_get(r->app, "metadata");
-	idp_doc_map_set(a, ctx, "name", str(r, component));
-	idp_doc_map_set(a, ctx, "namespace", str(r, r->namespace));
-	idp_doc_map_set(a, ctx, "appName", str(r, r->app_name));
-	idp_doc_map_set(a, ctx, "appRevision", str(r, r->revision));
-	idp_doc_map_set(a, ctx, "appRevisionNum", idp_doc_new_int(a, 1));
+	idp_pos cluster = idp_pos_made("idp render --cluster-version (default " IDP_RENDER_CLUSTER_DEFAULT ")");
+	idp_doc_map_set(a, ctx, "name", idp_doc_copy(a, component));
+	idp_doc_map_set(a, ctx, "namespace", idp_doc_new_str_at(a, r->namespace, r->namespace_pos));
+	idp_doc_map_set(a, ctx, "appName", idp_doc_new_str_at(a, r->app_name, r->app_name_pos));
+	idp_doc_map_set(a, ctx, "appRevision", idp_doc_new_str_at(a, r->revision, r->revision_pos));
+	idp_doc_map_set(a, ctx, "appRevisionNum", int_at(r, 1, idp_pos_made("KubeVela: a render is revision 1")));
 	idp_doc_map_set(a, ctx, "appLabels", map_or_empty(r, idp_doc_map_get(meta, "labels")));
 	idp_doc_map_set(a, ctx, "appAnnotations", map_or_empty(r, idp_doc_map_get(meta, "annotations")));
-	idp_doc_map_set(a, cv, "major", idp_doc_new_int(a, r->opts->cluster_major));
-	idp_doc_map_set(a, cv, "minor", idp_doc_new_int(a, r->opts->cluster_minor));
+	idp_doc_map_set(a, cv, "major", int_at(r, r->opts->cluster_major, cluster));
+	idp_doc_map_set(a, cv, "minor", int_at(r, r->opts->cluster_minor, cluster));
 	idp_doc_map_set(a, cv, "gitVersion",
-			str(r, idp_arena_printf(a, "v%d.%d.0", r->opts->cluster_major, r->opts->cluster_minor)));
-	idp_doc_map_set(a, cv, "platform", str(r, ""));
+			idp_doc_new_str_at(a, idp_arena_printf(a, "v%d.%d.0", r->opts->cluster_major, r->opts->cluster_minor),
+					   cluster));
+	idp_doc_map_set(a, cv, "platform", idp_doc_new_str_at(a, "", cluster));
 	idp_doc_map_set(a, ctx, "clusterVersion", cv);
 	if (output)
 		idp_doc_map_set(a, ctx, "output", (idp_doc_node *)output);
@@ -48,8 +54,15 @@ static idp_doc_node *make_context(render_ctx *r, const char *component, const id
 	return ctx;
 }
 
+/* A label KubeVela adds besides its name, component and revision labels. */
+typedef struct render_label {
+	const char *key, *value;
+	idp_pos pos;
+} render_label;
+
 /* KubeVela's labels, after those the template set. */
-static void add_labels(render_ctx *r, idp_doc_node *obj, const char *component, const char *const *extra)
+static void add_labels(render_ctx *r, idp_doc_node *obj, const idp_doc_node *component, const render_label *extra,
+		       size_t n_extra)
 {
 	if (obj->kind != IDP_DOC_MAP)
 		return;
@@ -63,11 +76,11 @@ static void add_labels(render_ctx *r, idp_doc_node *obj, const char *component, 
 		labels = idp_doc_new_map(r->a);
 		idp_doc_map_set(r->a, meta, "labels", labels);
 	}
-	idp_doc_map_set(r->a, labels, "app.oam.dev/name", str(r, r->app_name));
-	idp_doc_map_set(r->a, labels, "app.oam.dev/component", str(r, component));
-	idp_doc_map_set(r->a, labels, "app.oam.dev/appRevision", str(r, r->revision));
-	for (; extra && extra[0]; extra += 2)
-		idp_doc_map_set(r->a, labels, extra[0], str(r, extra[1]));
+	idp_doc_map_set(r->a, labels, "app.oam.dev/name", idp_doc_new_str_at(r->a, r->app_name, r->app_name_pos));
+	idp_doc_map_set(r->a, labels, "app.oam.dev/component", idp_doc_copy(r->a, component));
+	idp_doc_map_set(r->a, labels, "app.oam.dev/appRevision", idp_doc_new_str_at(r->a, r->revision, r->revision_pos));
+	for (size_t i = 0; i < n_extra; i++)
+		idp_doc_map_set(r->a, labels, extra[i].key, idp_doc_new_str_at(r->a, extra[i].value, extra[i].pos));
 }
 
 /* ---------------------------------------------------------------- patches */
@@ -301,10 +314,8 @@ static int check_errs(render_ctx *r, idp_cue_program *p, const render_def *def, 
 		return 0;
 	idp_doc_node *errs;
 	int rc = idp_cue_export(p, errs_path, &errs, err);
-	if (rc) {
-		render_map_error(def, err);
+	if (rc)
 		return rc;
-	}
 	if (errs->kind != IDP_DOC_SEQ || errs->as.seq.len == 0)
 		return 0;
 	idp_buf msg = IDP_BUF_INIT;
@@ -344,8 +355,6 @@ int render_prepare(render_ctx *r, const render_def *def, const idp_doc_node *pro
 		rc = idp_cue_fill(*out, "context", context, err);
 	if (rc == 0)
 		rc = idp_cue_fill(*out, field(r, def, "parameter"), props, err);
-	if (rc)
-		render_map_error(def, err);
 	if (rc == 0) { /* a parameter nobody set and with no default is missing */
 		idp_doc_node *params;
 		idp_err perr = IDP_ERR_INIT;
@@ -365,7 +374,6 @@ int render_prepare(render_ctx *r, const render_def *def, const idp_doc_node *pro
 				perr.path = idp_xstrdup(full);
 			}
 			idp_err_move(err, &perr);
-			render_map_error(def, err);
 			rc = err->code;
 		}
 		idp_err_clear(&perr);
@@ -379,7 +387,6 @@ static int export_field(render_ctx *r, idp_cue_program *p, const render_def *def
 	int rc = dirs ? idp_cue_export_annotated(p, field(r, def, name), out, dirs, err)
 		      : idp_cue_export(p, field(r, def, name), out, err);
 	if (rc) {
-		render_map_error(def, err);
 		idp_err_wrap(err, "%s %s: %s", render_kind_name(def->kind), def->name, name);
 	}
 	return rc;
@@ -472,14 +479,15 @@ static int render_component(render_ctx *r, const render_comp *rc_comp, idp_err *
 {
 	const idp_doc_node *comp = rc_comp->node;
 	const char *path = rc_comp->path;
-	const char *cname = idp_doc_map_get_str(comp, "name");
+	const idp_doc_node *cname_node = idp_doc_map_get(comp, "name");
+	const char *cname = cname_node->as.str.ptr;
 	const idp_doc_node *type = idp_doc_map_get(comp, "type");
 	const render_def *def = render_find_def(r, type, RENDER_COMPONENT, idp_arena_printf(r->a, "%s.type", path), err);
 	if (!def)
 		return IDP_EINPUT;
 	idp_cue_program *p;
 	int rc = render_prepare(r, def, idp_doc_map_get(comp, "properties"), render_key_position(comp, "properties"),
-				idp_arena_printf(r->a, "%s.properties", path), make_context(r, cname, NULL, NULL), &p, err);
+				idp_arena_printf(r->a, "%s.properties", path), make_context(r, cname_node, NULL, NULL), &p, err);
 	if (rc == 0)
 		rc = check_errs(r, p, def, comp->pos, path, err);
 	idp_doc_node *workload = NULL, *outputs = idp_doc_new_map(r->a);
@@ -506,7 +514,7 @@ static int render_component(render_ctx *r, const render_comp *rc_comp, idp_err *
 			return not_applicable(tdef, def, cname, ttype, type_path, err);
 		idp_cue_program *tp;
 		if ((rc = render_prepare(r, tdef, idp_doc_map_get(tr, "properties"), render_key_position(tr, "properties"),
-					 idp_arena_printf(r->a, "%s.properties", tpath), make_context(r, cname, workload, outputs),
+					 idp_arena_printf(r->a, "%s.properties", tpath), make_context(r, cname_node, workload, outputs),
 					 &tp, err)) ||
 		    (rc = check_errs(r, tp, tdef, tr->pos, tpath, err)) ||
 		    (rc = apply_trait_patches(r, tp, tdef, tr, &workload, outputs, err)))
@@ -517,19 +525,20 @@ static int render_component(render_ctx *r, const render_comp *rc_comp, idp_err *
 				return rc;
 			for (size_t i = 0; to->kind == IDP_DOC_MAP && i < to->as.map.len; i++) {
 				idp_doc_node *obj = to->as.map.items[i].value;
-				const char *extra[] = {"trait.oam.dev/type", tdef->name, "trait.oam.dev/resource",
-						       to->as.map.items[i].key, NULL};
-				add_labels(r, obj, cname, extra);
+				render_label extra[] = {{"trait.oam.dev/type", tdef->name, ttype->pos},
+							{"trait.oam.dev/resource", to->as.map.items[i].key,
+							 to->as.map.items[i].key_pos}};
+				add_labels(r, obj, cname_node, extra, 2);
 				idp_doc_seq_push(r->a, trait_objects, obj);
 			}
 		}
 	}
-	const char *wextra[] = {"workload.oam.dev/type", def->name, NULL};
-	add_labels(r, workload, cname, wextra);
+	render_label wextra[] = {{"workload.oam.dev/type", def->name, type->pos}};
+	add_labels(r, workload, cname_node, wextra, 1);
 	/* KubeVela names a workload after its component when the template does not. */
 	idp_doc_node *wmeta = idp_doc_map_get(workload, "metadata");
 	if (wmeta && !idp_doc_map_get(wmeta, "name")) {
-		idp_doc_map_set(r->a, wmeta, "name", str(r, cname));
+		idp_doc_map_set(r->a, wmeta, "name", idp_doc_copy(r->a, cname_node));
 		idp_doc_entry last = wmeta->as.map.items[wmeta->as.map.len - 1];
 		memmove(&wmeta->as.map.items[1], &wmeta->as.map.items[0], (wmeta->as.map.len - 1) * sizeof(idp_doc_entry));
 		wmeta->as.map.items[0] = last;
@@ -537,9 +546,10 @@ static int render_component(render_ctx *r, const render_comp *rc_comp, idp_err *
 	push_object(r, workload);
 	for (size_t i = 0; outputs->kind == IDP_DOC_MAP && i < outputs->as.map.len; i++) {
 		idp_doc_node *obj = outputs->as.map.items[i].value;
-		const char *extra[] = {"trait.oam.dev/type", "AuxiliaryWorkload", "trait.oam.dev/resource",
-				       outputs->as.map.items[i].key, NULL};
-		add_labels(r, obj, cname, extra);
+		render_label extra[] = {{"trait.oam.dev/type", "AuxiliaryWorkload",
+					 idp_pos_made("KubeVela: a component's outputs are AuxiliaryWorkloads")},
+					{"trait.oam.dev/resource", outputs->as.map.items[i].key, outputs->as.map.items[i].key_pos}};
+		add_labels(r, obj, cname_node, extra, 2);
 		push_object(r, obj);
 	}
 	for (size_t i = 0; i < trait_objects->as.seq.len; i++)
@@ -557,7 +567,7 @@ static int render_policy_objects(render_ctx *r, const render_policy *pol, idp_er
 		return 0;
 	idp_cue_program *p;
 	int rc = render_prepare(r, pol->def, pol->props, render_key_position(pol->node, "properties"),
-				idp_arena_printf(r->a, "%s.properties", pol->path), make_context(r, pol->name, NULL, NULL),
+				idp_arena_printf(r->a, "%s.properties", pol->path), make_context(r, idp_doc_map_get(pol->node, "name"), NULL, NULL),
 				&p, err);
 	if (rc == 0)
 		rc = check_errs(r, p, pol->def, pol->node->pos, pol->path, err);
@@ -583,9 +593,10 @@ static int render_policy_objects(render_ctx *r, const render_policy *pol, idp_er
 			meta = idp_doc_new_map(r->a);
 			idp_doc_map_set(r->a, obj, "metadata", meta);
 		}
+		const idp_doc_node *pname = idp_doc_map_get(pol->node, "name");
 		if (!idp_doc_map_get(meta, "name"))
-			idp_doc_map_set(r->a, meta, "name", str(r, pol->name));
-		add_labels(r, obj, pol->name, NULL);
+			idp_doc_map_set(r->a, meta, "name", idp_doc_copy(r->a, pname));
+		add_labels(r, obj, pname, NULL, 0);
 		push_object(r, obj);
 	}
 	return rc;
@@ -618,12 +629,12 @@ static int check_components(render_ctx *r, const idp_doc_node *comps, idp_err *e
 	return 0;
 }
 
-static void label_cluster(render_ctx *r, size_t from, const char *cluster)
+static void label_cluster(render_ctx *r, size_t from, const render_deployment *dep)
 {
-	for (size_t i = from; cluster && i < r->n; i++) {
+	for (size_t i = from; dep->cluster && i < r->n; i++) {
 		idp_doc_node *labels = idp_doc_map_get(idp_doc_map_get(r->objects[i], "metadata"), "labels");
 		if (labels && labels->kind == IDP_DOC_MAP)
-			idp_doc_map_set(r->a, labels, "app.oam.dev/cluster", str(r, cluster));
+			idp_doc_map_set(r->a, labels, "app.oam.dev/cluster", idp_doc_new_str_at(r->a, dep->cluster, dep->cluster_pos));
 	}
 }
 
@@ -655,12 +666,25 @@ int idp_render_app(idp_arena *a, idp_render_registry *reg, const idp_doc_node *a
 	if (idp_doc_path_get(app, "metadata.name", &name_node, NULL) || name_node->kind != IDP_DOC_STR)
 		return idp_err_at(err, app->pos, "metadata.name", "an Application needs a name");
 	r.app_name = name_node->as.str.ptr;
+	r.app_name_pos = name_node->pos;
 	idp_doc_node *ns;
-	r.app_namespace = r.opts->namespace ? r.opts->namespace
-			  : idp_doc_path_get(app, "metadata.namespace", &ns, NULL) == 0 && ns->kind == IDP_DOC_STR
-			      ? ns->as.str.ptr
-			      : "default";
-	r.revision = r.opts->app_revision ? r.opts->app_revision : idp_arena_printf(a, "%s-v1", r.app_name);
+	if (r.opts->namespace) {
+		r.app_namespace = r.opts->namespace;
+		r.app_namespace_pos = idp_pos_made("idp render -n");
+	} else if (idp_doc_path_get(app, "metadata.namespace", &ns, NULL) == 0 && ns->kind == IDP_DOC_STR) {
+		r.app_namespace = ns->as.str.ptr;
+		r.app_namespace_pos = ns->pos;
+	} else {
+		r.app_namespace = "default";
+		r.app_namespace_pos = idp_pos_made("KubeVela: an Application without a namespace is in default");
+	}
+	if (r.opts->app_revision) {
+		r.revision = r.opts->app_revision;
+		r.revision_pos = idp_pos_made("idp render --app-revision");
+	} else {
+		r.revision = idp_arena_printf(a, "%s-v1", r.app_name);
+		r.revision_pos = idp_pos_made("KubeVela: the first revision of an Application is NAME-v1");
+	}
 	idp_doc_node *comps;
 	if (idp_doc_path_get(app, "spec.components", &comps, NULL) || comps->kind != IDP_DOC_SEQ)
 		return idp_err_at(err, app->pos, "spec.components", "an Application needs a list of components");
@@ -676,6 +700,7 @@ int idp_render_app(idp_arena *a, idp_render_registry *reg, const idp_doc_node *a
 	for (size_t d = 0; rc == 0 && d < n_deps; d++) {
 		size_t first = r.n;
 		r.namespace = deps[d].namespace ? deps[d].namespace : r.app_namespace;
+		r.namespace_pos = deps[d].namespace ? deps[d].namespace_pos : r.app_namespace_pos;
 		for (size_t i = 0; rc == 0 && i < deps[d].n_comps; i++)
 			rc = render_component(&r, &deps[d].comps[i], err);
 		/* Objects of policies go with each placement (once per namespace
@@ -687,7 +712,7 @@ int idp_render_app(idp_arena *a, idp_render_registry *reg, const idp_doc_node *a
 			seen = same_placement(&r, &deps[e], &deps[d]);
 		for (size_t i = 0; rc == 0 && !seen && i < n_pols; i++)
 			rc = render_policy_objects(&r, &pols[i], err);
-		label_cluster(&r, first, deps[d].cluster);
+		label_cluster(&r, first, &deps[d]);
 	}
 	if (rc)
 		return rc;

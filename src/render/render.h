@@ -69,6 +69,7 @@ typedef struct idp_render_opts {
 
 #define IDP_RENDER_CLUSTER_MAJOR 1
 #define IDP_RENDER_CLUSTER_MINOR 29
+#define IDP_RENDER_CLUSTER_DEFAULT "1.29"
 #define IDP_RENDER_OPTS_INIT \
 	{NULL, NULL, IDP_RENDER_CLUSTER_MAJOR, IDP_RENDER_CLUSTER_MINOR, IDP_RENDER_COMPOSE_CLAIMS, false}
 
@@ -86,6 +87,25 @@ int idp_render_app(idp_arena *a, idp_render_registry *reg, const idp_doc_node *a
  * resources. Every claim is checked against its XRD. */
 int idp_render_docs(idp_arena *a, idp_render_registry *reg, idp_doc_node *const *docs, size_t n_docs,
 		    const idp_render_opts *opts, idp_doc_node ***objects, size_t *n, idp_err *err);
+
+/* --explain: where each value of a render's output came from. */
+typedef struct idp_render_explainer idp_render_explainer;
+
+/* An explainer for objects rendered from docs with reg (call it after
+ * rendering: Compositions are loaded on first use). Lives in a; docs and
+ * reg must outlive it. */
+idp_render_explainer *idp_render_explainer_new(idp_arena *a, idp_render_registry *reg, idp_doc_node *const *docs,
+					       size_t n_docs);
+/* Appends to out what produced leaf (a scalar, or an empty map or list, of
+ * a rendered object) and where: "parameter image of component api
+ * (app.yaml:12:14)", "default of parameter port of component webservice
+ * (...)", "component webservice template: output.spec... (...)",
+ * "composition C, resource R, patch 2 (FromCompositeFieldPath spec.x)
+ * (...)", "default of spec.x in XRD N (...)", or the rule that made it.
+ * Returns false, writing "origin unknown", when the leaf carries none. */
+bool idp_render_explain(idp_render_explainer *x, const idp_doc_node *leaf, idp_buf *out);
+/* The same with idp_doc_explain_fn's signature, for idp_doc_emit_yaml_explained. */
+void idp_render_explain_fn(void *explainer, const idp_doc_node *leaf, idp_buf *out);
 
 /* A file name for each object (kind-name.yaml, lower case; objects whose
  * names would collide get kind.group-[cluster-][namespace-]name.yaml), for

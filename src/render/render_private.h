@@ -54,8 +54,6 @@ const idp_doc_node *render_registry_xrd(const idp_render_registry *reg, const ch
  * compositionSelector, the XRD's default, else the only one for its kind. */
 int render_registry_composition(idp_render_registry *reg, const idp_doc_node *xrd, const idp_doc_node *xr,
 				const idp_doc_node **out, idp_err *err);
-/* Moves an error inside a YAML template to its line and column in the file. */
-void render_map_error(const render_def *def, idp_err *err);
 
 /* One component as it will be rendered: from the Application, or as an
  * override policy patched or added it. */
@@ -71,6 +69,7 @@ typedef struct render_deployment {
 	const char *cluster;   /* NULL: the local cluster */
 	render_comp *comps;
 	size_t n_comps;
+	idp_pos namespace_pos, cluster_pos; /* where the topology names them */
 } render_deployment;
 
 /* A policy of the Application, checked against its definition. */
@@ -90,6 +89,8 @@ typedef struct render_ctx {
 	const char *app_namespace; /* -n, else the Application's, else default */
 	const char *namespace;     /* this deployment's */
 	const char *revision;
+	/* Where each of them comes from (idp render --explain). */
+	idp_pos app_name_pos, app_namespace_pos, namespace_pos, revision_pos;
 	idp_doc_node **objects;
 	size_t n, cap;
 } render_ctx;
