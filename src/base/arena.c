@@ -222,13 +222,24 @@ char *idp_arena_strdup(idp_arena *a, const char *s)
 
 char *idp_arena_printf(idp_arena *a, const char *fmt, ...)
 {
-	idp_buf b = IDP_BUF_INIT;
-	va_list ap;
+	/* Most results are short paths: format on the stack, copy once. */
+	char small[256];
+	va_list ap, again;
 	va_start(ap, fmt);
-	idp_buf_vprintf(&b, fmt, ap);
+	va_copy(again, ap);
+	int n = vsnprintf(small, sizeof(small), fmt, ap);
 	va_end(ap);
-	char *p = idp_arena_strndup(a, idp_buf_cstr(&b), b.len);
-	idp_buf_free(&b);
+	if (n < 0) {
+		va_end(again);
+		return idp_arena_strdup(a, "");
+	}
+	if ((size_t)n < sizeof(small)) {
+		va_end(again);
+		return idp_arena_strndup(a, small, (size_t)n);
+	}
+	char *p = idp_arena_alloc(a, (size_t)n + 1);
+	vsnprintf(p, (size_t)n + 1, fmt, again);
+	va_end(again);
 	return p;
 }
 

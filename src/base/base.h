@@ -16,6 +16,7 @@
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
+#include <string.h>
 
 #if defined(__GNUC__)
 #define IDP_PRINTF(f, a) __attribute__((format(printf, f, a)))
@@ -101,6 +102,13 @@ typedef struct idp_pos {
 	uint32_t line;
 	uint32_t col;
 } idp_pos;
+
+/* String equality that rejects on the first byte before calling strcmp:
+ * labels and keys looked up in lists mostly differ there. */
+static inline bool idp_str_eq(const char *a, const char *b)
+{
+	return a[0] == b[0] && strcmp(a, b) == 0;
+}
 
 /* The position of a value no file wrote: the program made it by a rule
  * (a default, a generated name). rule says which, for `idp render

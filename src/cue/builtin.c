@@ -171,8 +171,7 @@ static cue_value *fn_list_concat(cue_ctx *c, idp_pos pos, cue_value **args, size
 			return inner;
 		for (size_t j = 0; j < inner->as.v->narcs; j++) {
 			char label[24];
-			snprintf(label, sizeof(label), "%zu", k++);
-			cue_vertex_add_value_arc(c, v, label, pos, cue_vertex_value(c, inner->as.v->arcs[j].v));
+			cue_vertex_add_value_arc(c, v, cue_index_label(label, k++), pos, cue_vertex_value(c, inner->as.v->arcs[j].v));
 		}
 	}
 	(void)n;

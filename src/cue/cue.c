@@ -74,6 +74,19 @@ int idp_cue_export(idp_cue_program *p, const char *expr, idp_doc_node **out, idp
 	return rc ? rc : cue_export_value(&p->ctx, v, out, err);
 }
 
+int idp_cue_check(idp_cue_program *p, const char *expr, idp_err *err)
+{
+	cue_value *v = NULL;
+	int rc = value_at(p, expr, &v, err);
+	if (rc)
+		return rc;
+	idp_doc_node *none;
+	p->ctx.check_only = true;
+	rc = cue_export_value(&p->ctx, v, &none, err);
+	p->ctx.check_only = false;
+	return rc;
+}
+
 /* The comment above the field that a dotted path of plain labels names. */
 static const char *field_doc(idp_cue_program *p, const char *path)
 {
@@ -211,7 +224,7 @@ static int value_at(idp_cue_program *p, const char *expr, cue_value **out, idp_e
 		if (ef.root->as.strct.n != 1 || ef.root->as.strct.decls[0].kind != CUE_DECL_EMBED)
 			return idp_err_set(err, IDP_EINPUT, "-e wants one expression, got \"%s\"", expr);
 		if (root->kind == CV_BOTTOM)
-			return idp_err_at(err, root->pos, NULL, "%s", root->as.err.msg);
+			return idp_err_at(err, root->pos, NULL, "%s", cue_err_msg(&p->ctx, root));
 		/* The expression sees the file's top-level fields. */
 		cue_env *env = idp_arena_zalloc(c->a, sizeof(*env));
 		env->strct = p->file.root;
@@ -235,7 +248,7 @@ int idp_cue_top_labels(idp_cue_program *p, const char ***names, size_t *n, idp_e
 {
 	cue_value *root = cue_vertex_value(&p->ctx, p->ctx.root);
 	if (root->kind == CV_BOTTOM)
-		return idp_err_at(err, root->pos, NULL, "%s", root->as.err.msg);
+		return idp_err_at(err, root->pos, NULL, "%s", cue_err_msg(&p->ctx, root));
 	cue_vertex *v = p->ctx.root;
 	*names = idp_arena_alloc(p->ctx.a, (v->narcs ? v->narcs : 1) * sizeof(char *));
 	*n = 0;
@@ -249,7 +262,7 @@ int idp_cue_export_top(idp_cue_program *p, const char *label, idp_doc_node **out
 {
 	cue_value *root = cue_vertex_value(&p->ctx, p->ctx.root);
 	if (root->kind == CV_BOTTOM)
-		return idp_err_at(err, root->pos, NULL, "%s", root->as.err.msg);
+		return idp_err_at(err, root->pos, NULL, "%s", cue_err_msg(&p->ctx, root));
 	cue_arc *arc = cue_vertex_arc(p->ctx.root, label);
 	if (!arc)
 		return idp_err_set(err, IDP_EINPUT, "no field %s", label);
@@ -320,7 +333,7 @@ int idp_cue_describe(idp_cue_program *p, const char *path, idp_doc_node **out, i
 		return rc;
 	v = cue_concrete(&p->ctx, v, CK_STRUCT, NULL);
 	if (v->kind == CV_BOTTOM)
-		return idp_err_at(err, v->pos, path, "%s", v->as.err.msg);
+		return idp_err_at(err, v->pos, path, "%s", cue_err_msg(&p->ctx, v));
 	*out = idp_doc_new_seq(p->ctx.a);
 	describe_fields(&p->ctx, v->as.v, "", *out, 0);
 	return 0;

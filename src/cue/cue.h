@@ -48,7 +48,11 @@ int idp_cue_fill(idp_cue_program *p, const char *path, const idp_doc_node *doc, 
  * the position of the value at fault. */
 int idp_cue_export(idp_cue_program *p, const char *expr, idp_doc_node **out, idp_err *err);
 
-/* Same, and also returns in *directives (a map, owned by the arena) the
+/* Evaluates the value at expr and fails exactly as idp_cue_export would,
+ * without building the tree (checking that parameters are complete). */
+int idp_cue_check(idp_cue_program *p, const char *expr, idp_err *err);
+
+/* Same as idp_cue_export, and also returns in *directives (a map, owned by the arena) the
  * KubeVela directive comments of the exported fields, keyed by their path
  * relative to expr: {"spec.template.spec.containers": "+patchKey=name"}. */
 int idp_cue_export_annotated(idp_cue_program *p, const char *expr, idp_doc_node **out,

@@ -31,6 +31,50 @@ cue_value *cue_bottom(cue_ctx *c, idp_pos pos, bool incomplete, const char *fmt,
 	return v;
 }
 
+cue_value *cue_bottom_named(cue_ctx *c, idp_pos pos, bool incomplete, const char *what, const char *name)
+{
+	cue_value *v = cue_new(c, CV_BOTTOM, pos);
+	size_t a = strlen(what), b = strlen(name);
+	char *msg = idp_arena_alloc(c->a, a + b + 1);
+	memcpy(msg, what, a);
+	memcpy(msg + a, name, b + 1);
+	v->as.err.msg = msg;
+	v->as.err.incomplete = incomplete;
+	return v;
+}
+
+cue_value *cue_bottom_lazy(cue_ctx *c, idp_pos pos, bool incomplete, const char *fmt, const cue_value *lhs,
+			   const cue_value *rhs, const char *what)
+{
+	cue_value *v = cue_new(c, CV_BOTTOM, pos);
+	v->as.err.lazy_fmt = fmt;
+	v->as.err.lhs = lhs;
+	v->as.err.rhs = rhs;
+	v->as.err.lazy_what = what;
+	v->as.err.incomplete = incomplete;
+	return v;
+}
+
+const char *cue_err_msg(cue_ctx *c, cue_value *v)
+{
+	if (v->as.err.msg || !v->as.err.lazy_fmt)
+		return v->as.err.msg ? v->as.err.msg : "";
+	const cue_value *x = v->as.err.lhs, *y = v->as.err.rhs;
+	v->as.err.msg = idp_arena_printf(c->a, v->as.err.lazy_fmt, x ? cue_kind_text(c, x) : "",
+					 y ? cue_kind_text(c, y) : "", v->as.err.lazy_what ? v->as.err.lazy_what : "");
+	return v->as.err.msg;
+}
+
+const char *cue_index_label(char *buf, size_t i)
+{
+	char *p = buf + 23;
+	*p = '\0';
+	do
+		*--p = (char)('0' + i % 10);
+	while ((i /= 10) != 0);
+	return memmove(buf, p, (size_t)(buf + 24 - p));
+}
+
 cue_value *cue_string(cue_ctx *c, idp_pos pos, const char *s, size_t len)
 {
 	cue_value *v = cue_new(c, CV_STRING, pos);
@@ -208,14 +252,14 @@ cue_arc *cue_vertex_arc(const cue_vertex *v, const char *label)
 {
 	if (!v->arc_index) {
 		for (size_t i = 0; i < v->narcs; i++)
-			if (strcmp(v->arcs[i].label, label) == 0)
+			if (idp_str_eq(v->arcs[i].label, label))
 				return &v->arcs[i];
 		return NULL;
 	}
 	size_t mask = v->arc_index_cap - 1;
 	for (size_t k = hash_label(label) & mask; v->arc_index[k]; k = (k + 1) & mask) {
 		cue_arc *arc = &v->arcs[v->arc_index[k] - 1];
-		if (strcmp(arc->label, label) == 0)
+		if (idp_str_eq(arc->label, label))
 			return arc;
 	}
 	return NULL;
@@ -271,7 +315,7 @@ bool cue_arc_is_regular(const cue_arc *arc)
 
 static cue_value *unset_optional(cue_ctx *c, idp_pos pos, const char *name)
 {
-	cue_value *b = cue_bottom(c, pos, true, "cannot reference optional field: %s", name);
+	cue_value *b = cue_bottom_named(c, pos, true, "cannot reference optional field: ", name);
 	b->as.err.unset_optional = b->as.err.missing = true;
 	return b;
 }
@@ -348,13 +392,13 @@ static cue_value *lookup(cue_ctx *c, const char *name, idp_pos pos, cue_env *env
 	for (cue_env *e = env; e; e = e->up) {
 		if (!e->strct) {
 			for (int k = 0; k < 2; k++)
-				if (e->names[k] && strcmp(e->names[k], name) == 0)
+				if (e->names[k] && idp_str_eq(e->names[k], name))
 					return e->vals[k];
 			continue;
 		}
 		for (size_t i = 0; i < e->strct->as.strct.n; i++) {
 			cue_decl *d = &e->strct->as.strct.decls[i];
-			if (d->kind == CUE_DECL_FIELD && d->label_kind == CUE_LABEL_IDENT && strcmp(d->name, name) == 0) {
+			if (d->kind == CUE_DECL_FIELD && d->label_kind == CUE_LABEL_IDENT && idp_str_eq(d->name, name)) {
 				cue_arc *arc = arc_get_or_add(c, e->v, name, d->pos);
 				if (arc->optional && !d->optional)
 					arc->optional = false;
@@ -363,7 +407,7 @@ static cue_value *lookup(cue_ctx *c, const char *name, idp_pos pos, cue_env *env
 					return unset_optional(c, pos, name);
 				return cue_vertex_value(c, arc->v);
 			}
-			if (d->kind == CUE_DECL_LET && strcmp(d->name, name) == 0)
+			if (d->kind == CUE_DECL_LET && idp_str_eq(d->name, name))
 				return eval_let(c, e, d);
 			if (d->kind == CUE_DECL_IMPORT && strcmp(import_name(d), name) == 0) {
 				cue_value *p = cue_new(c, CV_PACKAGE, pos);
@@ -404,7 +448,7 @@ cue_value *cue_select(cue_ctx *c, cue_value *x, const char *label, idp_pos pos)
 		return x;
 	cue_arc *arc = cue_vertex_arc(x->as.v, label);
 	if (!arc) {
-		cue_value *b = cue_bottom(c, pos, true, "undefined field: %s", label);
+		cue_value *b = cue_bottom_named(c, pos, true, "undefined field: ", label);
 		b->as.err.missing = true;
 		return b;
 	}
@@ -452,8 +496,7 @@ static cue_value *arith(cue_ctx *c, cue_op op, cue_value *x, cue_value *y, idp_p
 			cue_vertex *src = (side ? y : x)->as.v;
 			for (size_t i = 0; i < src->narcs; i++) {
 				char label[24];
-				snprintf(label, sizeof(label), "%zu", k++);
-				cue_arc *arc = arc_get_or_add(c, v, label, pos);
+				cue_arc *arc = arc_get_or_add(c, v, cue_index_label(label, k++), pos);
 				arc->optional = false;
 				cue_vertex_add(c, arc->v, (cue_conjunct){NULL, NULL, cue_vertex_value(c, src->arcs[i].v), false, false});
 			}
@@ -662,7 +705,7 @@ static cue_value *eval_interp(cue_ctx *c, cue_node *n, cue_env *env)
 		cue_value *v = cue_concrete(c, cue_eval(c, part, env), CK_STRING | CK_BYTES | CK_NUMBER | CK_BOOL | CK_NULL,
 					    "interpolation");
 		if (v->kind == CV_BOTTOM) /* an incomplete operand is reported where it is used */
-			r = v->as.err.incomplete ? cue_bottom(c, n->pos, true, "%s", v->as.err.msg) : v;
+			r = v->as.err.incomplete ? cue_bottom(c, n->pos, true, "%s", cue_err_msg(c, v)) : v;
 		else if (!append_interp_value(&b, v))
 			r = cue_bottom(c, part->pos, false, "cannot interpolate %s", cue_kind_text(c, v));
 	}
@@ -761,7 +804,7 @@ static void record_order(cue_ctx *c, cue_vertex *v, cue_node *lit)
 static ssize_t arc_index(const cue_vertex *v, const char *label)
 {
 	for (size_t i = 0; i < v->narcs; i++)
-		if (strcmp(v->arcs[i].label, label) == 0)
+		if (idp_str_eq(v->arcs[i].label, label))
 			return (ssize_t)i;
 	return -1;
 }
@@ -890,8 +933,7 @@ static void run_comprehension(cue_ctx *c, cue_vertex *v, cue_clause *cl, size_t 
 static void add_list_element(cue_ctx *c, cue_vertex *v, cue_conjunct cj, size_t *next_index, idp_pos pos)
 {
 	char label[24];
-	snprintf(label, sizeof(label), "%zu", (*next_index)++);
-	cue_arc *arc = arc_get_or_add(c, v, label, pos);
+	cue_arc *arc = arc_get_or_add(c, v, cue_index_label(label, (*next_index)++), pos);
 	arc->optional = false;
 	arc->allowed = true;
 	cue_vertex_add(c, arc->v, cj);

@@ -82,7 +82,13 @@ struct cue_value {
 			bool has_default;
 		} d;
 		struct {
+			/* Read it with cue_err_msg: the commonest errors (conflicts tried
+			 * and dropped by a disjunction, values tested for `_|_`) are
+			 * formatted only when someone reads them. */
 			const char *msg;
+			const char *lazy_fmt;  /* with msg NULL: a format of two %s, */
+			const cue_value *lhs, *rhs; /* filled with their text (rhs may be NULL: "") */
+			const char *lazy_what;      /* a third %s, or NULL */
 			bool incomplete; /* a missing or non-concrete value, not a conflict */
 			bool unset_optional; /* a reference to an optional field nobody set */
 			bool missing;        /* names a field or reference that is not there (unset_optional too) */
@@ -179,6 +185,7 @@ struct cue_ctx {
 	size_t steps;
 	unsigned depth;
 	idp_doc_node *directives; /* while exporting: path -> directive comment, or NULL */
+	bool check_only;          /* while exporting: walk and check, build no tree (idp_cue_check) */
 };
 
 struct cue_builtin {
@@ -200,6 +207,18 @@ cue_value *cue_select(cue_ctx *c, cue_value *x, const char *label, idp_pos pos);
  * from values rather than source (filled documents, builtin results). */
 void cue_vertex_add_value_arc(cue_ctx *c, cue_vertex *v, const char *label, idp_pos pos, cue_value *val);
 cue_value *cue_bottom(cue_ctx *c, idp_pos pos, bool incomplete, const char *fmt, ...) IDP_PRINTF(4, 5);
+/* A bottom whose message fmt (three %s: lhs's text, rhs's text, what) is
+ * formatted when cue_err_msg first reads it. */
+cue_value *cue_bottom_lazy(cue_ctx *c, idp_pos pos, bool incomplete, const char *fmt, const cue_value *lhs,
+			   const cue_value *rhs, const char *what);
+/* The message of a bottom value (formatting a lazy one). */
+const char *cue_err_msg(cue_ctx *c, cue_value *v);
+/* cue_bottom with the message what + name, without printf: evaluation
+ * makes many such values (a missing field tested with `!= _|_`) and shows
+ * few of them. */
+cue_value *cue_bottom_named(cue_ctx *c, idp_pos pos, bool incomplete, const char *what, const char *name);
+/* The decimal label of list element i into buf (>= 24 bytes); returns buf. */
+const char *cue_index_label(char *buf, size_t i);
 cue_value *cue_new(cue_ctx *c, cue_vkind kind, idp_pos pos);
 cue_value *cue_string(cue_ctx *c, idp_pos pos, const char *s, size_t len);
 /* Resolves defaults and requires a concrete value of a kind in mask;

@@ -193,7 +193,7 @@ static cue_value *unify_disj(cue_ctx *c, cue_value *x, cue_value *y)
 		if (enum_err)
 			return enum_err;
 		return cue_bottom(c, y->pos, false, "%s%s",
-				  first_err ? first_err->as.err.msg : "empty disjunction",
+				  first_err ? cue_err_msg(c, first_err) : "empty disjunction",
 				  nx * ny > 1 ? " (and no other alternative matches)" : "");
 	}
 	if (r->as.d.n == 1)
@@ -231,11 +231,9 @@ cue_value *cue_unify(cue_ctx *c, cue_value *x, cue_value *y)
 	if (cue_is_concrete_scalar(x) && cue_is_concrete_scalar(y)) {
 		if (x->kind == y->kind && cue_values_equal(x, y))
 			return y;
-		return cue_bottom(c, y->pos, false, "conflicting values %s and %s", cue_kind_text(c, x),
-				  cue_kind_text(c, y));
+		return cue_bottom_lazy(c, y->pos, false, "conflicting values %s and %s%s", x, y, NULL);
 	}
-	return cue_bottom(c, y->pos, false, "conflicting values %s and %s (mismatched types)", cue_kind_text(c, x),
-			  cue_kind_text(c, y));
+	return cue_bottom_lazy(c, y->pos, false, "conflicting values %s and %s (mismatched types)%s", x, y, NULL);
 }
 
 cue_value *cue_concrete(cue_ctx *c, cue_value *v, unsigned mask, const char *what)
@@ -259,8 +257,8 @@ cue_value *cue_concrete(cue_ctx *c, cue_value *v, unsigned mask, const char *wha
 	bool concrete = cue_is_concrete_scalar(v) || v->kind == CV_STRUCT || v->kind == CV_LIST ||
 			v->kind == CV_BUILTIN || v->kind == CV_PACKAGE;
 	if (!concrete)
-		return cue_bottom(c, v->pos, true, "incomplete value %s%s%s", cue_kind_text(c, v), what ? " in " : "",
-				  what ? what : "");
+		return cue_bottom_lazy(c, v->pos, true, what ? "incomplete value %s%s in %s" : "incomplete value %s%s%s", v,
+				       NULL, what);
 	if (mask && !(bit & mask))
 		return cue_bottom(c, v->pos, false, "%s%s%s: want %s, found %s", what ? "invalid operand" : "invalid value",
 				  what ? " of " : "", what ? what : "", cue_mask_text(mask), cue_kind_text(c, v));

@@ -100,7 +100,7 @@ idp_doc_node *idp_doc_map_get(const idp_doc_node *map, const char *key)
 	if (!map || map->kind != IDP_DOC_MAP)
 		return NULL;
 	for (size_t i = 0; i < map->as.map.len; i++)
-		if (strcmp(map->as.map.items[i].key, key) == 0)
+		if (idp_str_eq(map->as.map.items[i].key, key))
 			return map->as.map.items[i].value;
 	return NULL;
 }

@@ -330,9 +330,9 @@ static int check_errs(render_ctx *r, idp_cue_program *p, const render_def *def, 
 
 /* ---------------------------------------------------------------- evaluation */
 
-static char *field(render_ctx *r, const render_def *def, const char *name)
+static const char *field(render_ctx *r, const render_def *def, const char *name)
 {
-	return idp_arena_printf(r->a, "%s%s", def->prefix, name);
+	return *def->prefix ? idp_arena_printf(r->a, "%s%s", def->prefix, name) : name;
 }
 
 /* Compiles the definition with the parameters and context filled in,
@@ -356,9 +356,8 @@ int render_prepare(render_ctx *r, const render_def *def, const idp_doc_node *pro
 	if (rc == 0)
 		rc = idp_cue_fill(*out, field(r, def, "parameter"), props, err);
 	if (rc == 0) { /* a parameter nobody set and with no default is missing */
-		idp_doc_node *params;
 		idp_err perr = IDP_ERR_INIT;
-		if (idp_cue_export(*out, field(r, def, "parameter"), &params, &perr) == IDP_EINCOMPLETE) {
+		if (idp_cue_check(*out, field(r, def, "parameter"), &perr) == IDP_EINCOMPLETE) {
 			if (perr.path)
 				rc = idp_err_at(err, props_pos, idp_arena_printf(r->a, "%s.%s", props_path, perr.path),
 						"required parameter %s is not set", perr.path);
