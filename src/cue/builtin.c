@@ -181,6 +181,41 @@ static cue_value *fn_list_concat(cue_ctx *c, idp_pos pos, cue_value **args, size
 	return v->value;
 }
 
+static int compare_strings(const void *x, const void *y)
+{
+	const cue_value *a = *(cue_value *const *)x, *b = *(cue_value *const *)y;
+	size_t n = a->as.s.len < b->as.s.len ? a->as.s.len : b->as.s.len;
+	int c = memcmp(a->as.s.ptr, b->as.s.ptr, n);
+	return c ? c : (a->as.s.len > b->as.s.len) - (a->as.s.len < b->as.s.len);
+}
+
+/* list.SortStrings: the strings in byte order, as Go's sort.Strings. */
+static cue_value *fn_list_sort_strings(cue_ctx *c, idp_pos pos, cue_value **args, size_t n)
+{
+	cue_value *l = cue_concrete(c, args[0], CK_LIST, "list.SortStrings");
+	if (l->kind == CV_BOTTOM)
+		return l;
+	size_t len = l->as.v->narcs;
+	cue_value **items = idp_arena_alloc(c->a, (len ? len : 1) * sizeof(*items));
+	for (size_t i = 0; i < len; i++) {
+		items[i] = cue_concrete(c, cue_vertex_value(c, l->as.v->arcs[i].v), CK_STRING, "list.SortStrings");
+		if (items[i]->kind == CV_BOTTOM)
+			return items[i];
+	}
+	qsort(items, len, sizeof(*items), compare_strings);
+	cue_vertex *v = cue_vertex_new(c, NULL, NULL, pos);
+	v->is_list = true;
+	for (size_t i = 0; i < len; i++) {
+		char label[24];
+		cue_vertex_add_value_arc(c, v, cue_index_label(label, i), pos, items[i]);
+	}
+	(void)n;
+	v->state = VS_DONE;
+	v->value = cue_new(c, CV_LIST, pos);
+	v->value->as.v = v;
+	return v->value;
+}
+
 static cue_value *fn_json_marshal(cue_ctx *c, idp_pos pos, cue_value **args, size_t n)
 {
 	idp_doc_node *doc;
@@ -379,6 +414,7 @@ static const cue_builtin builtins[] = {
 	{"strings", "Join", 2, fn_join},
 	{"strconv", "FormatInt", 2, fn_format_int},
 	{"list", "Concat", 1, fn_list_concat},
+	{"list", "SortStrings", 1, fn_list_sort_strings},
 	{"encoding/json", "Marshal", 1, fn_json_marshal},
 };
 
