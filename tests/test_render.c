@@ -597,6 +597,23 @@ Test(catalog, schemas_inline)
 	check_schemas(&catalog_corpus, inline_args, true);
 }
 
+/* A parameter whose constraint depends on another one (framework follows
+ * language) is shown by its own declaration, not as _|_, and is not
+ * required: its value follows from the other. */
+Test(render, def_show_describes_a_dependent_parameter_by_its_declaration)
+{
+	char *out = NULL, *err = NULL;
+	char *argv[] = {IDP_BIN, "def", "show", "application-infrastructure", NULL};
+	int rc = idp_fixture_run(argv, NULL, &out, &err);
+	cr_assert_eq(rc, 0, "exit %d: %s", rc, err);
+	cr_expect(strstr(out, "- name: framework\n  type: '\"fastapi\" | \"springboot\" | \"express\" | \"gin\" | "
+			      "\"idp-sdk\"'\n  required: false\n") != NULL,
+		  "%s", out);
+	cr_expect(strstr(out, "_|_") == NULL, "%s", out);
+	free(out);
+	free(err);
+}
+
 /* idp def show: parameters with type, default, required and +usage. */
 Test(render, def_show_lists_parameters_with_usage)
 {

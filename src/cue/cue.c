@@ -282,6 +282,19 @@ static idp_doc_node *doc_directive(cue_ctx *c, const char *doc, const char *name
 	return idp_doc_new_strn(c->a, at, strcspn(at, "\n"));
 }
 
+/* A field whose value depends on another parameter (`if language != _|_
+ * {framework: ...}`) is incomplete in a definition alone: describe it by
+ * the first of its declarations that stands on its own. */
+static cue_value *declared_type(cue_ctx *c, cue_vertex *v)
+{
+	for (size_t k = 0; k < v->ncj; k++) {
+		cue_value *t = v->cj[k].val ? v->cj[k].val : v->cj[k].expr ? cue_eval(c, v->cj[k].expr, v->cj[k].env) : NULL;
+		if (t && t->kind != CV_BOTTOM)
+			return t;
+	}
+	return NULL;
+}
+
 static void describe_fields(cue_ctx *c, cue_vertex *v, const char *prefix, idp_doc_node *list, unsigned depth)
 {
 	for (size_t i = 0; i < v->narcs && depth < 16; i++) {
@@ -290,6 +303,12 @@ static void describe_fields(cue_ctx *c, cue_vertex *v, const char *prefix, idp_d
 			continue;
 		char *name = *prefix ? idp_arena_printf(c->a, "%s.%s", prefix, arc->label) : idp_arena_strdup(c->a, arc->label);
 		cue_value *val = cue_vertex_value(c, arc->v);
+		bool depends = false;
+		if (val->kind == CV_BOTTOM && val->as.err.incomplete) {
+			cue_value *t = declared_type(c, arc->v);
+			depends = t != NULL;
+			val = t ? t : val;
+		}
 		idp_doc_node *d = idp_doc_new_map(c->a);
 		idp_doc_map_set(c->a, d, "name", idp_doc_new_str(c->a, name));
 		cue_value *shown = val;
@@ -311,7 +330,7 @@ static void describe_fields(cue_ctx *c, cue_vertex *v, const char *prefix, idp_d
 		idp_doc_map_set(c->a, d, "type", idp_doc_new_str(c->a, idp_buf_cstr(&type)));
 		idp_buf_free(&type);
 		bool has_default = idp_doc_map_get(d, "default") != NULL;
-		idp_doc_map_set(c->a, d, "required", idp_doc_new_bool(c->a, !arc->optional && !has_default &&
+		idp_doc_map_set(c->a, d, "required", idp_doc_new_bool(c->a, !arc->optional && !has_default && !depends &&
 							val->kind != CV_STRUCT && val->kind != CV_LIST &&
 							!(val->kind >= CV_NULL && val->kind <= CV_BYTES)));
 		idp_doc_node *usage = doc_directive(c, arc->doc, "usage"), *short_ = doc_directive(c, arc->doc, "short");
