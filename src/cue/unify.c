@@ -192,7 +192,9 @@ static cue_value *unify_disj(cue_ctx *c, cue_value *x, cue_value *y)
 		cue_value *enum_err = enum_violation(c, x, y);
 		if (enum_err)
 			return enum_err;
-		return cue_bottom(c, y->pos, false, "%s%s",
+		/* The conflict's own place (an element of a property, say) says
+		 * more than the disjunction's. */
+		return cue_bottom(c, first_err ? first_err->pos : y->pos, false, "%s%s",
 				  first_err ? cue_err_msg(c, first_err) : "empty disjunction",
 				  nx * ny > 1 ? " (and no other alternative matches)" : "");
 	}
