@@ -7,6 +7,7 @@
 
 #include "base/base.h"
 #include "doc/doc.h"
+#include "gitops/gitops.h"
 
 #include <time.h>
 
@@ -50,6 +51,10 @@ int idp_cmd_emit_docs(idp_arena *a, idp_doc_node **docs, size_t n, bool json, id
  * kustomization.yaml, replacing dir as a whole with one rename. dir must
  * be missing, empty, or written by this function before. */
 int idp_cmd_write_objects_dir(idp_arena *a, const char *dir, idp_doc_node *const *objs, size_t n, idp_err *err);
+/* The same files in memory (name -> YAML), for a GitOps commit. */
+int idp_cmd_objects_files(idp_arena *a, idp_doc_node *const *objs, size_t n, idp_gitops_files *out, idp_err *err);
+/* What `idp catalog export` writes, as objects. */
+int idp_cmd_catalog_objects(idp_arena *a, idp_doc_node ***objs, size_t *n, idp_err *err);
 
 /* Verbs: each gets argv after the verb name (argv[0] is the verb). */
 int idp_cmd_validate(int argc, char **argv);
@@ -60,5 +65,9 @@ int idp_cmd_def(int argc, char **argv);
 int idp_cmd_compose(int argc, char **argv);
 int idp_cmd_gateway(int argc, char **argv);
 int idp_cmd_catalog(int argc, char **argv);
+int idp_cmd_gitops(int argc, char **argv);
+int idp_cmd_history(int argc, char **argv);
+int idp_cmd_diff(int argc, char **argv);
+int idp_cmd_rollback(int argc, char **argv);
 
 #endif

@@ -83,32 +83,45 @@ static int check_replaceable(const char *dir, bool *exists, idp_err *err)
 	return 0;
 }
 
+int idp_cmd_objects_files(idp_arena *a, idp_doc_node *const *objs, size_t n, idp_gitops_files *out, idp_err *err)
+{
+	char **names;
+	idp_render_file_names(a, objs, n, &names);
+	idp_buf kust = IDP_BUF_INIT, doc = IDP_BUF_INIT;
+	idp_buf_puts(&kust, MARKER ": one file per object. Do not edit; render again.\n"
+			    "apiVersion: kustomize.config.k8s.io/v1beta1\nkind: Kustomization\n");
+	idp_buf_puts(&kust, n ? "resources:\n" : "resources: []\n");
+	int rc = 0;
+	for (size_t i = 0; rc == 0 && i < n; i++) {
+		idp_buf_clear(&doc);
+		rc = idp_doc_emit_yaml(&objs[i], 1, &doc, err);
+		if (rc == 0)
+			idp_gitops_files_put(a, out, names[i], doc.ptr, doc.len);
+		idp_buf_printf(&kust, "- %s\n", names[i]);
+	}
+	if (rc == 0)
+		idp_gitops_files_put(a, out, "kustomization.yaml", kust.ptr, kust.len);
+	idp_buf_free(&kust);
+	idp_buf_free(&doc);
+	return rc;
+}
+
 int idp_cmd_write_objects_dir(idp_arena *a, const char *dir, idp_doc_node *const *objs, size_t n, idp_err *err)
 {
 	bool exists;
 	int rc = check_replaceable(dir, &exists, err);
 	if (rc)
 		return rc;
-	char **names;
-	idp_render_file_names(a, objs, n, &names);
+	idp_gitops_files files = {0};
+	if ((rc = idp_cmd_objects_files(a, objs, n, &files, err)))
+		return rc;
 	char *tmp = idp_arena_printf(a, "%s.idp-tmp-%ld", dir, (long)getpid());
 	remove_flat_dir(tmp); /* a leftover of a killed run */
 	if (mkdir(tmp, 0755) < 0)
 		return idp_err_set(err, IDP_ERUNTIME, "%s: cannot create: %s", tmp, strerror(errno));
-	idp_buf kust = IDP_BUF_INIT, doc = IDP_BUF_INIT;
-	idp_buf_puts(&kust, MARKER ": one file per object. Do not edit; render again.\n"
-			    "apiVersion: kustomize.config.k8s.io/v1beta1\nkind: Kustomization\nresources:\n");
-	for (size_t i = 0; rc == 0 && i < n; i++) {
-		idp_buf_clear(&doc);
-		rc = idp_doc_emit_yaml(&objs[i], 1, &doc, err);
-		if (rc == 0)
-			rc = write_file(idp_arena_printf(a, "%s/%s", tmp, names[i]), doc.ptr, doc.len, err);
-		idp_buf_printf(&kust, "- %s\n", names[i]);
-	}
-	if (rc == 0)
-		rc = write_file(idp_arena_printf(a, "%s/kustomization.yaml", tmp), kust.ptr, kust.len, err);
-	idp_buf_free(&kust);
-	idp_buf_free(&doc);
+	for (size_t i = 0; rc == 0 && i < files.len; i++)
+		rc = write_file(idp_arena_printf(a, "%s/%s", tmp, files.items[i].path), files.items[i].content,
+				files.items[i].len, err);
 	/* One rename makes the new directory visible: a reader sees the old
 	 * set of files or the new one, never a mix. */
 	if (rc == 0 && exists && renameat2(AT_FDCWD, tmp, AT_FDCWD, dir, RENAME_EXCHANGE) < 0)

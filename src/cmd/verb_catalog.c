@@ -48,7 +48,7 @@ static idp_doc_node *function_package(idp_arena *a)
 	return fn;
 }
 
-static int catalog_export(idp_arena *a, const char *dir, idp_err *err)
+int idp_cmd_catalog_objects(idp_arena *a, idp_doc_node ***out, size_t *out_n, idp_err *err)
 {
 	size_t n_files, n = 0, cap = 64;
 	const idp_embedded_file *files = idp_embedded_list(&n_files);
@@ -76,7 +76,17 @@ static int catalog_export(idp_arena *a, const char *dir, idp_err *err)
 			objs[n++] = d;
 		}
 	}
-	return idp_cmd_write_objects_dir(a, dir, objs, n, err);
+	*out = objs;
+	*out_n = n;
+	return 0;
+}
+
+static int catalog_export(idp_arena *a, const char *dir, idp_err *err)
+{
+	idp_doc_node **objs;
+	size_t n;
+	int rc = idp_cmd_catalog_objects(a, &objs, &n, err);
+	return rc ? rc : idp_cmd_write_objects_dir(a, dir, objs, n, err);
 }
 
 int idp_cmd_catalog(int argc, char **argv)

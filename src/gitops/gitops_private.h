@@ -25,4 +25,9 @@ int gitops_read_tree_file(git_repository *repo, git_tree *tree, const char *path
 int gitops_list_tree(git_repository *repo, git_tree *tree, idp_arena *a, const char *dir, idp_gitops_files *out,
 		     idp_err *err);
 
+/* Renders oam (the OAM Application's new text) with the claims of HEAD's
+ * claims/ and adds manifests/<app>/ to change, replacing the directory. */
+int gitops_render_into(idp_gitops_repo *r, idp_arena *a, const idp_gitops_renderer *renderer, const char *oam,
+		       size_t oam_len, idp_gitops_files *change, idp_err *err);
+
 #endif
