@@ -8,6 +8,8 @@
  */
 #include <criterion/criterion.h>
 
+#include <stdarg.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include "gitops/gitops.h"
@@ -227,4 +229,312 @@ Test(gitops, bad_inputs_are_errors_with_positions)
 		cr_expect(tu_contains(e.err.msg, "invalid service name"), "%s", tu_errstr(&e.err));
 		edit_free(&e);
 	}
+}
+
+/* ---------------------------------------------------------------- repositories, through idp and git */
+
+#ifndef IDP_BIN
+#error "IDP_BIN must be defined by the build"
+#endif
+
+typedef struct ran {
+	int status;
+	char *out, *err;
+} ran;
+
+/* Runs a NULL-terminated command (idp or git), killed after timeout_s. */
+static ran run_cmd(double timeout_s, const char *first, ...)
+{
+	char *argv[24];
+	size_t n = 0;
+	argv[n++] = (char *)first;
+	va_list ap;
+	va_start(ap, first);
+	for (const char *s; n < 23 && (s = va_arg(ap, const char *)) != NULL;)
+		argv[n++] = (char *)s;
+	va_end(ap);
+	argv[n] = NULL;
+	ran r = {0, NULL, NULL};
+	r.status = idp_fixture_run_timeout(argv, NULL, &r.out, &r.err, timeout_s);
+	cr_assert_geq(r.status, 0, "cannot run %s", first);
+	cr_assert_null(strstr(r.err ? r.err : "", "Sanitizer"), "%s", r.err);
+	return r;
+}
+
+#define RUN(...) run_cmd(60.0, __VA_ARGS__, (const char *)NULL)
+
+static void ran_free(ran *r)
+{
+	free(r->out);
+	free(r->err);
+}
+
+/* The output of a command that must succeed (caller frees). */
+static char *must(ran r)
+{
+	cr_assert_eq(r.status, 0, "exit %d\nstdout:\n%s\nstderr:\n%s", r.status, r.out, r.err);
+	free(r.err);
+	return r.out;
+}
+
+static size_t count_commits(const char *repo)
+{
+	char *out = must(RUN("git", "-C", repo, "rev-list", "--count", "HEAD"));
+	size_t n = (size_t)strtoul(out, NULL, 10);
+	free(out);
+	return n;
+}
+
+static char *head_of(const char *repo)
+{
+	char *out = must(RUN("git", "-C", repo, "rev-parse", "HEAD"));
+	out[strcspn(out, "\n")] = '\0';
+	return out;
+}
+
+static void expect_fsck(const char *repo)
+{
+	ran r = RUN("git", "-C", repo, "fsck", "--strict", "--no-dangling");
+	cr_expect_eq(r.status, 0, "git fsck:\n%s%s", r.out, r.err);
+	ran_free(&r);
+}
+
+static char *claim_file(const char *dir, const char *name, const char *svc, const char *source)
+{
+	char text[1024];
+	snprintf(text, sizeof text,
+		 "apiVersion: platform.example.org/v1alpha1\nkind: ApplicationClaim\nmetadata:\n  name: %s\n%s%s%s"
+		 "spec:\n  name: %s\n  language: python\n  framework: fastapi\n  database: none\n  cache: none\n",
+		 svc, source ? "  annotations:\n    webservice.oam.dev/source: \"" : "", source ? source : "",
+		 source ? "\"\n" : "", svc);
+	return idp_fixture_write_file(dir, name, text, strlen(text));
+}
+
+typedef struct repo_fixture {
+	char *dir, *repo;
+} repo_fixture;
+
+static repo_fixture new_repo(void)
+{
+	repo_fixture f = {idp_fixture_tmpdir(), NULL};
+	cr_assert_not_null(f.dir);
+	char *out = must(RUN(IDP_BIN, "gitops", "init", "shop", "--dir", f.dir, "--author", "Test <test@example.org>"));
+	out[strcspn(out, "\n")] = '\0';
+	f.repo = out;
+	return f;
+}
+
+static void repo_free(repo_fixture *f)
+{
+	idp_fixture_rmtree(f->dir);
+	free(f->dir);
+	free(f->repo);
+}
+
+Test(gitops_repo, init_add_again_oam_driven_rollback_and_fsck, .timeout = 120)
+{
+	repo_fixture f = new_repo();
+	cr_expect_eq(count_commits(f.repo), 1);
+	char oam_path[4096];
+	snprintf(oam_path, sizeof oam_path, "%s/" IDP_GITOPS_OAM_FILE, f.repo);
+	char *before = idp_fixture_read_file(oam_path, NULL);
+	cr_assert_not_null(before, "the working tree has no OAM Application");
+
+	char *claim = claim_file(f.dir, "claim.yaml", "orders", "api-driven");
+	char *out = must(RUN(IDP_BIN, "gitops", "add-component", "--gitops", f.repo, "--claim", claim, "--author",
+			     "Test <test@example.org>"));
+	cr_expect(strncmp(out, "added:", 6) == 0, "%s", out);
+	free(out);
+	cr_expect_eq(count_commits(f.repo), 2);
+	char *after = idp_fixture_read_file(oam_path, NULL);
+	cr_assert_not_null(after);
+	/* The file's own comments and header are there, byte for byte. */
+	size_t head_len = (size_t)(strstr(before, "  components:") - before);
+	cr_expect(strncmp(after, before, head_len) == 0, "the text before components: changed:\n%s", after);
+	cr_expect(strstr(after, "  - name: orders\n    type: webservice\n") != NULL, "%s", after);
+	cr_expect(strstr(after, "      source: api-driven\n") != NULL, "%s", after);
+	char *log = must(RUN("git", "-C", f.repo, "log", "-1", "--format=%an <%ae>%n%B"));
+	cr_expect(strstr(log, "Test <test@example.org>\n") != NULL, "%s", log);
+	cr_expect(strstr(log, "Idp-Source: api-driven\nIdp-Claim: orders\n") != NULL, "%s", log);
+	free(log);
+	char *files = must(RUN("git", "-C", f.repo, "ls-files", "manifests/shop", "claims"));
+	cr_expect(strstr(files, "manifests/shop/service-orders.yaml\n") != NULL, "rendered in the same commit:\n%s", files);
+	cr_expect(strstr(files, "claims/orders.yaml\n") != NULL, "the claim is kept:\n%s", files);
+	free(files);
+
+	/* Again: nothing to do, no commit. */
+	out = must(RUN(IDP_BIN, "gitops", "add-component", "--gitops", f.repo, "--claim", claim));
+	cr_expect(strncmp(out, "unchanged:", 10) == 0, "%s", out);
+	free(out);
+	cr_expect_eq(count_commits(f.repo), 2);
+
+	/* From the OAM file (any letter case), or with no annotation: never edited. */
+	char *oam_claim = claim_file(f.dir, "oam.yaml", "payments", "OAM-driven");
+	out = must(RUN(IDP_BIN, "gitops", "add-component", "--gitops", f.repo, "--claim", oam_claim));
+	cr_expect(strncmp(out, "skipped:", 8) == 0 && strstr(out, "never edited"), "%s", out);
+	free(out);
+	char *bare_claim = claim_file(f.dir, "bare.yaml", "payments", NULL);
+	out = must(RUN(IDP_BIN, "gitops", "add-component", "--gitops", f.repo, "--claim", bare_claim));
+	cr_expect(strstr(out, "no webservice.oam.dev/source annotation") != NULL, "%s", out);
+	free(out);
+	cr_expect_eq(count_commits(f.repo), 2);
+
+	/* Rollback: a third commit with the first one's content. */
+	out = must(RUN(IDP_BIN, "rollback", f.repo, "HEAD~1"));
+	cr_expect(strncmp(out, "rolled back:", 12) == 0, "%s", out);
+	free(out);
+	cr_expect_eq(count_commits(f.repo), 3);
+	ran same = RUN("git", "-C", f.repo, "diff", "--quiet", "HEAD~2", "HEAD");
+	cr_expect_eq(same.status, 0, "HEAD's tree is not the first commit's");
+	ran_free(&same);
+	char *restored = idp_fixture_read_file(oam_path, NULL);
+	cr_expect_str_eq(restored, before, "the working tree follows the rollback");
+	char *hist = must(RUN(IDP_BIN, "history", f.repo));
+	cr_expect(strstr(hist, "rollback") && strstr(hist, "api-driven") && strstr(hist, "init"), "%s", hist);
+	cr_expect(strstr(hist, "[+orders]") && strstr(hist, "[-orders]"), "%s", hist);
+	free(hist);
+	char *diff = must(RUN(IDP_BIN, "diff", f.repo, "HEAD~1", "HEAD"));
+	cr_expect(strstr(diff, "- Service/default/orders\n") != NULL, "%s", diff);
+	free(diff);
+	ran st = RUN("git", "-C", f.repo, "status", "--porcelain");
+	cr_expect_str_eq(st.out, "", "the working tree is clean");
+	ran_free(&st);
+	expect_fsck(f.repo);
+	free(restored);
+	free(bare_claim);
+	free(oam_claim);
+	free(claim);
+	free(after);
+	free(before);
+	repo_free(&f);
+}
+
+Test(gitops_repo, bad_input_leaves_the_repository_unchanged, .timeout = 60)
+{
+	repo_fixture f = new_repo();
+	char *head = head_of(f.repo);
+	static const char *const bad[] = {"../x", "Orders", "a2345678901234567890123456789012345678901234567890123456789012345"};
+	for (size_t i = 0; i < 3; i++) {
+		char *claim = claim_file(f.dir, "bad.yaml", bad[i], "api-driven");
+		ran r = RUN(IDP_BIN, "gitops", "add-component", "--gitops", f.repo, "--claim", claim);
+		cr_expect_eq(r.status, 2, "%s: exit %d\n%s", bad[i], r.status, r.err);
+		cr_expect(strstr(r.err, "invalid service name") || strstr(r.err, "metadata.name"), "%s", r.err);
+		ran_free(&r);
+		free(claim);
+	}
+	ran r = RUN(IDP_BIN, "gitops", "init", "Shop", "--dir", f.dir);
+	cr_expect_eq(r.status, 2, "%s", r.err);
+	ran_free(&r);
+	r = RUN(IDP_BIN, "gitops", "init", "shop", "--dir", f.dir);
+	cr_expect_eq(r.status, 2, "an existing repository is not overwritten: %s", r.err);
+	ran_free(&r);
+	/* An OAM file that is not an Application (committed with git itself). */
+	char oam_path[4096];
+	snprintf(oam_path, sizeof oam_path, "%s/" IDP_GITOPS_OAM_FILE, f.repo);
+	const char *cm = "apiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: not-an-app\n";
+	FILE *fp = fopen(oam_path, "w");
+	cr_assert_not_null(fp);
+	fputs(cm, fp);
+	fclose(fp);
+	free(must(RUN("git", "-C", f.repo, "-c", "user.name=t", "-c", "user.email=t@t", "commit", "-qam", "break it")));
+	free(head);
+	head = head_of(f.repo);
+	char *claim = claim_file(f.dir, "ok.yaml", "orders", "api-driven");
+	r = RUN(IDP_BIN, "gitops", "add-component", "--gitops", f.repo, "--claim", claim);
+	cr_expect_eq(r.status, 2, "%s", r.err);
+	cr_expect(strstr(r.err, IDP_GITOPS_OAM_FILE) && strstr(r.err, "not an OAM Application"), "%s", r.err);
+	ran_free(&r);
+	char *now = head_of(f.repo);
+	cr_expect_str_eq(now, head, "a failed update moved the branch");
+	free(now);
+	free(claim);
+	free(head);
+	expect_fsck(f.repo);
+	repo_free(&f);
+}
+
+/* kubectl >= 1.21 carries kustomize; Debian's kubernetes-client (1.20) does not. */
+static bool have_kustomize(void)
+{
+	if (!idp_fixture_have_program("kubectl"))
+		return false;
+	ran r = RUN("kubectl", "kustomize", "--help");
+	bool ok = r.status == 0;
+	ran_free(&r);
+	return ok;
+}
+
+Test(gitops_repo, every_kustomization_builds, .timeout = 120)
+{
+	if (!have_kustomize())
+		cr_skip_test("kubectl with kustomize (>= 1.21) is not on PATH");
+	repo_fixture f = new_repo();
+	char *claim = claim_file(f.dir, "claim.yaml", "orders", "api-driven");
+	free(must(RUN(IDP_BIN, "gitops", "add-component", "--gitops", f.repo, "--claim", claim)));
+	static const char *const dirs[] = {"environments/dev", "environments/staging", "environments/production",
+					   "platform", "manifests/shop"};
+	for (size_t i = 0; i < sizeof dirs / sizeof dirs[0]; i++) {
+		char path[4096];
+		snprintf(path, sizeof path, "%s/%s", f.repo, dirs[i]);
+		char *out = must(RUN("kubectl", "kustomize", path));
+		if (strncmp(dirs[i], "environments/", 13) == 0) {
+			char ns[128];
+			snprintf(ns, sizeof ns, "namespace: shop-%s\n", dirs[i] + 13);
+			cr_expect(strstr(out, ns) != NULL, "%s: %s", dirs[i], out);
+		}
+		if (strcmp(dirs[i], "environments/production") == 0)
+			cr_expect(strstr(out, "autoscaling.knative.dev/min-scale: \"1\"") != NULL, "%s", out);
+		free(out);
+	}
+	free(claim);
+	repo_free(&f);
+}
+
+/* 200 updates, some killed at a random moment: the repository stays sound,
+ * every acknowledged commit is on the branch, and later updates are not
+ * blocked by what a killed one left. */
+Test(gitops_repo, killed_updates_leave_a_sound_repository, .timeout = 300)
+{
+	repo_fixture f = new_repo();
+	srand(12345);
+	char acked[200][41];
+	size_t n_acked = 0, killed = 0;
+	for (int i = 0; i < 200; i++) {
+		char name[32], svc[32];
+		snprintf(name, sizeof name, "c%03d.yaml", i);
+		snprintf(svc, sizeof svc, "svc-%03d", i);
+		char *claim = claim_file(f.dir, name, svc, "api-driven");
+		bool kill_it = rand() % 3 == 0;
+		double limit = kill_it ? 0.001 + (rand() % 40) / 1000.0 : 60.0;
+		char *argv[] = {(char *)IDP_BIN, "gitops", "add-component", "--gitops", f.repo, "--claim", claim, NULL};
+		char *out = NULL, *err = NULL;
+		int st = idp_fixture_run_timeout(argv, NULL, &out, &err, limit);
+		if (st == 0) {
+			const char *c = strstr(out, "(commit ");
+			cr_assert_not_null(c, "%s", out);
+			snprintf(acked[n_acked++], 41, "%.7s", c + 8);
+		} else {
+			cr_expect_eq(st, 128 + 9, "run %d: exit %d\n%s", i, st, err);
+			killed++;
+		}
+		free(out);
+		free(err);
+		free(claim);
+	}
+	cr_expect_gt(killed, 10, "the test killed too few runs (%zu) to mean anything", killed);
+	cr_expect_gt(n_acked, 50);
+	expect_fsck(f.repo);
+	for (size_t i = 0; i < n_acked; i++) {
+		ran r = RUN("git", "-C", f.repo, "merge-base", "--is-ancestor", acked[i], "HEAD");
+		cr_expect_eq(r.status, 0, "acknowledged commit %s is not on the branch", acked[i]);
+		ran_free(&r);
+	}
+	/* And the repository still takes updates. */
+	char *claim = claim_file(f.dir, "last.yaml", "last-one", "api-driven");
+	char *out = must(RUN(IDP_BIN, "gitops", "add-component", "--gitops", f.repo, "--claim", claim));
+	cr_expect(strncmp(out, "added:", 6) == 0, "%s", out);
+	free(out);
+	free(claim);
+	expect_fsck(f.repo);
+	repo_free(&f);
 }
