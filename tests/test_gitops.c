@@ -538,3 +538,112 @@ Test(gitops_repo, killed_updates_leave_a_sound_repository, .timeout = 300)
 	expect_fsck(f.repo);
 	repo_free(&f);
 }
+
+/* ---------------------------------------------------------------- set one value as text */
+
+#include "gitops/gitops_private.h"
+
+static void expect_set(const char *in, const idp_gitops_path_step *path, size_t n, const char *value, const char *want)
+{
+	idp_arena *a = idp_arena_new();
+	idp_err err = IDP_ERR_INIT;
+	const char *out;
+	size_t len;
+	int rc = gitops_yaml_set(a, "f.yaml", in, strlen(in), 0, path, n, value, &out, &len, &err);
+	cr_assert_eq(rc, 0, "%s", tu_errstr(&err));
+	cr_expect_str_eq(out, want, "\n--- got ---\n%s--- want ---\n%s", out, want);
+	idp_err_clear(&err);
+	idp_arena_free(a);
+}
+
+Test(gitops, yaml_set_replaces_a_value_where_it_stands)
+{
+	const idp_gitops_path_step p[] = {{"spec", 0}, {"components", 0}, {NULL, 1}, {"properties", 0}, {"image", 0}};
+	expect_set("spec:\n  components:\n  - name: a\n    properties: {image: a:1}\n  - name: b # b\n    properties:\n"
+		   "      image: 'b:1'   # pinned\n      port: 80\n",
+		   p, 5, "\"b:2\"",
+		   "spec:\n  components:\n  - name: a\n    properties: {image: a:1}\n  - name: b # b\n    properties:\n"
+		   "      image: \"b:2\"   # pinned\n      port: 80\n");
+}
+
+Test(gitops, yaml_set_adds_missing_keys_to_the_deepest_map)
+{
+	const idp_gitops_path_step p[] = {{"metadata", 0}, {"annotations", 0}, {"app.version", 0}};
+	/* No annotations: under metadata, after its last line, at its keys' column. */
+	expect_set("metadata:\n  name: shop  # the app\n  labels: {a: b}\nspec: {}\n", p, 3, "\"1.2\"",
+		   "metadata:\n  name: shop  # the app\n  labels: {a: b}\n  annotations:\n    app.version: \"1.2\"\nspec: {}\n");
+	/* annotations: with nothing (null): under the key. */
+	expect_set("metadata:\n  annotations:\n  name: shop\n", p, 3, "\"1.2\"",
+		   "metadata:\n  annotations:\n    app.version: \"1.2\"\n  name: shop\n");
+	/* A block map with other keys: appended to it. */
+	expect_set("metadata:\n  annotations:\n    owner: me\n  name: shop\n", p, 3, "\"1.2\"",
+		   "metadata:\n  annotations:\n    owner: me\n    app.version: \"1.2\"\n  name: shop\n");
+	/* A flow map gets one more entry. */
+	expect_set("metadata:\n  annotations: {owner: me}\n", p, 3, "\"1.2\"",
+		   "metadata:\n  annotations: {owner: me, app.version: \"1.2\"}\n");
+	/* CRLF stays. */
+	expect_set("metadata:\r\n  name: shop\r\n", p, 3, "\"1.2\"",
+		   "metadata:\r\n  name: shop\r\n  annotations:\r\n    app.version: \"1.2\"\r\n");
+}
+
+Test(gitops_repo, release_versions_tags_and_set_image, .timeout = 120)
+{
+	repo_fixture f = new_repo();
+	char *claim = claim_file(f.dir, "claim.yaml", "orders", "api-driven");
+	free(must(RUN(IDP_BIN, "gitops", "add-component", "--gitops", f.repo, "--claim", claim)));
+	size_t before = count_commits(f.repo);
+	char *out = must(RUN(IDP_BIN, "release", "set-image", f.repo, "orders", "ghcr.io/acme/orders:1.4.2", "--version",
+			     "1.4.abc1234", "--commit", "abc1234"));
+	cr_expect(strncmp(out, "set:", 4) == 0, "%s", out);
+	free(out);
+	cr_expect_eq(count_commits(f.repo), before + 1);
+	char *oam = must(RUN("git", "-C", f.repo, "show", "HEAD:" IDP_GITOPS_OAM_FILE));
+	cr_expect(strstr(oam, "      image: \"ghcr.io/acme/orders:1.4.2\"\n") != NULL, "%s", oam);
+	cr_expect(strstr(oam, "    app.version: \"1.4.abc1234\"\n    app.commit-sha: \"abc1234\"\n") != NULL, "%s", oam);
+	free(oam);
+	char *svc = must(RUN("git", "-C", f.repo, "show", "HEAD:manifests/shop/service-orders.yaml"));
+	cr_expect(strstr(svc, "image: ghcr.io/acme/orders:1.4.2\n") != NULL, "re-rendered in the same commit:\n%s", svc);
+	free(svc);
+	/* The same again: no commit. An unknown component: exit 2, with a hint. */
+	out = must(RUN(IDP_BIN, "release", "set-image", f.repo, "orders", "ghcr.io/acme/orders:1.4.2", "--version",
+		       "1.4.abc1234", "--commit", "abc1234"));
+	cr_expect(strncmp(out, "unchanged:", 10) == 0, "%s", out);
+	free(out);
+	cr_expect_eq(count_commits(f.repo), before + 1);
+	ran r = RUN(IDP_BIN, "release", "set-image", f.repo, "order", "x:1");
+	cr_expect_eq(r.status, 2);
+	cr_expect(strstr(r.err, "did you mean orders") != NULL, "%s", r.err);
+	ran_free(&r);
+	r = RUN(IDP_BIN, "release", "set-image", f.repo, "orders", "bad image");
+	cr_expect_eq(r.status, 2);
+	ran_free(&r);
+
+	/* A source repository with .version 2.3, on branch feature/Login. */
+	char src[4096];
+	snprintf(src, sizeof src, "%s/src", f.dir);
+	free(must(RUN("git", "init", "-q", "-b", "feature/Login", src)));
+	free(idp_fixture_write_file(src, ".version", "2.3\n", 4));
+	free(must(RUN("git", "-C", src, "add", ".version")));
+	free(must(RUN("git", "-C", src, "-c", "user.name=t", "-c", "user.email=t@t", "commit", "-qm", "v")));
+	char *sha = must(RUN("git", "-C", src, "rev-parse", "--short=7", "HEAD"));
+	sha[strcspn(sha, "\n")] = '\0';
+	char want[256];
+	snprintf(want, sizeof want, "2.3.%s\n", sha);
+	out = must(RUN(IDP_BIN, "release", "version", "--source", src));
+	cr_expect_str_eq(out, want);
+	free(out);
+	snprintf(want, sizeof want, "r.io/orders:2.3.%s,r.io/orders:%s,r.io/orders:feature-login-%s\n", sha, sha, sha);
+	out = must(RUN(IDP_BIN, "release", "tags", "orders", "--source", src, "--registry", "r.io"));
+	cr_expect_str_eq(out, want);
+	free(out);
+	snprintf(want, sizeof want,
+		 "r.io/orders:2.3.%s,r.io/orders:%s,r.io/orders:main-%s,r.io/orders:latest,r.io/orders:2,r.io/orders:2.3\n",
+		 sha, sha, sha);
+	out = must(RUN(IDP_BIN, "release", "tags", "orders", "--source", src, "--registry", "r.io", "--branch", "main"));
+	cr_expect_str_eq(out, want);
+	free(out);
+	free(sha);
+	free(claim);
+	expect_fsck(f.repo);
+	repo_free(&f);
+}

@@ -67,6 +67,7 @@ int idp_cmd_gateway(int argc, char **argv);
 int idp_cmd_catalog(int argc, char **argv);
 int idp_cmd_gitops(int argc, char **argv);
 int idp_cmd_history(int argc, char **argv);
+int idp_cmd_release(int argc, char **argv);
 int idp_cmd_diff(int argc, char **argv);
 int idp_cmd_rollback(int argc, char **argv);
 

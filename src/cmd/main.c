@@ -23,6 +23,7 @@ static const verb verbs[] = {
 	{"def", idp_cmd_def, "definitions: idp def list, idp def show NAME, idp def vet FILE|DIR"},
 	{"catalog", idp_cmd_catalog, "idp catalog export DIR: the catalog as manifests for a cluster"},
 	{"gitops", idp_cmd_gitops, "GitOps repositories: idp gitops init APP, idp gitops add-component"},
+	{"release", idp_cmd_release, "versions: idp release version|tags SERVICE|set-image APP COMPONENT IMAGE"},
 	{"history", idp_cmd_history, "an application's GitOps history: source, author, components changed"},
 	{"diff", idp_cmd_diff, "the rendered objects that differ between two revisions"},
 	{"rollback", idp_cmd_rollback, "commit an old revision's content again (history is kept)"},

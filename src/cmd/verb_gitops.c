@@ -11,11 +11,14 @@
 #include <time.h>
 
 static const char gitops_usage[] =
-	"usage: idp gitops init APP [--dir DIR] [--remote URL] [--author 'NAME <EMAIL>']\n"
+	"usage: idp gitops init APP [--dir DIR] [--remote URL] [--author 'NAME <EMAIL>'] [--token-file F]\n"
 	"       idp gitops add-component --gitops REPO --claim CLAIM.yaml [--author ...]\n"
 	"       idp history APP|REPO [--dir DIR] [-n N]\n"
 	"       idp diff APP|REPO REV1 [REV2] [--dir DIR]\n"
 	"       idp rollback APP|REPO REV [--dir DIR] [--author ...]\n"
+	"       idp release version [--source DIR]\n"
+	"       idp release tags SERVICE [--source DIR] [--registry REG] [--branch BRANCH]\n"
+	"       idp release set-image APP|REPO COMPONENT IMAGE [--version V] [--commit SHA] [--dir DIR]\n"
 	"\n"
 	"init creates DIR/APP-gitops (DIR defaults to .): the Argo CD app-of-apps, the\n"
 	"OAM Application (no components yet), claims/, platform/ (idp catalog export),\n"
@@ -25,9 +28,19 @@ static const char gitops_usage[] =
 	"same commit; oam-driven ones (or claims without the annotation) change nothing.\n"
 	"history lists the commits (source, author, components changed); diff compares\n"
 	"the rendered objects of two revisions (REV2 defaults to HEAD); rollback commits\n"
-	"an old revision's content again. A repository is named by its application\n"
+	"an old revision's content again. release version prints MAJOR.MINOR.<sha7> of\n"
+	"a source repository (.version, default 1.1); tags the image tags of a build\n"
+	"(registry default docker.io/socrates12345, the original's; branch default the\n"
+	"source's); set-image sets a component's image by component name and records\n"
+	"app.version / app.commit-sha, committing only a change. A repository is named by its application\n"
 	"(DIR/APP-gitops) or by its path. The author comes from --author, else\n"
 	"$IDP_GIT_AUTHOR, else 'idp <idp@localhost>'.\n"
+	"\n"
+	"A repository with a remote (origin; init --remote sets it) is published:\n"
+	"fetched and fast-forwarded first, pushed after the commit; when someone pushed\n"
+	"meanwhile the change is made again on the new head (at most 5 times).\n"
+	"--token-file F reads an HTTP(S) token from F (a secret); URLs with credentials\n"
+	"in them are refused.\n"
 	"\n"
 	"Exit status: 0 ok, 1 runtime failure (git), 2 bad input.\n";
 
@@ -71,7 +84,8 @@ static const idp_gitops_renderer renderer = {render_for_gitops, NULL};
 /* ---------------------------------------------------------------- options */
 
 typedef struct gitops_cli {
-	const char *dir, *remote, *repo, *claim, *author;
+	const char *dir, *remote, *repo, *claim, *author, *source, *registry, *branch, *version, *commit, *token_file;
+	idp_gitops_remote rem;
 	long max;
 	idp_gitops_identity who;
 	const char *args[4];
@@ -94,15 +108,23 @@ static int parse_author(idp_arena *a, const char *s, idp_gitops_identity *who, i
 
 static int parse_flags(idp_arena *a, int argc, char **argv, int first, gitops_cli *o, idp_err *err)
 {
-	enum { OPT_DIR = 1000, OPT_REMOTE, OPT_GITOPS, OPT_CLAIM, OPT_AUTHOR };
+	enum { OPT_DIR = 1000, OPT_REMOTE, OPT_GITOPS, OPT_CLAIM, OPT_AUTHOR, OPT_SOURCE, OPT_REGISTRY, OPT_BRANCH,
+	       OPT_VERSION, OPT_COMMIT, OPT_TOKEN_FILE };
 	static const struct option opts[] = {{"dir", required_argument, NULL, OPT_DIR},
 					     {"remote", required_argument, NULL, OPT_REMOTE},
 					     {"gitops", required_argument, NULL, OPT_GITOPS},
 					     {"claim", required_argument, NULL, OPT_CLAIM},
 					     {"author", required_argument, NULL, OPT_AUTHOR},
+					     {"source", required_argument, NULL, OPT_SOURCE},
+					     {"registry", required_argument, NULL, OPT_REGISTRY},
+					     {"branch", required_argument, NULL, OPT_BRANCH},
+					     {"version", required_argument, NULL, OPT_VERSION},
+					     {"commit", required_argument, NULL, OPT_COMMIT},
+					     {"token-file", required_argument, NULL, OPT_TOKEN_FILE},
 					     {"help", no_argument, NULL, 'h'},
 					     {NULL, 0, NULL, 0}};
-	*o = (gitops_cli){".", NULL, NULL, NULL, getenv("IDP_GIT_AUTHOR"), 20, IDP_GITOPS_IDENTITY_DEFAULT, {0}, 0};
+	*o = (gitops_cli){".",  NULL, NULL, NULL, getenv("IDP_GIT_AUTHOR"), ".", "docker.io/socrates12345", NULL, NULL,
+			  NULL, NULL, {NULL, NULL}, 20, IDP_GITOPS_IDENTITY_DEFAULT, {0}, 0};
 	optind = first;
 	int c, rc = 0;
 	while (rc == 0 && (c = getopt_long(argc, argv, "n:h", opts, NULL)) != -1) {
@@ -112,6 +134,12 @@ static int parse_flags(idp_arena *a, int argc, char **argv, int first, gitops_cl
 		case OPT_GITOPS: o->repo = optarg; break;
 		case OPT_CLAIM: o->claim = optarg; break;
 		case OPT_AUTHOR: o->author = optarg; break;
+		case OPT_SOURCE: o->source = optarg; break;
+		case OPT_REGISTRY: o->registry = optarg; break;
+		case OPT_BRANCH: o->branch = optarg; break;
+		case OPT_VERSION: o->version = optarg; break;
+		case OPT_COMMIT: o->commit = optarg; break;
+		case OPT_TOKEN_FILE: o->token_file = optarg; break;
 		case 'n': o->max = strtol(optarg, NULL, 10); break;
 		case 'h': fputs(gitops_usage, stdout); return 1;
 		default: return idp_err_set(err, IDP_EINPUT, "bad usage (see idp gitops --help)");
@@ -124,6 +152,16 @@ static int parse_flags(idp_arena *a, int argc, char **argv, int first, gitops_cl
 	}
 	if (o->author && *o->author)
 		rc = parse_author(a, o->author, &o->who, err);
+	if (rc == 0 && o->token_file) {
+		idp_buf t = IDP_BUF_INIT;
+		rc = idp_file_read(o->token_file, 4096, &t, err);
+		size_t n = t.len;
+		while (n && (t.ptr[n - 1] == '\n' || t.ptr[n - 1] == '\r' || t.ptr[n - 1] == ' '))
+			n--;
+		if (rc == 0)
+			o->rem.token = idp_arena_strndup(a, t.ptr, n);
+		idp_buf_free(&t);
+	}
 	return rc;
 }
 
@@ -144,6 +182,38 @@ static void print_warning(const idp_gitops_commit_result *res)
 
 /* ---------------------------------------------------------------- verbs */
 
+static int nothing(idp_gitops_repo *r, idp_arena *a, void *ctx, idp_gitops_commit_result *res, idp_err *err)
+{
+	(void)r;
+	(void)a;
+	(void)ctx;
+	(void)err;
+	memset(res, 0, sizeof(*res));
+	return 0;
+}
+
+/* The first push of a new repository; a remote with history of its own is
+ * not taken over. */
+static int publish_new(idp_arena *a, const char *path, const gitops_cli *o, idp_err *err)
+{
+	idp_gitops_repo *r;
+	int rc = idp_gitops_open(path, 30000, &r, err);
+	char before[41], after[41];
+	idp_gitops_commit_result res;
+	if (rc == 0)
+		rc = idp_gitops_resolve(r, "HEAD", before, err);
+	if (rc == 0)
+		rc = idp_gitops_set_remote(r, o->remote, err);
+	if (rc == 0)
+		rc = idp_gitops_publish(r, a, &o->rem, nothing, NULL, &res, err);
+	if (rc == 0)
+		rc = idp_gitops_resolve(r, "HEAD", after, err);
+	if (rc == 0 && strcmp(before, after) != 0)
+		rc = idp_err_set(err, IDP_EINPUT, "%s has history already: clone it instead of init", o->remote);
+	idp_gitops_close(r);
+	return rc;
+}
+
 static int gitops_init(idp_arena *a, const gitops_cli *o, idp_err *err)
 {
 	if (o->nargs != 1)
@@ -158,6 +228,8 @@ static int gitops_init(idp_arena *a, const gitops_cli *o, idp_err *err)
 	const char *path;
 	if (rc == 0)
 		rc = idp_gitops_init(a, o->args[0], o->dir, &io, &renderer, &o->who, &path, err);
+	if (rc == 0 && o->remote)
+		rc = publish_new(a, path, o, err);
 	if (rc == 0)
 		printf("%s\n", path);
 	return rc;
@@ -179,6 +251,20 @@ static int load_claim(idp_arena *a, const char *path, const idp_doc_node **claim
 	return idp_err_at(err, (idp_pos){path, 1, 1}, NULL, "no ApplicationClaim in the file");
 }
 
+typedef struct add_op {
+	const idp_doc_node *claim;
+	const gitops_cli *o;
+	idp_gitops_update up;
+} add_op;
+
+static int run_add(idp_gitops_repo *r, idp_arena *a, void *ctx, idp_gitops_commit_result *res, idp_err *err)
+{
+	add_op *op = ctx;
+	int rc = idp_gitops_add_component(r, a, op->claim, &renderer, &op->o->who, &op->up, err);
+	*res = op->up.commit;
+	return rc;
+}
+
 static int gitops_add_component(idp_arena *a, const gitops_cli *o, idp_err *err)
 {
 	if (!o->repo || !o->claim || o->nargs)
@@ -188,10 +274,12 @@ static int gitops_add_component(idp_arena *a, const gitops_cli *o, idp_err *err)
 	idp_gitops_repo *r = NULL;
 	if (rc == 0)
 		rc = idp_gitops_open(o->repo, 30000, &r, err);
-	idp_gitops_update up;
+	add_op op = {claim, o, {0}};
+	idp_gitops_commit_result res;
 	if (rc == 0)
-		rc = idp_gitops_add_component(r, a, claim, &renderer, &o->who, &up, err);
+		rc = idp_gitops_publish(r, a, &o->rem, run_add, &op, &res, err);
 	idp_gitops_close(r);
+	idp_gitops_update up = op.up;
 	if (rc == 0) {
 		printf("%s: %s\n",
 		       up.decision == IDP_GITOPS_ADDED ? "added" : up.decision == IDP_GITOPS_EXISTS ? "unchanged" : "skipped",
@@ -241,6 +329,17 @@ static int diff(idp_arena *a, const gitops_cli *o, idp_err *err)
 	return rc;
 }
 
+typedef struct rollback_op {
+	char id[41];
+	const gitops_cli *o;
+} rollback_op;
+
+static int run_rollback(idp_gitops_repo *r, idp_arena *a, void *ctx, idp_gitops_commit_result *res, idp_err *err)
+{
+	rollback_op *op = ctx;
+	return idp_gitops_rollback(r, a, op->id, &op->o->who, res, err);
+}
+
 static int rollback(idp_arena *a, const gitops_cli *o, idp_err *err)
 {
 	if (o->nargs != 2)
@@ -248,14 +347,86 @@ static int rollback(idp_arena *a, const gitops_cli *o, idp_err *err)
 	idp_gitops_repo *r;
 	int rc = idp_gitops_open(repo_path(a, o, o->args[0]), 30000, &r, err);
 	idp_gitops_commit_result res;
+	rollback_op op = {{0}, o};
 	if (rc == 0)
-		rc = idp_gitops_rollback(r, a, o->args[1], &o->who, &res, err);
+		rc = idp_gitops_resolve(r, o->args[1], op.id, err);
+	if (rc == 0)
+		rc = idp_gitops_publish(r, a, &o->rem, run_rollback, &op, &res, err);
 	idp_gitops_close(r);
 	if (rc == 0) {
 		if (res.changed)
 			printf("rolled back: commit %.7s has the content of %s\n", res.id, o->args[1]);
 		else
 			printf("unchanged: HEAD has the content of %s already\n", o->args[1]);
+		print_warning(&res);
+	}
+	return rc;
+}
+
+static int release_version(idp_arena *a, const gitops_cli *o, idp_err *err)
+{
+	if (o->nargs)
+		return idp_err_set(err, IDP_EINPUT, "release version: no arguments (see idp gitops --help)");
+	const char *v;
+	int rc = idp_gitops_version(a, o->source, &v, err);
+	if (rc == 0)
+		printf("%s\n", v);
+	return rc;
+}
+
+/* The branch the source repository is on (for tags). */
+static int source_branch(idp_arena *a, const gitops_cli *o, const char **out, idp_err *err)
+{
+	if (o->branch) {
+		*out = o->branch;
+		return 0;
+	}
+	idp_gitops_repo *r;
+	int rc = idp_gitops_open(o->source, 30000, &r, err);
+	if (rc == 0) {
+		*out = idp_gitops_branch(a, r);
+		idp_gitops_close(r);
+	}
+	return rc;
+}
+
+static int release_tags(idp_arena *a, const gitops_cli *o, idp_err *err)
+{
+	if (o->nargs != 1)
+		return idp_err_set(err, IDP_EINPUT, "release tags: want SERVICE (see idp gitops --help)");
+	const char *v, *branch, **tags;
+	size_t n;
+	int rc = idp_gitops_version(a, o->source, &v, err);
+	if (rc == 0)
+		rc = source_branch(a, o, &branch, err);
+	if (rc == 0)
+		rc = idp_gitops_tags(a, o->args[0], v, o->registry, branch, &tags, &n, err);
+	for (size_t i = 0; rc == 0 && i < n; i++)
+		printf("%s%s", tags[i], i + 1 < n ? "," : "\n");
+	return rc;
+}
+
+static int run_set_image(idp_gitops_repo *r, idp_arena *a, void *ctx, idp_gitops_commit_result *res, idp_err *err)
+{
+	const gitops_cli *o = ctx;
+	return idp_gitops_set_image(r, a, o->args[1], o->args[2], o->version, o->commit, &renderer, &o->who, res, err);
+}
+
+static int release_set_image(idp_arena *a, const gitops_cli *o, idp_err *err)
+{
+	if (o->nargs != 3)
+		return idp_err_set(err, IDP_EINPUT, "release set-image: want APP COMPONENT IMAGE (see idp gitops --help)");
+	idp_gitops_repo *r;
+	int rc = idp_gitops_open(repo_path(a, o, o->args[0]), 30000, &r, err);
+	idp_gitops_commit_result res;
+	if (rc == 0)
+		rc = idp_gitops_publish(r, a, &o->rem, run_set_image, (void *)o, &res, err);
+	idp_gitops_close(r);
+	if (rc == 0) {
+		if (res.changed)
+			printf("set: %s uses %s (commit %.7s)\n", o->args[1], o->args[2], res.id);
+		else
+			printf("unchanged: %s uses %s already\n", o->args[1], o->args[2]);
 		print_warning(&res);
 	}
 	return rc;
@@ -288,6 +459,19 @@ int idp_cmd_gitops(int argc, char **argv)
 		return run(argc, argv, 2, gitops_init);
 	if (argc >= 2 && strcmp(argv[1], "add-component") == 0)
 		return run(argc, argv, 2, gitops_add_component);
+	bool help = argc >= 2 && (strcmp(argv[1], "-h") == 0 || strcmp(argv[1], "--help") == 0);
+	fputs(gitops_usage, help ? stdout : stderr);
+	return help ? IDP_EXIT_OK : IDP_EXIT_INPUT;
+}
+
+int idp_cmd_release(int argc, char **argv)
+{
+	if (argc >= 2 && strcmp(argv[1], "version") == 0)
+		return run(argc, argv, 2, release_version);
+	if (argc >= 2 && strcmp(argv[1], "tags") == 0)
+		return run(argc, argv, 2, release_tags);
+	if (argc >= 2 && strcmp(argv[1], "set-image") == 0)
+		return run(argc, argv, 2, release_set_image);
 	bool help = argc >= 2 && (strcmp(argv[1], "-h") == 0 || strcmp(argv[1], "--help") == 0);
 	fputs(gitops_usage, help ? stdout : stderr);
 	return help ? IDP_EXIT_OK : IDP_EXIT_INPUT;

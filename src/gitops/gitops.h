@@ -79,6 +79,8 @@ const char *idp_gitops_repo_name(idp_arena *a, const char *app);
  * its lock (waiting up to timeout_ms for another idp process). */
 int idp_gitops_open(const char *path, int timeout_ms, idp_gitops_repo **out, idp_err *err);
 void idp_gitops_close(idp_gitops_repo *r);
+/* The branch HEAD names, without refs/heads/ (arena). */
+const char *idp_gitops_branch(idp_arena *a, const idp_gitops_repo *r);
 
 /* The file at path in revision rev ("HEAD", a hex id or prefix, a ref), into
  * out. IDP_ENOTFOUND when the file is not there. */
@@ -92,6 +94,31 @@ int idp_gitops_resolve(idp_gitops_repo *r, const char *rev, char out[41], idp_er
 /* Commits change on top of HEAD (see the file comment). */
 int idp_gitops_commit(idp_gitops_repo *r, const idp_gitops_change *change, const idp_gitops_identity *who,
 		      idp_arena *a, idp_gitops_commit_result *res, idp_err *err);
+
+/* ---------------------------------------------------------------- remotes */
+
+/* How to reach the remote: the token of an HTTP(S) remote (read from a
+ * secret file by the caller; never put in a URL, never printed). */
+typedef struct idp_gitops_remote {
+	const char *token; /* NULL: no credentials */
+	const char *user;  /* NULL: "x-access-token" */
+} idp_gitops_remote;
+
+/* Sets origin (file://, git://, http(s)://, or a path). A URL with
+ * credentials in it is refused. */
+int idp_gitops_set_remote(idp_gitops_repo *r, const char *url, idp_err *err);
+bool idp_gitops_has_remote(idp_gitops_repo *r);
+
+/* A change that can be made again on a new head. */
+typedef int (*idp_gitops_op)(idp_gitops_repo *r, idp_arena *a, void *ctx, idp_gitops_commit_result *res,
+			     idp_err *err);
+
+/* With no origin, runs op. With one: fetches and fast-forwards the branch,
+ * runs op, pushes; when the push is refused because the remote moved,
+ * drops op's commit, fetches, and runs op again on the remote's head (at
+ * most 5 times). A push refused for another reason is IDP_ERUNTIME. */
+int idp_gitops_publish(idp_gitops_repo *r, idp_arena *a, const idp_gitops_remote *opts, idp_gitops_op op, void *ctx,
+		       idp_gitops_commit_result *res, idp_err *err);
 
 /* ---------------------------------------------------------------- layout */
 
@@ -156,6 +183,27 @@ int idp_gitops_oam_insert(idp_arena *a, const char *file, const char *text, size
 int idp_gitops_add_component(idp_gitops_repo *r, idp_arena *a, const idp_doc_node *claim,
 			     const idp_gitops_renderer *renderer, const idp_gitops_identity *who,
 			     idp_gitops_update *out, idp_err *err);
+
+/* ---------------------------------------------------------------- versions */
+
+/* MAJOR.MINOR.<sha7> of the source repository at source: MAJOR.MINOR from
+ * its committed .version file (1.1 when absent), sha7 of HEAD. */
+int idp_gitops_version(idp_arena *a, const char *source, const char **out, idp_err *err);
+
+/* The image tags of a build, as the original version-manager gave them:
+ * REG/SVC:VERSION, :SHA, :BRANCH-SHA (branch lower-cased, [a-z0-9._-]);
+ * on main, master and release/NAME also :latest, :MAJOR, :MAJOR.MINOR; on
+ * develop also :develop. */
+int idp_gitops_tags(idp_arena *a, const char *service, const char *version, const char *registry, const char *branch,
+		    const char ***out, size_t *n, idp_err *err);
+
+/* Sets the image of the component named component (by name, not by
+ * matching image strings) and, when given, the Application's annotations
+ * app.version and app.commit-sha; re-renders manifests/; commits only when
+ * something changed (trailers Idp-Source: release, Idp-Version). */
+int idp_gitops_set_image(idp_gitops_repo *r, idp_arena *a, const char *component, const char *image,
+			 const char *version, const char *commit, const idp_gitops_renderer *renderer,
+			 const idp_gitops_identity *who, idp_gitops_commit_result *res, idp_err *err);
 
 /* ---------------------------------------------------------------- history */
 

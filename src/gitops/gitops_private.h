@@ -19,6 +19,8 @@ int gitops_git_fail(idp_err *err, int code, const char *what);
 /* The branch's commit, or *out NULL on an unborn branch; non-zero on failure. */
 int gitops_head(idp_gitops_repo *r, git_commit **out);
 int gitops_lookup_commit(idp_gitops_repo *r, const char *rev, git_commit **out, idp_err *err);
+/* Brings the working tree (if any) to commit id; returns a warning or NULL. */
+const char *gitops_update_worktree_to(idp_gitops_repo *r, idp_arena *a, const git_oid *id);
 /* The blob at path in tree, appended to out; IDP_ENOTFOUND when absent. */
 int gitops_read_tree_file(git_repository *repo, git_tree *tree, const char *path, idp_buf *out, idp_err *err);
 /* Every blob of tree whose path starts with dir, sorted. */
@@ -29,5 +31,21 @@ int gitops_list_tree(git_repository *repo, git_tree *tree, idp_arena *a, const c
  * claims/ and adds manifests/<app>/ to change, replacing the directory. */
 int gitops_render_into(idp_gitops_repo *r, idp_arena *a, const idp_gitops_renderer *renderer, const char *oam,
 		       size_t oam_len, idp_gitops_files *change, idp_err *err);
+
+/* One step of a path into a YAML document: a map key, or a list index
+ * (key NULL). */
+typedef struct idp_gitops_path_step {
+	const char *key;
+	long index;
+} idp_gitops_path_step;
+
+/* Sets the scalar at path in document doc_index of text to value (YAML text
+ * of a scalar, already quoted as needed): replaced where it stands, or the
+ * missing keys added at the end of the deepest existing map, indented as
+ * its keys (a null value such as `annotations:` gets them under its key; a
+ * flow map gets `, key: value`). Every other byte is kept. *out is in a. */
+int gitops_yaml_set(idp_arena *a, const char *file, const char *text, size_t len, size_t doc_index,
+		    const idp_gitops_path_step *path, size_t n, const char *value, const char **out, size_t *out_len,
+		    idp_err *err);
 
 #endif

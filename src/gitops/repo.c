@@ -134,6 +134,11 @@ int idp_gitops_open(const char *path, int timeout_ms, idp_gitops_repo **out, idp
 	return 0;
 }
 
+const char *idp_gitops_branch(idp_arena *a, const idp_gitops_repo *r)
+{
+	return idp_arena_strdup(a, r->branch + strlen("refs/heads/"));
+}
+
 void idp_gitops_close(idp_gitops_repo *r)
 {
 	if (!r)
@@ -323,6 +328,16 @@ static const char *update_worktree(idp_gitops_repo *r, idp_arena *a, git_commit 
 	const git_error *e = git_error_last();
 	return idp_arena_printf(a, "the working tree was not updated (local changes?): %s",
 				e && e->message ? e->message : "checkout failed");
+}
+
+const char *gitops_update_worktree_to(idp_gitops_repo *r, idp_arena *a, const git_oid *id)
+{
+	git_commit *c;
+	if (git_commit_lookup(&c, r->git, id) != 0)
+		return "the working tree was not updated: no such commit";
+	const char *w = update_worktree(r, a, c);
+	git_commit_free(c);
+	return w;
 }
 
 int gitops_head(idp_gitops_repo *r, git_commit **out)

@@ -1,0 +1,206 @@
+/* Publishing to the repository's remote (origin): fetch and fast-forward,
+ * make the change, push; when the push is refused because someone pushed
+ * meanwhile, fetch again and make the change again on the new head, a
+ * bounded number of times. Credentials come from a token file (a mounted
+ * secret), never from the URL, and never reach a message. */
+#include "gitops/gitops_private.h"
+
+#include <stdio.h>
+#include <string.h>
+
+#define MAX_ATTEMPTS 5
+
+typedef struct remote_ctx {
+	const idp_gitops_remote *opts;
+	int cred_calls;
+	const char *rejected; /* the server's reason, when it refused a ref */
+	idp_arena *a;
+} remote_ctx;
+
+static int credentials(git_credential **out, const char *url, const char *user_from_url, unsigned int allowed,
+		       void *payload)
+{
+	(void)url;
+	(void)user_from_url;
+	remote_ctx *rc = payload;
+	/* A refused token is not offered again and again. */
+	if (!rc->opts->token || rc->cred_calls++ > 0 || !(allowed & GIT_CREDENTIAL_USERPASS_PLAINTEXT))
+		return GIT_PASSTHROUGH;
+	return git_credential_userpass_plaintext_new(out, rc->opts->user ? rc->opts->user : "x-access-token",
+						     rc->opts->token);
+}
+
+static int push_status(const char *ref, const char *status, void *payload)
+{
+	(void)ref;
+	remote_ctx *rc = payload;
+	if (status)
+		rc->rejected = idp_arena_strdup(rc->a, status);
+	return 0;
+}
+
+static void callbacks(git_remote_callbacks *cb, remote_ctx *ctx)
+{
+	cb->credentials = credentials;
+	cb->push_update_reference = push_status;
+	cb->payload = ctx;
+}
+
+/* A URL with credentials in it would put them in .git/config and in
+ * messages: refused. */
+static int check_url(const char *url, idp_err *err)
+{
+	const char *scheme = strstr(url, "://");
+	if (!scheme)
+		return 0;
+	const char *host = scheme + 3, *slash = strchr(host, '/'), *at = strchr(host, '@');
+	if (at && (!slash || at < slash) && strncmp(url, "ssh://", 6) != 0)
+		return idp_err_set(err, IDP_EINPUT,
+				   "the remote URL carries credentials; give the token with --token-file instead");
+	return 0;
+}
+
+int idp_gitops_set_remote(idp_gitops_repo *r, const char *url, idp_err *err)
+{
+	int rc = check_url(url, err);
+	if (rc)
+		return rc;
+	git_remote *rem = NULL;
+	if (git_remote_lookup(&rem, r->git, "origin") == 0) {
+		git_remote_free(rem);
+		if (git_remote_set_url(r->git, "origin", url) != 0)
+			return gitops_git_fail(err, IDP_ERUNTIME, "cannot set the remote");
+		return 0;
+	}
+	if (git_remote_create(&rem, r->git, "origin", url) != 0)
+		return gitops_git_fail(err, IDP_ERUNTIME, "cannot add the remote");
+	git_remote_free(rem);
+	return 0;
+}
+
+bool idp_gitops_has_remote(idp_gitops_repo *r)
+{
+	git_remote *rem;
+	if (git_remote_lookup(&rem, r->git, "origin") != 0)
+		return false;
+	git_remote_free(rem);
+	return true;
+}
+
+static const char *tracking_ref(idp_arena *a, const idp_gitops_repo *r)
+{
+	return idp_arena_printf(a, "refs/remotes/origin/%s", r->branch + strlen("refs/heads/"));
+}
+
+static int fetch(idp_gitops_repo *r, git_remote *rem, remote_ctx *ctx, idp_err *err)
+{
+	git_fetch_options fo;
+	git_fetch_options_init(&fo, GIT_FETCH_OPTIONS_VERSION);
+	callbacks(&fo.callbacks, ctx);
+	ctx->cred_calls = 0;
+	char *spec = idp_arena_printf(ctx->a, "+%s:%s", r->branch, tracking_ref(ctx->a, r));
+	git_strarray specs = {&spec, 1};
+	if (git_remote_fetch(rem, &specs, &fo, NULL) != 0)
+		return gitops_git_fail(err, IDP_ERUNTIME, "cannot fetch from the remote");
+	return 0;
+}
+
+/* Moves the branch from `from` (NULL: unborn) to `to` by compare-and-swap. */
+static int move_branch(idp_gitops_repo *r, const git_oid *from, const git_oid *to, const char *why, idp_err *err)
+{
+	git_reference *ref = NULL;
+	int grc = from ? git_reference_create_matching(&ref, r->git, r->branch, to, 1, from, why)
+		       : git_reference_create(&ref, r->git, r->branch, to, 0, why);
+	git_reference_free(ref);
+	return grc ? gitops_git_fail(err, IDP_ERUNTIME, "cannot move the branch") : 0;
+}
+
+/* After a fetch: the local branch follows the remote when it is behind.
+ * Local commits the remote does not have are kept when the remote has
+ * nothing new (a push that failed earlier goes out now); when both moved,
+ * the caller's change is made again on the remote's head. */
+static int align(idp_gitops_repo *r, idp_arena *a, idp_err *err)
+{
+	git_oid remote_id, local_id;
+	if (git_reference_name_to_id(&remote_id, r->git, tracking_ref(a, r)) != 0)
+		return 0; /* the remote has no such branch yet */
+	bool local = git_reference_name_to_id(&local_id, r->git, r->branch) == 0;
+	if (local && git_oid_equal(&local_id, &remote_id))
+		return 0;
+	if (local && git_graph_descendant_of(r->git, &local_id, &remote_id) == 1)
+		return 0; /* ahead: our commits go out with the push */
+	int rc = move_branch(r, local ? &local_id : NULL, &remote_id, "fast-forward to the remote", err);
+	if (rc == 0)
+		gitops_update_worktree_to(r, a, &remote_id);
+	return rc;
+}
+
+/* Refused because the remote moved (then the change is made again), as
+ * opposed to refused for good (a hook, permissions). */
+static bool moved_on(int grc, const char *status)
+{
+	return grc == GIT_ENONFASTFORWARD ||
+	       (status && (strstr(status, "non-fast-forward") || strstr(status, "fetch first") ||
+			   strstr(status, "not a fast-forward")));
+}
+
+static int push(idp_gitops_repo *r, git_remote *rem, remote_ctx *ctx, bool *rejected, idp_err *err)
+{
+	git_push_options po;
+	git_push_options_init(&po, GIT_PUSH_OPTIONS_VERSION);
+	callbacks(&po.callbacks, ctx);
+	ctx->cred_calls = 0;
+	ctx->rejected = NULL;
+	char *spec = idp_arena_printf(ctx->a, "%s:%s", r->branch, r->branch);
+	git_strarray specs = {&spec, 1};
+	int grc = git_remote_push(rem, &specs, &po);
+	*rejected = moved_on(grc, ctx->rejected);
+	if (*rejected)
+		return 0;
+	if (grc)
+		return gitops_git_fail(err, IDP_ERUNTIME, "the remote refused the push");
+	if (ctx->rejected)
+		return idp_err_set(err, IDP_ERUNTIME, "the remote refused the push: %s", ctx->rejected);
+	return 0;
+}
+
+int idp_gitops_publish(idp_gitops_repo *r, idp_arena *a, const idp_gitops_remote *opts, idp_gitops_op op, void *ctx,
+		       idp_gitops_commit_result *res, idp_err *err)
+{
+	if (!idp_gitops_has_remote(r))
+		return op(r, a, ctx, res, err);
+	git_remote *rem;
+	if (git_remote_lookup(&rem, r->git, "origin") != 0)
+		return gitops_git_fail(err, IDP_ERUNTIME, "cannot read the remote");
+	int rc = check_url(git_remote_url(rem), err);
+	remote_ctx rctx = {opts, 0, NULL, a};
+	for (int attempt = 0; rc == 0; attempt++) {
+		git_oid before;
+		if ((rc = fetch(r, rem, &rctx, err)) || (rc = align(r, a, err)))
+			break;
+		bool had = git_reference_name_to_id(&before, r->git, r->branch) == 0;
+		if ((rc = op(r, a, ctx, res, err)))
+			break;
+		bool rejected = false;
+		rc = push(r, rem, &rctx, &rejected, err);
+		if (rc == 0 && !rejected)
+			break;
+		if (rc == 0 && attempt + 1 == MAX_ATTEMPTS)
+			rc = idp_err_set(err, IDP_ERUNTIME, "the remote kept moving: the push was refused %d times (%s)",
+					 MAX_ATTEMPTS, rctx.rejected ? rctx.rejected : "non-fast-forward");
+		/* Our commit did not get out: the branch goes back to where it was
+		 * (then, if the remote moved, the change is made again on its head). */
+		git_oid ours;
+		if (res->changed && git_reference_name_to_id(&ours, r->git, r->branch) == 0) {
+			idp_err ignored = IDP_ERR_INIT;
+			int mrc = had ? move_branch(r, &ours, &before, "undo: the push did not go through", &ignored)
+				      : git_reference_remove(r->git, r->branch);
+			if (mrc == 0 && had)
+				gitops_update_worktree_to(r, a, &before);
+			idp_err_clear(&ignored);
+			res->changed = false;
+		}
+	}
+	git_remote_free(rem);
+	return rc;
+}
