@@ -24,8 +24,14 @@ static int credentials(git_credential **out, const char *url, const char *user_f
 	(void)user_from_url;
 	remote_ctx *rc = payload;
 	/* A refused token is not offered again and again. */
-	if (!rc->opts->token || rc->cred_calls++ > 0 || !(allowed & GIT_CREDENTIAL_USERPASS_PLAINTEXT))
-		return GIT_PASSTHROUGH;
+	if (rc->opts->token && rc->cred_calls++ > 0) {
+		git_error_set_str(GIT_ERROR_NET, "the remote refused the token (--token-file)");
+		return -1;
+	}
+	if (!rc->opts->token || !(allowed & GIT_CREDENTIAL_USERPASS_PLAINTEXT)) {
+		git_error_set_str(GIT_ERROR_NET, "the remote asks for credentials: give a token with --token-file");
+		return -1;
+	}
 	return git_credential_userpass_plaintext_new(out, rc->opts->user ? rc->opts->user : "x-access-token",
 						     rc->opts->token);
 }
