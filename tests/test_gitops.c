@@ -9,6 +9,8 @@
 #include <criterion/criterion.h>
 
 #include <stdarg.h>
+#include <stdio.h>
+#include <sys/stat.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -646,4 +648,206 @@ Test(gitops_repo, release_versions_tags_and_set_image, .timeout = 120)
 	free(claim);
 	expect_fsck(f.repo);
 	repo_free(&f);
+}
+
+/* ---------------------------------------------------------------- remotes */
+
+#ifndef IDP_SOURCE_ROOT
+#error "IDP_SOURCE_ROOT must be defined by the build"
+#endif
+
+/* A bare repository dir/name on branch main (receive-pack over HTTP allowed). */
+static char *bare_remote(const char *dir, const char *name)
+{
+	char *path = NULL;
+	cr_assert(asprintf(&path, "%s/%s", dir, name) > 0);
+	free(must(RUN("git", "init", "-q", "--bare", "-b", "main", path)));
+	free(must(RUN("git", "-C", path, "config", "http.receivepack", "true")));
+	return path;
+}
+
+static char *remote_log(const char *bare)
+{
+	return must(RUN("git", "-C", bare, "log", "--format=%s", "main"));
+}
+
+Test(gitops_repo, file_remote_push_and_fetch, .timeout = 120)
+{
+	char *dir = idp_fixture_tmpdir();
+	char *bare = bare_remote(dir, "remote.git");
+	char url[4200];
+	snprintf(url, sizeof url, "file://%s", bare);
+	char *repo = must(RUN(IDP_BIN, "gitops", "init", "shop", "--dir", dir, "--remote", url));
+	repo[strcspn(repo, "\n")] = '\0';
+	char *log = remote_log(bare);
+	cr_expect_str_eq(log, "Create the GitOps repository of shop\n");
+	free(log);
+	/* Someone else pushes; the next update fetches it first and goes on top. */
+	char other[4200];
+	snprintf(other, sizeof other, "%s/other", dir);
+	free(must(RUN("git", "clone", "-q", url, other)));
+	free(idp_fixture_write_file(other, "NOTES.md", "hello\n", 6));
+	free(must(RUN("git", "-C", other, "add", "NOTES.md")));
+	free(must(RUN("git", "-C", other, "-c", "user.name=o", "-c", "user.email=o@o", "commit", "-qm", "someone else")));
+	free(must(RUN("git", "-C", other, "push", "-q", "origin", "main")));
+	char *claim = claim_file(dir, "claim.yaml", "orders", "api-driven");
+	free(must(RUN(IDP_BIN, "gitops", "add-component", "--gitops", repo, "--claim", claim)));
+	log = remote_log(bare);
+	cr_expect_str_eq(log, "Add webservice orders (python/fastapi)\nsomeone else\nCreate the GitOps repository of shop\n");
+	free(log);
+	expect_fsck(repo);
+	expect_fsck(bare);
+	free(claim);
+	free(repo);
+	free(bare);
+	idp_fixture_rmtree(dir);
+	free(dir);
+}
+
+Test(gitops_repo, git_daemon_remote, .timeout = 120)
+{
+	char *dir = idp_fixture_tmpdir();
+	char *bare = bare_remote(dir, "remote.git");
+	int port = idp_fixture_free_port();
+	char portarg[32], base[4200], url[256];
+	snprintf(portarg, sizeof portarg, "--port=%d", port);
+	snprintf(base, sizeof base, "--base-path=%s", dir);
+	char *argv[] = {"git", "daemon", "--reuseaddr", "--listen=127.0.0.1", portarg, base, "--export-all",
+			"--enable=receive-pack", dir, NULL};
+	idp_fixture_daemon *d = idp_fixture_daemon_start("git-daemon", argv, dir, port, 10.0);
+	cr_assert_not_null(d, "git daemon did not start");
+	snprintf(url, sizeof url, "git://127.0.0.1:%d/remote.git", port);
+	char *repo = must(RUN(IDP_BIN, "gitops", "init", "shop", "--dir", dir, "--remote", url));
+	repo[strcspn(repo, "\n")] = '\0';
+	char *claim = claim_file(dir, "claim.yaml", "orders", "api-driven");
+	free(must(RUN(IDP_BIN, "gitops", "add-component", "--gitops", repo, "--claim", claim)));
+	char *log = remote_log(bare);
+	cr_expect_str_eq(log, "Add webservice orders (python/fastapi)\nCreate the GitOps repository of shop\n");
+	free(log);
+	/* A remote that refuses (a hook): exit 1, the local branch where it was. */
+	char hook[4200];
+	snprintf(hook, sizeof hook, "%s/hooks/pre-receive", bare);
+	FILE *h = fopen(hook, "w");
+	cr_assert_not_null(h);
+	fputs("#!/bin/sh\necho 'frozen for the release' >&2\nexit 1\n", h);
+	fclose(h);
+	chmod(hook, 0755);
+	char *head = head_of(repo);
+	ran r = RUN(IDP_BIN, "release", "set-image", repo, "orders", "ghcr.io/acme/orders:9");
+	cr_expect_eq(r.status, 1, "%s", r.err);
+	cr_expect(strstr(r.err, "refused") != NULL, "%s", r.err);
+	ran_free(&r);
+	char *now = head_of(repo);
+	cr_expect_str_eq(now, head, "the local branch moved although the push failed");
+	ran st = RUN("git", "-C", repo, "status", "--porcelain");
+	cr_expect_str_eq(st.out, "", "the working tree followed the branch back");
+	ran_free(&st);
+	free(now);
+	free(head);
+	idp_fixture_daemon_stop(d);
+	expect_fsck(repo);
+	expect_fsck(bare);
+	free(claim);
+	free(repo);
+	free(bare);
+	idp_fixture_rmtree(dir);
+	free(dir);
+}
+
+Test(gitops_repo, http_remote_with_a_token_from_a_file, .timeout = 120)
+{
+	char *dir = idp_fixture_tmpdir();
+	char *bare = bare_remote(dir, "remote.git");
+	char *token = idp_fixture_write_file(dir, "token", "s3cret-token\n", 13);
+	char *wrong = idp_fixture_write_file(dir, "wrong", "nope\n", 5);
+	int port = idp_fixture_free_port();
+	char portstr[16], url[256];
+	snprintf(portstr, sizeof portstr, "%d", port);
+	char *argv[] = {"python3", IDP_SOURCE_ROOT "/tests/gitops/http_git.py", portstr, dir, token, NULL};
+	idp_fixture_daemon *d = idp_fixture_daemon_start("http-git", argv, dir, port, 10.0);
+	cr_assert_not_null(d, "the git HTTP server did not start");
+	snprintf(url, sizeof url, "http://127.0.0.1:%d/remote.git", port);
+	/* Credentials in the URL are refused, before anything is written. */
+	char with_creds[256];
+	snprintf(with_creds, sizeof with_creds, "http://x:s3cret-token@127.0.0.1:%d/remote.git", port);
+	ran r = RUN(IDP_BIN, "gitops", "init", "nope", "--dir", dir, "--remote", with_creds, "--token-file", token);
+	cr_expect_eq(r.status, 2, "%s", r.err);
+	cr_expect(strstr(r.err, "--token-file") != NULL, "%s", r.err);
+	ran_free(&r);
+	char *repo = must(RUN(IDP_BIN, "gitops", "init", "shop", "--dir", dir, "--remote", url, "--token-file", token));
+	repo[strcspn(repo, "\n")] = '\0';
+	char *claim = claim_file(dir, "claim.yaml", "orders", "api-driven");
+	r = RUN(IDP_BIN, "gitops", "add-component", "--gitops", repo, "--claim", claim, "--token-file", wrong);
+	cr_expect_eq(r.status, 1, "a wrong token: %s", r.err);
+	cr_expect(strstr(r.err, "refused the token") != NULL, "%s", r.err);
+	cr_expect(strstr(r.err, "nope") == NULL && strstr(r.out, "nope") == NULL, "the token was printed");
+	ran_free(&r);
+	r = RUN(IDP_BIN, "gitops", "add-component", "--gitops", repo, "--claim", claim, "--token-file", token);
+	cr_expect_eq(r.status, 0, "%s", r.err);
+	cr_expect(strstr(r.err, "s3cret") == NULL && strstr(r.out, "s3cret") == NULL, "the token was printed");
+	ran_free(&r);
+	char *log = remote_log(bare);
+	cr_expect_str_eq(log, "Add webservice orders (python/fastapi)\nCreate the GitOps repository of shop\n");
+	free(log);
+	char config[4200];
+	snprintf(config, sizeof config, "%s/.git/config", repo);
+	char *cfg = idp_fixture_read_file(config, NULL);
+	cr_expect(cfg && !strstr(cfg, "s3cret"), "the token is in .git/config:\n%s", cfg);
+	free(cfg);
+	idp_fixture_daemon_stop(d);
+	free(claim);
+	free(repo);
+	free(wrong);
+	free(token);
+	free(bare);
+	idp_fixture_rmtree(dir);
+	free(dir);
+}
+
+/* Two clones push to one remote at the same time: each update that loses
+ * the race is made again on the winner's commit; every component lands. */
+Test(gitops_repo, concurrent_clones_redo_on_the_remote_head, .timeout = 180)
+{
+	char *dir = idp_fixture_tmpdir();
+	char *bare = bare_remote(dir, "remote.git");
+	char url[4200], second[4200];
+	snprintf(url, sizeof url, "file://%s", bare);
+	char *first = must(RUN(IDP_BIN, "gitops", "init", "shop", "--dir", dir, "--remote", url));
+	first[strcspn(first, "\n")] = '\0';
+	snprintf(second, sizeof second, "%s/second", dir);
+	free(must(RUN("git", "clone", "-q", url, second)));
+	char script[8192];
+	size_t len = (size_t)snprintf(script, sizeof script, "set -e\n");
+	for (int i = 0; i < 6; i++) {
+		char a[32], b[32];
+		snprintf(a, sizeof a, "a%d.yaml", i);
+		snprintf(b, sizeof b, "b%d.yaml", i);
+		char sa[16], sb[16];
+		snprintf(sa, sizeof sa, "svc-a%d", i);
+		snprintf(sb, sizeof sb, "svc-b%d", i);
+		free(claim_file(dir, a, sa, "api-driven"));
+		free(claim_file(dir, b, sb, "api-driven"));
+		len += (size_t)snprintf(script + len, sizeof script - len,
+					"'%s' gitops add-component --gitops '%s' --claim '%s/%s' >/dev/null & p1=$!\n"
+					"'%s' gitops add-component --gitops '%s' --claim '%s/%s' >/dev/null & p2=$!\n"
+					"wait $p1; wait $p2\n",
+					IDP_BIN, first, dir, a, IDP_BIN, second, dir, b);
+	}
+	ran r = RUN("sh", "-c", script);
+	cr_expect_eq(r.status, 0, "%s", r.err);
+	ran_free(&r);
+	char *oam = must(RUN("git", "-C", bare, "show", "main:" IDP_GITOPS_OAM_FILE));
+	for (int i = 0; i < 6; i++) {
+		char want[64];
+		snprintf(want, sizeof want, "- name: svc-a%d\n", i);
+		cr_expect(strstr(oam, want) != NULL, "%s missing:\n%s", want, oam);
+		snprintf(want, sizeof want, "- name: svc-b%d\n", i);
+		cr_expect(strstr(oam, want) != NULL, "%s missing:\n%s", want, oam);
+	}
+	free(oam);
+	expect_fsck(bare);
+	free(first);
+	free(bare);
+	idp_fixture_rmtree(dir);
+	free(dir);
 }

@@ -7,6 +7,7 @@
 
 #include <stdio.h>
 #include <string.h>
+#include <unistd.h>
 
 #define MAX_ATTEMPTS 5
 
@@ -150,6 +151,54 @@ static bool moved_on(int grc, const char *status)
 			   strstr(status, "not a fast-forward")));
 }
 
+/* The directory of a file:// (or plain path) remote, or NULL. */
+static const char *local_path(idp_arena *a, const char *url)
+{
+	if (strncmp(url, "file://", 7) == 0)
+		return idp_arena_strdup(a, url + 7);
+	return strstr(url, "://") ? NULL : url;
+}
+
+/* libgit2 pushes to a local repository by writing its ref without checking
+ * that it still holds what was fetched: two pushes at once would lose one.
+ * So the objects go to a private ref, and the branch moves by
+ * compare-and-swap in the remote repository itself. */
+static int push_local(idp_gitops_repo *r, git_remote *rem, const char *path, remote_ctx *ctx, bool *rejected,
+		      idp_err *err)
+{
+	git_push_options po;
+	git_push_options_init(&po, GIT_PUSH_OPTIONS_VERSION);
+	callbacks(&po.callbacks, ctx);
+	const char *tmp = idp_arena_printf(ctx->a, "refs/idp/incoming/%ld", (long)getpid());
+	char *spec = idp_arena_printf(ctx->a, "+%s:%s", r->branch, tmp);
+	git_strarray specs = {&spec, 1};
+	if (git_remote_push(rem, &specs, &po) != 0)
+		return gitops_git_fail(err, IDP_ERUNTIME, "the remote refused the push");
+	git_repository *remote;
+	if (git_repository_open_bare(&remote, path) != 0)
+		return gitops_git_fail(err, IDP_ERUNTIME, "cannot open the remote repository");
+	git_oid ours, theirs;
+	int rc = git_reference_name_to_id(&ours, r->git, r->branch) == 0 ? 0
+									   : gitops_git_fail(err, IDP_ERUNTIME, "no branch to push");
+	bool had = git_reference_name_to_id(&theirs, r->git, tracking_ref(ctx->a, r)) == 0;
+	git_reference *ref = NULL;
+	if (rc == 0) {
+		int grc = had ? git_reference_create_matching(&ref, remote, r->branch, &ours, 1, &theirs, "idp push")
+			      : git_reference_create(&ref, remote, r->branch, &ours, 0, "idp push");
+		*rejected = grc != 0; /* the branch moved since the fetch (or appeared) */
+	}
+	git_reference_free(ref);
+	git_reference *t;
+	if (git_reference_lookup(&t, remote, tmp) == 0) {
+		git_reference_delete(t);
+		git_reference_free(t);
+	}
+	git_repository_free(remote);
+	if (rc == 0 && *rejected)
+		ctx->rejected = "non-fast-forward";
+	return rc;
+}
+
 static int push(idp_gitops_repo *r, git_remote *rem, remote_ctx *ctx, bool *rejected, idp_err *err)
 {
 	git_push_options po;
@@ -157,6 +206,9 @@ static int push(idp_gitops_repo *r, git_remote *rem, remote_ctx *ctx, bool *reje
 	callbacks(&po.callbacks, ctx);
 	ctx->cred_calls = 0;
 	ctx->rejected = NULL;
+	const char *path = local_path(ctx->a, git_remote_url(rem));
+	if (path)
+		return push_local(r, rem, path, ctx, rejected, err);
 	char *spec = idp_arena_printf(ctx->a, "%s:%s", r->branch, r->branch);
 	git_strarray specs = {&spec, 1};
 	int grc = git_remote_push(rem, &specs, &po);

@@ -16,9 +16,15 @@
 
 static pthread_once_t git_once = PTHREAD_ONCE_INIT;
 
+static void git_stop(void)
+{
+	git_libgit2_shutdown();
+}
+
 static void git_start(void)
 {
 	git_libgit2_init();
+	atexit(git_stop); /* libgit2's caches go back before the leak checker looks */
 	/* An acknowledged commit survives a power cut, not only a crash. */
 	git_libgit2_opts(GIT_OPT_ENABLE_FSYNC_GITDIR, 1);
 }
