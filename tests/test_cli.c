@@ -25,6 +25,7 @@
 #include <sys/stat.h>
 #include <sys/time.h>
 #include <dirent.h>
+#include <ftw.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -1446,6 +1447,34 @@ Test(cli, catalog_is_embedded)
 		free(ents);
 	}
 	cr_expect_gt(files, 20, "the catalog has only %zu files", files);
+}
+
+/* Every file of templates/ is built into idp (idp gitops scaffold would
+ * silently leave one out otherwise). */
+static const char *g_listed;
+static size_t g_template_files;
+
+static int check_template(const char *path, const struct stat *st, int type, struct FTW *ftw)
+{
+	(void)st;
+	(void)ftw;
+	if (type != FTW_F)
+		return 0;
+	const char *rel = path + strlen(IDP_SOURCE_ROOT) + 1;
+	g_template_files++;
+	cr_expect(contains(g_listed, own_fmt("%s\n", rel)), "%s is not embedded: add it to embedded_files in meson.build",
+		  rel);
+	return 0;
+}
+
+Test(cli, templates_are_embedded)
+{
+	IDP("examples");
+	EXPECT_STATUS(0);
+	g_listed = own(strdup(g_run.out));
+	g_template_files = 0;
+	cr_assert_eq(nftw(IDP_SOURCE_ROOT "/templates", check_template, 16, FTW_PHYS), 0);
+	cr_expect_gt(g_template_files, 20);
 }
 
 /* idp catalog export: every definition (KubeVela's own topology and

@@ -851,3 +851,132 @@ Test(gitops_repo, concurrent_clones_redo_on_the_remote_head, .timeout = 180)
 	idp_fixture_rmtree(dir);
 	free(dir);
 }
+
+/* ---------------------------------------------------------------- scaffold */
+
+#include <arpa/inet.h>
+#include <sys/socket.h>
+#include <unistd.h>
+
+/* GET path from 127.0.0.1:port; the whole response into buf. */
+static int http_get(int port, const char *path, char *buf, size_t n)
+{
+	int fd = socket(AF_INET, SOCK_STREAM, 0);
+	struct sockaddr_in sa = {.sin_family = AF_INET, .sin_port = htons((unsigned short)port)};
+	sa.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+	if (fd < 0 || connect(fd, (struct sockaddr *)&sa, sizeof sa) < 0) {
+		if (fd >= 0)
+			close(fd);
+		return -1;
+	}
+	char req[256];
+	int len = snprintf(req, sizeof req, "GET %s HTTP/1.1\r\nHost: localhost\r\nConnection: close\r\n\r\n", path);
+	if (write(fd, req, (size_t)len) != len) {
+		close(fd);
+		return -1;
+	}
+	size_t got = 0;
+	ssize_t r;
+	while (got + 1 < n && (r = read(fd, buf + got, n - 1 - got)) > 0)
+		got += (size_t)r;
+	buf[got] = '\0';
+	close(fd);
+	return atoi(buf + 9);
+}
+
+static void expect_health(int port, const char *service)
+{
+	char body[4096];
+	int status = http_get(port, "/health", body, sizeof body);
+	cr_expect_eq(status, 200, "%s", body);
+	cr_expect(strstr(body, "\"status\":\"healthy\"") || strstr(body, "\"status\": \"healthy\""), "%s", body);
+	cr_expect(strstr(body, service) != NULL, "%s", body);
+}
+
+Test(gitops_repo, scaffold_c_builds_tests_and_serves_health, .timeout = 180)
+{
+	char *dir = idp_fixture_tmpdir();
+	char repo[1024], svc[2048];
+	snprintf(repo, sizeof repo, "%s/shop", dir);
+	snprintf(svc, sizeof svc, "%s/microservices/billing", repo);
+	char *out = must(RUN(IDP_BIN, "gitops", "scaffold", "billing", "--language", "c", "--dir", repo));
+	cr_expect(strncmp(out, "scaffolded:", 11) == 0, "%s", out);
+	free(out);
+	out = must(RUN(IDP_BIN, "gitops", "scaffold", "billing", "--language", "c", "--dir", repo));
+	cr_expect(strncmp(out, "unchanged:", 10) == 0, "%s", out);
+	free(out);
+	cr_expect_eq(count_commits(repo), 1);
+	char path[4096];
+	snprintf(path, sizeof path, "%s/.version", repo);
+	char *v = idp_fixture_read_file(path, NULL);
+	cr_expect_str_eq(v ? v : "", "1.1\n");
+	free(v);
+	static const char *const layout[] = {"src/domain/health.c", "src/application/health_service.c",
+					     "src/infrastructure/clock.c", "src/interface/main.c", "tests/test_health.c",
+					     "Dockerfile", "idp-local.yaml"};
+	for (size_t i = 0; i < sizeof layout / sizeof layout[0]; i++) {
+		snprintf(path, sizeof path, "%s/%s", svc, layout[i]);
+		cr_expect_eq(access(path, R_OK), 0, "%s missing", layout[i]);
+	}
+	char build[2560];
+	snprintf(build, sizeof build, "%s/build", svc);
+	free(must(RUN("meson", "setup", build, svc)));
+	free(must(RUN("ninja", "-C", build)));
+	free(must(RUN("meson", "test", "-C", build)));
+	int port = idp_fixture_free_port();
+	char cmd[8192];
+	snprintf(cmd, sizeof cmd, "PORT=%d exec '%s/billing'", port, build);
+	char *argv[] = {"sh", "-c", cmd, NULL};
+	idp_fixture_daemon *d = idp_fixture_daemon_start("billing", argv, dir, port, 10.0);
+	cr_assert_not_null(d);
+	expect_health(port, "billing");
+	idp_fixture_daemon_stop(d);
+	ran r = RUN(IDP_BIN, "gitops", "scaffold", "Bad_Name", "--language", "c", "--dir", repo);
+	cr_expect_eq(r.status, 2);
+	ran_free(&r);
+	r = RUN(IDP_BIN, "gitops", "scaffold", "x", "--language", "cobol", "--dir", repo);
+	cr_expect_eq(r.status, 2);
+	ran_free(&r);
+	expect_fsck(repo);
+	idp_fixture_rmtree(dir);
+	free(dir);
+}
+
+/* Debian's python3 with python3-fastapi and python3-uvicorn: what the
+ * local runtime uses (idp-local.yaml). */
+static const char *debian_python(void)
+{
+	static const char *const py = "/usr/bin/python3";
+	if (access(py, X_OK) != 0)
+		return NULL;
+	ran r = RUN(py, "-c", "import fastapi, uvicorn");
+	bool ok = r.status == 0;
+	ran_free(&r);
+	return ok ? py : NULL;
+}
+
+Test(gitops_repo, scaffold_python_tests_and_serves_health, .timeout = 180)
+{
+	const char *py = debian_python();
+	if (!py)
+		cr_skip_test("Debian's python3-fastapi and python3-uvicorn are not installed");
+	char *dir = idp_fixture_tmpdir();
+	char repo[1024], svc[2048];
+	snprintf(repo, sizeof repo, "%s/shop", dir);
+	snprintf(svc, sizeof svc, "%s/microservices/orders", repo);
+	free(must(RUN(IDP_BIN, "gitops", "scaffold", "orders", "--language", "python", "--framework", "fastapi", "--dir",
+		      repo)));
+	char cmd[8192];
+	snprintf(cmd, sizeof cmd, "cd '%s' && '%s' -m unittest discover -s tests", svc, py);
+	free(must(RUN("sh", "-c", cmd)));
+	int port = idp_fixture_free_port();
+	snprintf(cmd, sizeof cmd, "cd '%s' && exec '%s' -m uvicorn src.interface.app:app --host 127.0.0.1 --port %d", svc, py,
+		 port);
+	char *argv[] = {"sh", "-c", cmd, NULL};
+	idp_fixture_daemon *d = idp_fixture_daemon_start("orders", argv, dir, port, 20.0);
+	cr_assert_not_null(d);
+	expect_health(port, "orders");
+	idp_fixture_daemon_stop(d);
+	idp_fixture_rmtree(dir);
+	free(dir);
+}

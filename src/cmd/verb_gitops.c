@@ -13,6 +13,7 @@
 static const char gitops_usage[] =
 	"usage: idp gitops init APP [--dir DIR] [--remote URL] [--author 'NAME <EMAIL>'] [--token-file F]\n"
 	"       idp gitops add-component --gitops REPO --claim CLAIM.yaml [--author ...]\n"
+	"       idp gitops scaffold SERVICE --language python|c [--framework fastapi|idp-sdk] --dir REPO\n"
 	"       idp history APP|REPO [--dir DIR] [-n N]\n"
 	"       idp diff APP|REPO REV1 [REV2] [--dir DIR]\n"
 	"       idp rollback APP|REPO REV [--dir DIR] [--author ...]\n"
@@ -26,6 +27,8 @@ static const char gitops_usage[] =
 	"as one commit. add-component applies an ApplicationClaim: api-driven claims add\n"
 	"their webservice to the OAM Application (once) and re-render manifests/ in the\n"
 	"same commit; oam-driven ones (or claims without the annotation) change nothing.\n"
+	"scaffold writes a service's source into its application container REPO\n"
+	"(microservices/SERVICE/: onion layout, tests, Dockerfile, /health, idp-local.yaml).\n"
 	"history lists the commits (source, author, components changed); diff compares\n"
 	"the rendered objects of two revisions (REV2 defaults to HEAD); rollback commits\n"
 	"an old revision's content again. release version prints MAJOR.MINOR.<sha7> of\n"
@@ -85,6 +88,7 @@ static const idp_gitops_renderer renderer = {render_for_gitops, NULL};
 
 typedef struct gitops_cli {
 	const char *dir, *remote, *repo, *claim, *author, *source, *registry, *branch, *version, *commit, *token_file;
+	const char *language, *framework;
 	idp_gitops_remote rem;
 	long max;
 	idp_gitops_identity who;
@@ -109,7 +113,7 @@ static int parse_author(idp_arena *a, const char *s, idp_gitops_identity *who, i
 static int parse_flags(idp_arena *a, int argc, char **argv, int first, gitops_cli *o, idp_err *err)
 {
 	enum { OPT_DIR = 1000, OPT_REMOTE, OPT_GITOPS, OPT_CLAIM, OPT_AUTHOR, OPT_SOURCE, OPT_REGISTRY, OPT_BRANCH,
-	       OPT_VERSION, OPT_COMMIT, OPT_TOKEN_FILE };
+	       OPT_VERSION, OPT_COMMIT, OPT_TOKEN_FILE, OPT_LANGUAGE, OPT_FRAMEWORK };
 	static const struct option opts[] = {{"dir", required_argument, NULL, OPT_DIR},
 					     {"remote", required_argument, NULL, OPT_REMOTE},
 					     {"gitops", required_argument, NULL, OPT_GITOPS},
@@ -121,10 +125,12 @@ static int parse_flags(idp_arena *a, int argc, char **argv, int first, gitops_cl
 					     {"version", required_argument, NULL, OPT_VERSION},
 					     {"commit", required_argument, NULL, OPT_COMMIT},
 					     {"token-file", required_argument, NULL, OPT_TOKEN_FILE},
+					     {"language", required_argument, NULL, OPT_LANGUAGE},
+					     {"framework", required_argument, NULL, OPT_FRAMEWORK},
 					     {"help", no_argument, NULL, 'h'},
 					     {NULL, 0, NULL, 0}};
 	*o = (gitops_cli){".",  NULL, NULL, NULL, getenv("IDP_GIT_AUTHOR"), ".", "docker.io/socrates12345", NULL, NULL,
-			  NULL, NULL, {NULL, NULL}, 20, IDP_GITOPS_IDENTITY_DEFAULT, {0}, 0};
+			  NULL, NULL, NULL, NULL, {NULL, NULL}, 20, IDP_GITOPS_IDENTITY_DEFAULT, {0}, 0};
 	optind = first;
 	int c, rc = 0;
 	while (rc == 0 && (c = getopt_long(argc, argv, "n:h", opts, NULL)) != -1) {
@@ -140,6 +146,8 @@ static int parse_flags(idp_arena *a, int argc, char **argv, int first, gitops_cl
 		case OPT_VERSION: o->version = optarg; break;
 		case OPT_COMMIT: o->commit = optarg; break;
 		case OPT_TOKEN_FILE: o->token_file = optarg; break;
+		case OPT_LANGUAGE: o->language = optarg; break;
+		case OPT_FRAMEWORK: o->framework = optarg; break;
 		case 'n': o->max = strtol(optarg, NULL, 10); break;
 		case 'h': fputs(gitops_usage, stdout); return 1;
 		default: return idp_err_set(err, IDP_EINPUT, "bad usage (see idp gitops --help)");
@@ -432,6 +440,22 @@ static int release_set_image(idp_arena *a, const gitops_cli *o, idp_err *err)
 	return rc;
 }
 
+static int gitops_scaffold(idp_arena *a, const gitops_cli *o, idp_err *err)
+{
+	if (o->nargs != 1 || !o->language)
+		return idp_err_set(err, IDP_EINPUT, "gitops scaffold: want SERVICE --language python|c --dir REPO");
+	idp_gitops_commit_result res;
+	int rc = idp_gitops_scaffold(a, o->args[0], o->language, o->framework, o->dir, &o->who, &res, err);
+	if (rc == 0) {
+		if (res.changed)
+			printf("scaffolded: %s/microservices/%s (commit %.7s)\n", o->dir, o->args[0], res.id);
+		else
+			printf("unchanged: %s/microservices/%s exists\n", o->dir, o->args[0]);
+		print_warning(&res);
+	}
+	return rc;
+}
+
 typedef int (*gitops_verb)(idp_arena *, const gitops_cli *, idp_err *);
 
 static int run(int argc, char **argv, int first, gitops_verb verb)
@@ -459,6 +483,8 @@ int idp_cmd_gitops(int argc, char **argv)
 		return run(argc, argv, 2, gitops_init);
 	if (argc >= 2 && strcmp(argv[1], "add-component") == 0)
 		return run(argc, argv, 2, gitops_add_component);
+	if (argc >= 2 && strcmp(argv[1], "scaffold") == 0)
+		return run(argc, argv, 2, gitops_scaffold);
 	bool help = argc >= 2 && (strcmp(argv[1], "-h") == 0 || strcmp(argv[1], "--help") == 0);
 	fputs(gitops_usage, help ? stdout : stderr);
 	return help ? IDP_EXIT_OK : IDP_EXIT_INPUT;

@@ -184,6 +184,19 @@ int idp_gitops_add_component(idp_gitops_repo *r, idp_arena *a, const idp_doc_nod
 			     const idp_gitops_renderer *renderer, const idp_gitops_identity *who,
 			     idp_gitops_update *out, idp_err *err);
 
+/* ---------------------------------------------------------------- scaffold */
+
+/* Scaffolds service into the application container repository at dir
+ * (created and initialised on main when it is not a repository):
+ * microservices/<service>/ from the built-in template of language (python
+ * with fastapi, c with idp-sdk; framework NULL takes the language's), the
+ * onion layout, tests, a Dockerfile, /health, and idp-local.yaml for the
+ * local runtime; .version (1.1) at the top when absent. One commit
+ * (Idp-Source: scaffold); res->changed is false when the service is there
+ * already (its code is the developer's then). */
+int idp_gitops_scaffold(idp_arena *a, const char *service, const char *language, const char *framework,
+			const char *dir, const idp_gitops_identity *who, idp_gitops_commit_result *res, idp_err *err);
+
 /* ---------------------------------------------------------------- versions */
 
 /* MAJOR.MINOR.<sha7> of the source repository at source: MAJOR.MINOR from
