@@ -1021,8 +1021,9 @@ Test(cli, examples_list)
 		const char *e = strchr(s, '\n');
 		size_t n = e ? (size_t)(e - s) : strlen(s);
 		if (n > 0) {
-			cr_expect(strncmp(s, "examples/", 9) == 0 || strncmp(s, "catalog/", 8) == 0,
-				  "neither an example nor a catalog file: %.*s", (int)n, s);
+			cr_expect(strncmp(s, "examples/", 9) == 0 || strncmp(s, "catalog/", 8) == 0 ||
+					  strncmp(s, "templates/", 10) == 0,
+				  "neither an example, a catalog file nor a template: %.*s", (int)n, s);
 			if (n == strlen("examples/simple-app.yaml") && strncmp(s, "examples/simple-app.yaml", n) == 0)
 				simple = true;
 		}

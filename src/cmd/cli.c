@@ -74,8 +74,10 @@ static int add_embedded(idp_cmd_inputs *in, const char *name, idp_err *err)
 	const idp_embedded_file *files = idp_embedded_list(&n);
 	size_t before = in->len;
 	for (size_t i = 0; i < n; i++) {
-		/* "embedded:" is everything; "embedded:examples/" a folder; else one file. */
-		bool match = *name == '\0' || strcmp(files[i].name, name) == 0 ||
+		/* "embedded:" is every manifest (the service templates are source
+		 * code, not manifests); "embedded:examples/" a folder; else one file. */
+		bool match = (*name == '\0' && !idp_str_has_prefix(files[i].name, "templates/")) ||
+			     strcmp(files[i].name, name) == 0 ||
 			     (idp_str_has_suffix(name, "/") && idp_str_has_prefix(files[i].name, name));
 		if (match) {
 			idp_buf label = IDP_BUF_INIT;

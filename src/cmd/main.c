@@ -28,7 +28,7 @@ static const verb verbs[] = {
 	{"diff", idp_cmd_diff, "the rendered objects that differ between two revisions"},
 	{"rollback", idp_cmd_rollback, "commit an old revision's content again (history is kept)"},
 	{"cue", idp_cmd_cue, "evaluate CUE (the KubeVela dialect): idp cue eval FILE"},
-	{"examples", cmd_examples, "list the example files built into idp"},
+	{"examples", cmd_examples, "list the files built into idp: examples, the catalog, service templates"},
 	{"version", cmd_version, "print the version and the commit it was built from"},
 };
 
