@@ -1,0 +1,76 @@
+/*
+ * runtime: the local target (docs/RUNTIME.md). So far its supervisor: the
+ * child processes the runtime runs (web services, redis, PostgreSQL, ...),
+ * each in its own process group, logs appended to a file, restarted with
+ * backoff when it exits and should not, stopped as a group.
+ *
+ * A child dies with the runtime (PR_SET_PDEATHSIG), so `kill -9` of idp
+ * leaves no orphan behind; grandchildren are in the child's process group,
+ * which stop() signals as a whole.
+ *
+ * Ownership: the supervisor copies what it is given; strings it returns
+ * belong to it and live until the process they describe is removed.
+ * One thread drives a supervisor.
+ */
+#ifndef IDP_RUNTIME_H
+#define IDP_RUNTIME_H
+
+#include <sys/types.h>
+
+#include "base/base.h"
+
+typedef struct idp_runtime_supervisor idp_runtime_supervisor;
+
+typedef struct idp_runtime_proc_spec {
+	const char *name;       /* unique within the supervisor ("shop/orders-1") */
+	char *const *argv;      /* argv[0] looked up on PATH; NULL-terminated */
+	char *const *env;       /* "KEY=value" added to the runtime's environment; NULL-terminated or NULL */
+	const char *cwd;        /* NULL: the runtime's */
+	const char *log_path;   /* stdout and stderr are appended here; NULL: /dev/null */
+	bool restart;           /* start it again when it exits (with backoff) */
+} idp_runtime_proc_spec;
+
+typedef enum idp_runtime_state {
+	IDP_RUNTIME_RUNNING,
+	IDP_RUNTIME_BACKOFF, /* exited; starts again at next_start */
+	IDP_RUNTIME_EXITED,  /* exited and not restarted */
+	IDP_RUNTIME_STOPPED  /* stopped on request */
+} idp_runtime_state;
+
+typedef struct idp_runtime_proc_status {
+	idp_runtime_state state;
+	pid_t pid;              /* while running */
+	unsigned restarts;      /* starts after the first */
+	int last_exit;          /* exit status, or 128+signal; -1 before any exit */
+	double next_start;      /* BACKOFF: when (monotonic seconds) */
+} idp_runtime_proc_status;
+
+/* Backoff after an exit: first seconds, doubling up to max seconds; an
+ * uptime of reset seconds or more starts again from first. */
+typedef struct idp_runtime_backoff {
+	double first, max, reset;
+} idp_runtime_backoff;
+
+#define IDP_RUNTIME_BACKOFF_DEFAULT {0.1, 30.0, 10.0}
+
+idp_runtime_supervisor *idp_runtime_supervisor_new(const idp_runtime_backoff *backoff);
+/* Stops every process (as idp_runtime_stop) and frees the supervisor. */
+void idp_runtime_supervisor_free(idp_runtime_supervisor *s);
+
+/* Starts a process. Fails when the name is taken by a process not stopped
+ * or exited, or when it cannot be started (the executable is missing:
+ * IDP_EINPUT). */
+int idp_runtime_start(idp_runtime_supervisor *s, const idp_runtime_proc_spec *spec, idp_err *err);
+
+/* Stops the process and its group: SIGTERM, then SIGKILL after grace_ms.
+ * Returns when they are gone. Unknown names are IDP_ENOTFOUND. */
+int idp_runtime_stop(idp_runtime_supervisor *s, const char *name, int grace_ms, idp_err *err);
+
+/* Reaps processes that exited and starts again those whose backoff is over.
+ * Call it often (the daemon's loop does, on SIGCHLD and a timer). */
+void idp_runtime_tick(idp_runtime_supervisor *s);
+
+/* IDP_ENOTFOUND for an unknown name. */
+int idp_runtime_status(const idp_runtime_supervisor *s, const char *name, idp_runtime_proc_status *out);
+
+#endif

@@ -1,0 +1,163 @@
+/*
+ * The runtime's supervisor (suite "runtime"): real processes. Started in
+ * their own group, logs appended to a file, restarted with growing
+ * backoff, stopped with their children, and dead when the runtime dies
+ * (SIGKILL of the parent leaves no orphan).
+ */
+#include <criterion/criterion.h>
+
+#include <signal.h>
+#include <string.h>
+#include <sys/wait.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "runtime/runtime.h"
+#include "testutil.h"
+
+static double mono(void)
+{
+	struct timespec t;
+	clock_gettime(CLOCK_MONOTONIC, &t);
+	return (double)t.tv_sec + (double)t.tv_nsec / 1e9;
+}
+
+static bool alive(pid_t pid)
+{
+	return pid > 0 && kill(pid, 0) == 0;
+}
+
+/* Ticks until cond holds or seconds pass. */
+#define TICK_UNTIL(s, cond, seconds)                                             \
+	do {                                                                     \
+		double until_ = mono() + (seconds);                              \
+		while (!(cond) && mono() < until_) {                            \
+			idp_runtime_tick(s);                                     \
+			usleep(5000);                                            \
+		}                                                                \
+	} while (0)
+
+Test(runtime, starts_logs_and_stops_a_process_group)
+{
+	char *dir = idp_fixture_tmpdir();
+	char log[4096];
+	snprintf(log, sizeof log, "%s/svc.log", dir);
+	idp_runtime_supervisor *s = idp_runtime_supervisor_new(NULL);
+	/* A shell that starts a grandchild and prints its environment. */
+	char *argv[] = {"sh", "-c", "echo \"hello $GREETING from $(pwd)\"; sleep 100 & wait", NULL};
+	char *env[] = {"GREETING=world", NULL};
+	idp_runtime_proc_spec spec = {"shop/svc", argv, env, dir, log, false};
+	idp_err err = IDP_ERR_INIT;
+	cr_assert_eq(idp_runtime_start(s, &spec, &err), 0, "%s", tu_errstr(&err));
+	idp_runtime_proc_status st;
+	cr_assert_eq(idp_runtime_status(s, "shop/svc", &st), 0);
+	cr_expect_eq(st.state, IDP_RUNTIME_RUNNING);
+	cr_expect_eq(getpgid(st.pid), st.pid, "not its own process group");
+	pid_t pid = st.pid;
+	char *text = NULL;
+	double until = mono() + 5;
+	while (mono() < until && (!(text = idp_fixture_read_file(log, NULL)) || !strstr(text, "hello"))) {
+		free(text);
+		text = NULL;
+		usleep(10000);
+	}
+	char want[4200];
+	snprintf(want, sizeof want, "hello world from %s\n", dir);
+	cr_expect(text && strstr(text, want), "log: %s", text ? text : "(none)");
+	free(text);
+	/* The name is taken while it runs. */
+	cr_expect_eq(idp_runtime_start(s, &spec, &err), IDP_EINPUT);
+	idp_err_clear(&err);
+	cr_assert_eq(idp_runtime_stop(s, "shop/svc", 1000, &err), 0);
+	cr_expect(!alive(pid));
+	/* The sleep was the shell's: once its new parent reaps it, the group is empty. */
+	until = mono() + 3;
+	while (kill(-pid, 0) == 0 && mono() < until)
+		usleep(5000);
+	cr_expect_eq(kill(-pid, 0), -1, "the group (the sleep) is left");
+	cr_assert_eq(idp_runtime_status(s, "shop/svc", &st), 0);
+	cr_expect_eq(st.state, IDP_RUNTIME_STOPPED);
+	cr_expect_eq(idp_runtime_stop(s, "nope", 10, &err), IDP_ENOTFOUND);
+	idp_err_clear(&err);
+	idp_runtime_supervisor_free(s);
+	idp_fixture_rmtree(dir);
+	free(dir);
+}
+
+Test(runtime, a_missing_program_is_an_error_at_start)
+{
+	idp_runtime_supervisor *s = idp_runtime_supervisor_new(NULL);
+	char *argv[] = {"no-such-program-idp", NULL};
+	idp_runtime_proc_spec spec = {"x", argv, NULL, NULL, NULL, true};
+	idp_err err = IDP_ERR_INIT;
+	cr_expect_eq(idp_runtime_start(s, &spec, &err), IDP_EINPUT);
+	cr_expect(tu_contains(err.msg, "no-such-program-idp"), "%s", tu_errstr(&err));
+	idp_err_clear(&err);
+	idp_runtime_supervisor_free(s);
+}
+
+Test(runtime, restarts_with_growing_backoff_and_stops_restarting_on_stop)
+{
+	idp_runtime_backoff b = {0.05, 0.4, 10.0};
+	idp_runtime_supervisor *s = idp_runtime_supervisor_new(&b);
+	char *argv[] = {"sh", "-c", "exit 3", NULL};
+	idp_runtime_proc_spec spec = {"crashy", argv, NULL, NULL, NULL, true};
+	idp_err err = IDP_ERR_INIT;
+	cr_assert_eq(idp_runtime_start(s, &spec, &err), 0, "%s", tu_errstr(&err));
+	idp_runtime_proc_status st = {0};
+	double t0 = mono();
+	TICK_UNTIL(s, idp_runtime_status(s, "crashy", &st) == 0 && st.restarts >= 4, 5.0);
+	double took = mono() - t0;
+	cr_expect_geq(st.restarts, 4u);
+	cr_expect_eq(st.last_exit, 3);
+	/* 0.05 + 0.1 + 0.2 + 0.4: the waits grew (and were capped). */
+	cr_expect_geq(took, 0.7, "restarted too fast: %.2f s for 4 restarts", took);
+	cr_assert_eq(idp_runtime_stop(s, "crashy", 100, &err), 0);
+	unsigned restarts = st.restarts;
+	TICK_UNTIL(s, false, 0.6);
+	cr_assert_eq(idp_runtime_status(s, "crashy", &st), 0);
+	cr_expect_eq(st.state, IDP_RUNTIME_STOPPED);
+	cr_expect_leq(st.restarts, restarts + 1);
+	/* Without restart: it stays exited, with its status. */
+	char *once_argv[] = {"sh", "-c", "exit 7", NULL};
+	idp_runtime_proc_spec once = {"once", once_argv, NULL, NULL, NULL, false};
+	cr_assert_eq(idp_runtime_start(s, &once, &err), 0);
+	TICK_UNTIL(s, idp_runtime_status(s, "once", &st) == 0 && st.state == IDP_RUNTIME_EXITED, 5.0);
+	cr_expect_eq(st.state, IDP_RUNTIME_EXITED);
+	cr_expect_eq(st.last_exit, 7);
+	idp_runtime_supervisor_free(s);
+}
+
+/* kill -9 of the runtime: its children die with it. */
+Test(runtime, children_die_with_the_runtime)
+{
+	int fds[2];
+	cr_assert_eq(pipe(fds), 0);
+	pid_t runtime = fork();
+	if (runtime == 0) {
+		close(fds[0]);
+		idp_runtime_supervisor *s = idp_runtime_supervisor_new(NULL);
+		char *argv[] = {"sleep", "100", NULL};
+		idp_runtime_proc_spec spec = {"sleeper", argv, NULL, NULL, NULL, true};
+		idp_err err = IDP_ERR_INIT;
+		idp_runtime_proc_status st;
+		if (idp_runtime_start(s, &spec, &err) != 0 || idp_runtime_status(s, "sleeper", &st) != 0)
+			_exit(1);
+		if (write(fds[1], &st.pid, sizeof st.pid) != (ssize_t)sizeof st.pid)
+			_exit(1);
+		pause();
+		_exit(0);
+	}
+	close(fds[1]);
+	pid_t child = 0;
+	cr_assert_eq(read(fds[0], &child, sizeof child), (ssize_t)sizeof child);
+	close(fds[0]);
+	cr_assert(alive(child));
+	kill(runtime, SIGKILL);
+	waitpid(runtime, NULL, 0);
+	double until = mono() + 2;
+	while (alive(child) && mono() < until)
+		usleep(5000);
+	/* The child is not ours to reap: once init reaps it, kill() fails. */
+	cr_expect(!alive(child), "the runtime's child outlived it");
+}
