@@ -7,6 +7,8 @@
 #include <criterion/criterion.h>
 
 #include <signal.h>
+#include <stdio.h>
+#include <sys/stat.h>
 #include <string.h>
 #include <sys/wait.h>
 #include <time.h>
@@ -160,4 +162,126 @@ Test(runtime, children_die_with_the_runtime)
 		usleep(5000);
 	/* The child is not ours to reap: once init reaps it, kill() fails. */
 	cr_expect(!alive(child), "the runtime's child outlived it");
+}
+
+/* ---------------------------------------------------------------- daemons */
+
+#include <arpa/inet.h>
+#include <sys/socket.h>
+
+/* A loopback address of its own for each test run: 127.0.0.2 .. 127.0.0.254. */
+static const char *own_loopback(void)
+{
+	static char host[32];
+	snprintf(host, sizeof host, "127.0.0.%d", 2 + (int)(getpid() % 250));
+	return host;
+}
+
+/* Sends a raw request and returns what came back within 1 s (caller frees). */
+static char *talk(const char *host, int port, const char *req)
+{
+	int fd = socket(AF_INET, SOCK_STREAM, 0);
+	struct sockaddr_in sa = {.sin_family = AF_INET, .sin_port = htons((unsigned short)port)};
+	inet_pton(AF_INET, host, &sa.sin_addr);
+	if (fd < 0 || connect(fd, (struct sockaddr *)&sa, sizeof sa) != 0) {
+		if (fd >= 0)
+			close(fd);
+		return strdup("");
+	}
+	if (write(fd, req, strlen(req)) < 0) {
+		close(fd);
+		return strdup("");
+	}
+	struct timeval tv = {0, 300000};
+	setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof tv);
+	char *buf = calloc(1, 4096);
+	size_t got = 0;
+	ssize_t r;
+	while (got < 4095 && (r = read(fd, buf + got, 4095 - got)) > 0)
+		got += (size_t)r;
+	close(fd);
+	return buf;
+}
+
+Test(runtime, redis_runs_on_its_address_with_a_password_and_comes_back_with_its_data, .timeout = 60)
+{
+	if (!idp_fixture_have_program("redis-server"))
+		cr_skip_test("redis-server is not installed");
+	char *dir = idp_fixture_tmpdir();
+	char data[4200];
+	snprintf(data, sizeof data, "%s/redis", dir);
+	idp_runtime_supervisor *s = idp_runtime_supervisor_new(NULL);
+	idp_runtime_daemon d = {IDP_DAEMON_REDIS, "shop/default/cache", data, own_loopback(), idp_fixture_free_port(), NULL,
+				"s3cret"};
+	idp_err err = IDP_ERR_INIT;
+	cr_assert_eq(idp_runtime_daemon_start(s, &d, 10, &err), 0, "%s", tu_errstr(&err));
+	cr_expect(idp_runtime_daemon_ready(&d));
+	idp_runtime_daemon wrong = d;
+	wrong.password = "nope";
+	cr_expect(!idp_runtime_daemon_ready(&wrong), "a wrong password was let in");
+	char *r = talk(d.host, d.port, "AUTH s3cret\r\nSET counter 41\r\nINCR counter\r\n");
+	cr_expect(strstr(r, ":42") != NULL, "%s", r);
+	free(r);
+	/* Killed: the supervisor starts it again, and the data is still there. */
+	idp_runtime_proc_status st;
+	cr_assert_eq(idp_runtime_status(s, d.name, &st), 0);
+	pid_t first = st.pid;
+	kill(first, SIGKILL);
+	TICK_UNTIL(s, idp_runtime_status(s, d.name, &st) == 0 && st.pid && st.pid != first && idp_runtime_daemon_ready(&d),
+		   10.0);
+	cr_expect_neq(st.pid, first, "not restarted");
+	r = talk(d.host, d.port, "AUTH s3cret\r\nGET counter\r\n");
+	cr_expect(strstr(r, "42") != NULL, "the data did not survive: %s", r);
+	free(r);
+	char conf[4300];
+	snprintf(conf, sizeof conf, "%s/redis.conf", data);
+	struct stat cst;
+	cr_assert_eq(stat(conf, &cst), 0);
+	cr_expect_eq(cst.st_mode & 0777, 0600, "the config holds the password: 0600");
+	idp_runtime_supervisor_free(s);
+	cr_expect(!idp_runtime_daemon_ready(&d), "still answering after the runtime stopped");
+	idp_fixture_rmtree(dir);
+	free(dir);
+}
+
+Test(runtime, mosquitto_takes_its_user_only, .timeout = 60)
+{
+	if (!idp_fixture_have_program("mosquitto") || !idp_fixture_have_program("mosquitto_passwd"))
+		cr_skip_test("mosquitto is not installed");
+	char *dir = idp_fixture_tmpdir();
+	char data[4200];
+	snprintf(data, sizeof data, "%s/mqtt", dir);
+	idp_runtime_supervisor *s = idp_runtime_supervisor_new(NULL);
+	idp_runtime_daemon d = {IDP_DAEMON_MOSQUITTO, "shop/default/mqtt", data, own_loopback(), idp_fixture_free_port(),
+				"device", "pa55"};
+	idp_err err = IDP_ERR_INIT;
+	cr_assert_eq(idp_runtime_daemon_start(s, &d, 10, &err), 0, "%s", tu_errstr(&err));
+	cr_expect(idp_runtime_daemon_ready(&d));
+	idp_runtime_daemon wrong = d;
+	wrong.password = "nope";
+	cr_expect(!idp_runtime_daemon_ready(&wrong), "a wrong password got a CONNACK 0");
+	wrong.user = NULL;
+	cr_expect(!idp_runtime_daemon_ready(&wrong), "anonymous got in");
+	idp_runtime_supervisor_free(s);
+	idp_fixture_rmtree(dir);
+	free(dir);
+}
+
+Test(runtime, a_daemon_that_cannot_start_is_reported_with_its_log, .timeout = 60)
+{
+	if (!idp_fixture_have_program("redis-server"))
+		cr_skip_test("redis-server is not installed");
+	char *dir = idp_fixture_tmpdir();
+	char data[4200];
+	snprintf(data, sizeof data, "%s/redis", dir);
+	idp_runtime_supervisor *s = idp_runtime_supervisor_new(NULL);
+	/* 192.0.2.1 (TEST-NET) is no address of this machine: bind fails. */
+	idp_runtime_daemon d = {IDP_DAEMON_REDIS, "bad", data, "192.0.2.1", idp_fixture_free_port(), NULL, NULL};
+	idp_err err = IDP_ERR_INIT;
+	cr_expect_eq(idp_runtime_daemon_start(s, &d, 2, &err), IDP_ERUNTIME);
+	cr_expect(tu_contains(err.msg, "daemon.log"), "%s", tu_errstr(&err));
+	idp_err_clear(&err);
+	idp_runtime_supervisor_free(s);
+	idp_fixture_rmtree(dir);
+	free(dir);
 }

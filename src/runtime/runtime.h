@@ -73,4 +73,30 @@ void idp_runtime_tick(idp_runtime_supervisor *s);
 /* IDP_ENOTFOUND for an unknown name. */
 int idp_runtime_status(const idp_runtime_supervisor *s, const char *name, idp_runtime_proc_status *out);
 
+/* ---------------------------------------------------------------- daemons */
+
+typedef enum idp_runtime_daemon_kind {
+	IDP_DAEMON_REDIS,     /* redis-server */
+	IDP_DAEMON_MOSQUITTO  /* mosquitto (MQTT 3.1.1 / 5) */
+} idp_runtime_daemon_kind;
+
+/* A daemon of known software for one Service of an application. */
+typedef struct idp_runtime_daemon {
+	idp_runtime_daemon_kind kind;
+	const char *name;     /* its name in the supervisor */
+	const char *data_dir; /* created (0700); its config, data and log live here */
+	const char *host;     /* the loopback address it listens on, e.g. 127.0.0.7 */
+	int port;
+	const char *user;     /* MQTT: the one user (NULL: anonymous, loopback only) */
+	const char *password; /* redis requirepass / the MQTT user's; NULL: none */
+} idp_runtime_daemon;
+
+/* Writes its configuration (0600), starts it under the supervisor
+ * (restarted if it dies), and returns when it answers on its protocol, or
+ * fails after timeout_s (it is stopped then) naming its log. */
+int idp_runtime_daemon_start(idp_runtime_supervisor *s, const idp_runtime_daemon *d, double timeout_s, idp_err *err);
+/* One readiness probe on the real protocol: redis AUTH + PING, MQTT
+ * CONNECT -> CONNACK accepted. */
+bool idp_runtime_daemon_ready(const idp_runtime_daemon *d);
+
 #endif
