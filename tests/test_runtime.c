@@ -48,7 +48,7 @@ Test(runtime, starts_logs_and_stops_a_process_group)
 	/* A shell that starts a grandchild and prints its environment. */
 	char *argv[] = {"sh", "-c", "echo \"hello $GREETING from $(pwd)\"; sleep 100 & wait", NULL};
 	char *env[] = {"GREETING=world", NULL};
-	idp_runtime_proc_spec spec = {"shop/svc", argv, env, dir, log, false};
+	idp_runtime_proc_spec spec = {"shop/svc", argv, env, dir, log, false, false, 0, 0};
 	idp_err err = IDP_ERR_INIT;
 	cr_assert_eq(idp_runtime_start(s, &spec, &err), 0, "%s", tu_errstr(&err));
 	idp_runtime_proc_status st;
@@ -90,7 +90,7 @@ Test(runtime, a_missing_program_is_an_error_at_start)
 {
 	idp_runtime_supervisor *s = idp_runtime_supervisor_new(NULL);
 	char *argv[] = {"no-such-program-idp", NULL};
-	idp_runtime_proc_spec spec = {"x", argv, NULL, NULL, NULL, true};
+	idp_runtime_proc_spec spec = {"x", argv, NULL, NULL, NULL, true, false, 0, 0};
 	idp_err err = IDP_ERR_INIT;
 	cr_expect_eq(idp_runtime_start(s, &spec, &err), IDP_EINPUT);
 	cr_expect(tu_contains(err.msg, "no-such-program-idp"), "%s", tu_errstr(&err));
@@ -103,7 +103,7 @@ Test(runtime, restarts_with_growing_backoff_and_stops_restarting_on_stop)
 	idp_runtime_backoff b = {0.05, 0.4, 10.0};
 	idp_runtime_supervisor *s = idp_runtime_supervisor_new(&b);
 	char *argv[] = {"sh", "-c", "exit 3", NULL};
-	idp_runtime_proc_spec spec = {"crashy", argv, NULL, NULL, NULL, true};
+	idp_runtime_proc_spec spec = {"crashy", argv, NULL, NULL, NULL, true, false, 0, 0};
 	idp_err err = IDP_ERR_INIT;
 	cr_assert_eq(idp_runtime_start(s, &spec, &err), 0, "%s", tu_errstr(&err));
 	idp_runtime_proc_status st = {0};
@@ -122,7 +122,7 @@ Test(runtime, restarts_with_growing_backoff_and_stops_restarting_on_stop)
 	cr_expect_leq(st.restarts, restarts + 1);
 	/* Without restart: it stays exited, with its status. */
 	char *once_argv[] = {"sh", "-c", "exit 7", NULL};
-	idp_runtime_proc_spec once = {"once", once_argv, NULL, NULL, NULL, false};
+	idp_runtime_proc_spec once = {"once", once_argv, NULL, NULL, NULL, false, false, 0, 0};
 	cr_assert_eq(idp_runtime_start(s, &once, &err), 0);
 	TICK_UNTIL(s, idp_runtime_status(s, "once", &st) == 0 && st.state == IDP_RUNTIME_EXITED, 5.0);
 	cr_expect_eq(st.state, IDP_RUNTIME_EXITED);
@@ -140,7 +140,7 @@ Test(runtime, children_die_with_the_runtime)
 		close(fds[0]);
 		idp_runtime_supervisor *s = idp_runtime_supervisor_new(NULL);
 		char *argv[] = {"sleep", "100", NULL};
-		idp_runtime_proc_spec spec = {"sleeper", argv, NULL, NULL, NULL, true};
+		idp_runtime_proc_spec spec = {"sleeper", argv, NULL, NULL, NULL, true, false, 0, 0};
 		idp_err err = IDP_ERR_INIT;
 		idp_runtime_proc_status st;
 		if (idp_runtime_start(s, &spec, &err) != 0 || idp_runtime_status(s, "sleeper", &st) != 0)
@@ -212,7 +212,7 @@ Test(runtime, redis_runs_on_its_address_with_a_password_and_comes_back_with_its_
 	snprintf(data, sizeof data, "%s/redis", dir);
 	idp_runtime_supervisor *s = idp_runtime_supervisor_new(NULL);
 	idp_runtime_daemon d = {IDP_DAEMON_REDIS, "shop/default/cache", data, own_loopback(), idp_fixture_free_port(), NULL,
-				"s3cret"};
+				"s3cret", NULL};
 	idp_err err = IDP_ERR_INIT;
 	cr_assert_eq(idp_runtime_daemon_start(s, &d, 10, &err), 0, "%s", tu_errstr(&err));
 	cr_expect(idp_runtime_daemon_ready(&d));
@@ -253,7 +253,7 @@ Test(runtime, mosquitto_takes_its_user_only, .timeout = 60)
 	snprintf(data, sizeof data, "%s/mqtt", dir);
 	idp_runtime_supervisor *s = idp_runtime_supervisor_new(NULL);
 	idp_runtime_daemon d = {IDP_DAEMON_MOSQUITTO, "shop/default/mqtt", data, own_loopback(), idp_fixture_free_port(),
-				"device", "pa55"};
+				"device", "pa55", NULL};
 	idp_err err = IDP_ERR_INIT;
 	cr_assert_eq(idp_runtime_daemon_start(s, &d, 10, &err), 0, "%s", tu_errstr(&err));
 	cr_expect(idp_runtime_daemon_ready(&d));
@@ -276,11 +276,80 @@ Test(runtime, a_daemon_that_cannot_start_is_reported_with_its_log, .timeout = 60
 	snprintf(data, sizeof data, "%s/redis", dir);
 	idp_runtime_supervisor *s = idp_runtime_supervisor_new(NULL);
 	/* 192.0.2.1 (TEST-NET) is no address of this machine: bind fails. */
-	idp_runtime_daemon d = {IDP_DAEMON_REDIS, "bad", data, "192.0.2.1", idp_fixture_free_port(), NULL, NULL};
+	idp_runtime_daemon d = {IDP_DAEMON_REDIS, "bad", data, "192.0.2.1", idp_fixture_free_port(), NULL, NULL, NULL};
 	idp_err err = IDP_ERR_INIT;
 	cr_expect_eq(idp_runtime_daemon_start(s, &d, 2, &err), IDP_ERUNTIME);
 	cr_expect(tu_contains(err.msg, "daemon.log"), "%s", tu_errstr(&err));
 	idp_err_clear(&err);
+	idp_runtime_supervisor_free(s);
+	idp_fixture_rmtree(dir);
+	free(dir);
+}
+
+#include <dirent.h>
+#include <libpq-fe.h>
+
+static bool have_postgres(void)
+{
+	DIR *d = opendir("/usr/lib/postgresql");
+	bool found = false;
+	for (struct dirent *e; d && (e = readdir(d));)
+		found = found || (e->d_name[0] >= '0' && e->d_name[0] <= '9');
+	if (d)
+		closedir(d);
+	return found;
+}
+
+static char *pg_query(const idp_runtime_daemon *d, const char *sql)
+{
+	char port[16];
+	snprintf(port, sizeof port, "%d", d->port);
+	const char *keys[] = {"host", "port", "user", "password", "dbname", NULL};
+	const char *vals[] = {d->host, port, d->user, d->password, d->database, NULL};
+	PGconn *c = PQconnectdbParams(keys, vals, 0);
+	char *out = NULL;
+	if (PQstatus(c) == CONNECTION_OK) {
+		PGresult *r = PQexec(c, sql);
+		if (PQresultStatus(r) == PGRES_TUPLES_OK && PQntuples(r) > 0)
+			out = strdup(PQgetvalue(r, 0, 0));
+		else if (PQresultStatus(r) == PGRES_COMMAND_OK)
+			out = strdup("ok");
+		PQclear(r);
+	}
+	PQfinish(c);
+	return out ? out : strdup("");
+}
+
+Test(runtime, postgresql_gets_its_own_cluster_role_and_database, .timeout = 120)
+{
+	if (!have_postgres())
+		cr_skip_test("PostgreSQL is not installed");
+	char *dir = idp_fixture_tmpdir();
+	chmod(dir, 0711); /* nobody (the server's user, when the tests run as root) goes through */
+	char data[4200];
+	snprintf(data, sizeof data, "%s/pg", dir);
+	idp_runtime_supervisor *s = idp_runtime_supervisor_new(NULL);
+	idp_runtime_daemon d = {IDP_DAEMON_POSTGRESQL, "shop/default/db", data, own_loopback(), idp_fixture_free_port(),
+				"orders", "pw-'quoted\"", "orders_db"};
+	idp_err err = IDP_ERR_INIT;
+	cr_assert_eq(idp_runtime_daemon_start(s, &d, 60, &err), 0, "%s", tu_errstr(&err));
+	cr_expect(idp_runtime_daemon_ready(&d));
+	char *r = pg_query(&d, "CREATE TABLE hits(n int); INSERT INTO hits VALUES (7)");
+	cr_expect_str_eq(r, "ok");
+	free(r);
+	r = pg_query(&d, "SELECT current_user || '@' || current_database()");
+	cr_expect_str_eq(r, "orders@orders_db");
+	free(r);
+	idp_runtime_daemon wrong = d;
+	wrong.password = "nope";
+	cr_expect(!idp_runtime_daemon_ready(&wrong), "a wrong password was let in");
+	/* Stopped and started again (the cluster is kept): the data is there. */
+	idp_runtime_supervisor_free(s);
+	s = idp_runtime_supervisor_new(NULL);
+	cr_assert_eq(idp_runtime_daemon_start(s, &d, 60, &err), 0, "%s", tu_errstr(&err));
+	r = pg_query(&d, "SELECT n FROM hits");
+	cr_expect_str_eq(r, "7");
+	free(r);
 	idp_runtime_supervisor_free(s);
 	idp_fixture_rmtree(dir);
 	free(dir);

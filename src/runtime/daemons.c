@@ -2,7 +2,7 @@
  * mosquitto from the operating system, each on its own loopback address
  * and port with its data under the state directory, ready when it answers
  * on its own protocol (redis PING after AUTH, MQTT CONNACK). */
-#include "runtime/runtime.h"
+#include "runtime/runtime_private.h"
 
 #include <arpa/inet.h>
 #include <errno.h>
@@ -146,6 +146,7 @@ bool idp_runtime_daemon_ready(const idp_runtime_daemon *d)
 	switch (d->kind) {
 	case IDP_DAEMON_REDIS: return redis_ready(d);
 	case IDP_DAEMON_MOSQUITTO: return mqtt_ready(d);
+	case IDP_DAEMON_POSTGRESQL: return runtime_postgres_ready(d);
 	}
 	return false;
 }
@@ -220,14 +221,19 @@ int idp_runtime_daemon_start(idp_runtime_supervisor *s, const idp_runtime_daemon
 		return idp_err_set(err, IDP_ERUNTIME, "cannot create %s: %s", d->data_dir, strerror(errno));
 	idp_arena *a = idp_arena_new();
 	char **argv = NULL;
-	int rc = d->kind == IDP_DAEMON_REDIS ? redis_argv(a, d, &argv, err) : mosquitto_argv(a, d, &argv, err);
+	runtime_user u = {false, 0, 0};
+	int rc = d->kind == IDP_DAEMON_REDIS       ? redis_argv(a, d, &argv, err)
+		 : d->kind == IDP_DAEMON_MOSQUITTO ? mosquitto_argv(a, d, &argv, err)
+						   : runtime_postgres_prepare(a, d, &argv, &u, err);
 	const char *log = idp_arena_printf(a, "%s/daemon.log", d->data_dir);
-	idp_runtime_proc_spec spec = {d->name, argv, NULL, d->data_dir, log, true};
+	idp_runtime_proc_spec spec = {d->name, argv, NULL, d->data_dir, log, true, u.switch_user, u.uid, u.gid};
 	if (rc == 0)
 		rc = idp_runtime_start(s, &spec, err);
 	double until = now_s() + timeout_s;
-	bool ready = false;
-	while (rc == 0 && !(ready = idp_runtime_daemon_ready(d)) && now_s() < until) {
+	bool ready = false, set_up = d->kind != IDP_DAEMON_POSTGRESQL;
+	while (rc == 0 && !(ready = set_up && idp_runtime_daemon_ready(d)) && now_s() < until) {
+		if (!set_up) /* PostgreSQL: the application's role and database first */
+			rc = runtime_postgres_setup(d, &set_up, err);
 		idp_runtime_tick(s);
 		idp_runtime_proc_status st;
 		if (idp_runtime_status(s, d->name, &st) == 0 && st.state != IDP_RUNTIME_RUNNING && st.restarts > 2)

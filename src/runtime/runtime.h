@@ -28,6 +28,9 @@ typedef struct idp_runtime_proc_spec {
 	const char *cwd;        /* NULL: the runtime's */
 	const char *log_path;   /* stdout and stderr are appended here; NULL: /dev/null */
 	bool restart;           /* start it again when it exits (with backoff) */
+	bool as_user;           /* run as uid/gid (the runtime must be root) */
+	uid_t uid;
+	gid_t gid;
 } idp_runtime_proc_spec;
 
 typedef enum idp_runtime_state {
@@ -77,7 +80,8 @@ int idp_runtime_status(const idp_runtime_supervisor *s, const char *name, idp_ru
 
 typedef enum idp_runtime_daemon_kind {
 	IDP_DAEMON_REDIS,     /* redis-server */
-	IDP_DAEMON_MOSQUITTO  /* mosquitto (MQTT 3.1.1 / 5) */
+	IDP_DAEMON_MOSQUITTO, /* mosquitto (MQTT 3.1.1 / 5) */
+	IDP_DAEMON_POSTGRESQL /* postgres from /usr/lib/postgresql/<version>/bin */
 } idp_runtime_daemon_kind;
 
 /* A daemon of known software for one Service of an application. */
@@ -87,8 +91,9 @@ typedef struct idp_runtime_daemon {
 	const char *data_dir; /* created (0700); its config, data and log live here */
 	const char *host;     /* the loopback address it listens on, e.g. 127.0.0.7 */
 	int port;
-	const char *user;     /* MQTT: the one user (NULL: anonymous, loopback only) */
-	const char *password; /* redis requirepass / the MQTT user's; NULL: none */
+	const char *user;     /* MQTT: the one user (NULL: anonymous, loopback only); PostgreSQL: the database's owner */
+	const char *password; /* redis requirepass / the user's; NULL: none */
+	const char *database; /* PostgreSQL: the database made for the user */
 } idp_runtime_daemon;
 
 /* Writes its configuration (0600), starts it under the supervisor
@@ -96,7 +101,8 @@ typedef struct idp_runtime_daemon {
  * fails after timeout_s (it is stopped then) naming its log. */
 int idp_runtime_daemon_start(idp_runtime_supervisor *s, const idp_runtime_daemon *d, double timeout_s, idp_err *err);
 /* One readiness probe on the real protocol: redis AUTH + PING, MQTT
- * CONNECT -> CONNACK accepted. */
+ * CONNECT -> CONNACK accepted, PostgreSQL `SELECT 1` as the user in its
+ * database. */
 bool idp_runtime_daemon_ready(const idp_runtime_daemon *d);
 
 #endif

@@ -8,6 +8,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <grp.h>
 #include <sys/prctl.h>
 #include <sys/stat.h>
 #include <sys/wait.h>
@@ -16,7 +17,9 @@
 
 typedef struct proc {
 	char *name, **argv, **env, *cwd, *log_path;
-	bool restart;
+	bool restart, as_user;
+	uid_t uid;
+	gid_t gid;
 	idp_runtime_state state;
 	pid_t pid;
 	unsigned restarts;
@@ -99,6 +102,8 @@ static void child(const proc *p, pid_t parent, int report)
 	int out = open(p->log_path ? p->log_path : "/dev/null", O_WRONLY | O_CREAT | O_APPEND, 0600);
 	if (in < 0 || out < 0 || dup2(in, 0) < 0 || dup2(out, 1) < 0 || dup2(out, 2) < 0)
 		goto fail;
+	if (p->as_user && (setgroups(0, NULL) != 0 || setgid(p->gid) != 0 || setuid(p->uid) != 0))
+		goto fail;
 	if (p->cwd && chdir(p->cwd) != 0)
 		goto fail;
 	for (size_t i = 0; p->env && p->env[i]; i++)
@@ -168,6 +173,9 @@ int idp_runtime_start(idp_runtime_supervisor *s, const idp_runtime_proc_spec *sp
 	p->cwd = spec->cwd ? idp_xstrdup(spec->cwd) : NULL;
 	p->log_path = spec->log_path ? idp_xstrdup(spec->log_path) : NULL;
 	p->restart = spec->restart;
+	p->as_user = spec->as_user;
+	p->uid = spec->uid;
+	p->gid = spec->gid;
 	p->last_exit = -1;
 	p->delay = 0;
 	return spawn(p, err);
