@@ -3,6 +3,7 @@
 #define IDP_GITOPS_PRIVATE_H
 
 #include <git2.h>
+#include <yaml.h>
 
 #include "gitops/gitops.h"
 
@@ -31,6 +32,16 @@ int gitops_list_tree(git_repository *repo, git_tree *tree, idp_arena *a, const c
  * claims/ and adds manifests/<app>/ to change, replacing the directory. */
 int gitops_render_into(idp_gitops_repo *r, idp_arena *a, const idp_gitops_renderer *renderer, const char *oam,
 		       size_t oam_len, idp_gitops_files *change, idp_err *err);
+
+/* text.c: the byte offset of a libyaml mark (line and column count
+ * characters; a line break is \n, \r\n or \r); the offset just past the
+ * line break of the line holding off; the file's line ending ("\r\n" when
+ * its first line ends so); text with [from, to) replaced by insert (arena). */
+size_t gitops_mark_offset(const char *s, size_t len, yaml_mark_t m);
+size_t gitops_line_after(const char *s, size_t len, size_t off);
+const char *gitops_eol(const char *text, size_t len);
+char *gitops_splice(idp_arena *a, const char *text, size_t len, size_t from, size_t to, const char *insert,
+		    size_t *out_len);
 
 /* One step of a path into a YAML document: a map key, or a list index
  * (key NULL). */

@@ -68,29 +68,29 @@ static char *oam_application(idp_arena *a, const char *app)
 				app, app, app);
 }
 
+/* A kustomize patch setting an autoscaling.knative.dev annotation on the
+ * revision template of every Knative Service. */
+static const char *knative_annotation_patch(idp_arena *a, const char *key, const char *value)
+{
+	return idp_arena_printf(a,
+				"patches:\n"
+				"- target:\n"
+				"    group: serving.knative.dev\n"
+				"    kind: Service\n"
+				"  patch: |-\n"
+				"    - op: add\n"
+				"      path: /spec/template/metadata/annotations/autoscaling.knative.dev~1%s\n"
+				"      value: \"%s\"\n",
+				key, value);
+}
+
 /* One overlay per environment: its namespace, its label, and what differs
  * there (staging caps Knative scale, production keeps one replica warm). */
 static char *overlay(idp_arena *a, const char *app, const char *env)
 {
-	const char *patch = "";
-	if (strcmp(env, "staging") == 0)
-		patch = "patches:\n"
-			"- target:\n"
-			"    group: serving.knative.dev\n"
-			"    kind: Service\n"
-			"  patch: |-\n"
-			"    - op: add\n"
-			"      path: /spec/template/metadata/annotations/autoscaling.knative.dev~1max-scale\n"
-			"      value: \"3\"\n";
-	else if (strcmp(env, "production") == 0)
-		patch = "patches:\n"
-			"- target:\n"
-			"    group: serving.knative.dev\n"
-			"    kind: Service\n"
-			"  patch: |-\n"
-			"    - op: add\n"
-			"      path: /spec/template/metadata/annotations/autoscaling.knative.dev~1min-scale\n"
-			"      value: \"1\"\n";
+	const char *patch = strcmp(env, "staging") == 0      ? knative_annotation_patch(a, "max-scale", "3")
+			    : strcmp(env, "production") == 0 ? knative_annotation_patch(a, "min-scale", "1")
+							     : "";
 	return idp_arena_printf(a,
 				"# %s: manifests/%s/ in namespace %s-%s.\n"
 				"apiVersion: kustomize.config.k8s.io/v1beta1\n"

@@ -307,44 +307,10 @@ static int locate(const char *file, const char *text, size_t len, size_t doc_ind
 	return rc;
 }
 
-/* ---------------------------------------------------------------- text positions */
-
-/* The byte offset of a libyaml mark (line and column count characters, a
- * line break is \n, \r\n or \r). */
-static size_t offset_of(const char *s, size_t len, yaml_mark_t m)
-{
-	size_t i = 0, line = 0;
-	while (i < len && line < m.line) {
-		if (s[i] == '\r' && i + 1 < len && s[i + 1] == '\n')
-			i++;
-		if (s[i] == '\n' || s[i] == '\r')
-			line++;
-		i++;
-	}
-	for (size_t col = 0; i < len && col < m.column; col++) {
-		i++;
-		while (i < len && ((unsigned char)s[i] & 0xC0) == 0x80)
-			i++;
-	}
-	return i;
-}
-
-/* Just past the line break of the line holding offset (len at the end). */
-static size_t next_line(const char *s, size_t len, size_t off)
-{
-	while (off < len && s[off] != '\n' && s[off] != '\r')
-		off++;
-	if (off < len && s[off] == '\r')
-		off++;
-	if (off < len && s[off] == '\n' && (off == 0 || s[off - 1] != '\n'))
-		off++;
-	return off;
-}
-
 /* The column (0-based, in characters) of the '-' in front of an item. */
 static unsigned dash_column(const char *s, size_t len, yaml_mark_t item)
 {
-	size_t off = offset_of(s, len, item);
+	size_t off = gitops_mark_offset(s, len, item);
 	size_t i = off;
 	while (i > 0 && (s[i - 1] == ' ' || s[i - 1] == '\t'))
 		i--;
@@ -354,25 +320,6 @@ static unsigned dash_column(const char *s, size_t len, yaml_mark_t item)
 }
 
 /* ---------------------------------------------------------------- the edit */
-
-static const char *eol_of(const char *text, size_t len)
-{
-	const char *nl = memchr(text, '\n', len);
-	return nl && nl > text && nl[-1] == '\r' ? "\r\n" : "\n";
-}
-
-static char *splice(idp_arena *a, const char *text, size_t len, size_t from, size_t to, const char *insert,
-		    size_t *out_len)
-{
-	size_t n = strlen(insert);
-	*out_len = len - (to - from) + n;
-	char *out = idp_arena_alloc(a, *out_len + 1);
-	memcpy(out, text, from);
-	memcpy(out + from, insert, n);
-	memcpy(out + from + n, text + to, len - to);
-	out[*out_len] = '\0';
-	return out;
-}
 
 /* The Application document of a stream, and its index. */
 static int find_application(const char *file, const idp_doc_stream *s, const idp_doc_node **app, size_t *index,
@@ -465,7 +412,7 @@ int idp_gitops_oam_insert(idp_arena *a, const char *file, const char *text, size
 	where w;
 	if ((rc = locate(file, text, len, index, &w, err)))
 		return rc;
-	const char *eol = eol_of(text, len);
+	const char *eol = gitops_eol(text, len);
 	const char *item;
 	char *edited = NULL;
 	size_t n = 0;
@@ -475,34 +422,34 @@ int idp_gitops_oam_insert(idp_arena *a, const char *file, const char *text, size
 		rc = idp_gitops_component_text(a, claim, dash, (unsigned)w.first_item.column, eol, &item, err);
 		/* After the line of the last item's last token; a block scalar ends
 		 * at the start of the line after its text. */
-		size_t end = offset_of(text, len, w.last_end);
-		size_t at = w.last_end.column == 0 && end > 0 ? end : next_line(text, len, end);
+		size_t end = gitops_mark_offset(text, len, w.last_end);
+		size_t at = w.last_end.column == 0 && end > 0 ? end : gitops_line_after(text, len, end);
 		/* A last line without a line break gets one before the new item. */
 		const char *ins = at == len && len && text[len - 1] != '\n' ? idp_arena_printf(a, "%s%s", eol, item) : item;
 		if (rc == 0)
-			edited = splice(a, text, len, at, at, ins, &n);
+			edited = gitops_splice(a, text, len, at, at, ins, &n);
 		break;
 	}
 	case AT_EMPTY_VALUE:
 	case AT_FLOW: {
 		if (w.kind == AT_FLOW && w.items > 0) { /* [a, b] -> [a, b, {new}] */
-			size_t close = offset_of(text, len, w.value_end) - 1;
-			edited = splice(a, text, len, close, close, idp_arena_printf(a, ", %s", component_flow(a, claim)), &n);
+			size_t close = gitops_mark_offset(text, len, w.value_end) - 1;
+			edited = gitops_splice(a, text, len, close, close, idp_arena_printf(a, ", %s", component_flow(a, claim)), &n);
 			break;
 		}
 		/* `components:`, `components: ~` or `components: []`: the value goes,
 		 * the items follow the key's line. */
-		size_t from = offset_of(text, len, w.value_start), to = offset_of(text, len, w.value_end);
+		size_t from = gitops_mark_offset(text, len, w.value_start), to = gitops_mark_offset(text, len, w.value_end);
 		if (from < to)
 			while (from > 0 && (text[from - 1] == ' ' || text[from - 1] == '\t'))
 				from--;
 		rc = idp_gitops_component_text(a, claim, (unsigned)w.key.column, (unsigned)w.key.column + 2, eol, &item, err);
 		if (rc)
 			break;
-		size_t at = next_line(text, len, to);
+		size_t at = gitops_line_after(text, len, to);
 		const char *ins = at == len && len && text[len - 1] != '\n' ? idp_arena_printf(a, "%s%s", eol, item) : item;
-		char *mid = splice(a, text, len, at, at, ins, &n);
-		edited = splice(a, mid, n, from, to, "", &n);
+		char *mid = gitops_splice(a, text, len, at, at, ins, &n);
+		edited = gitops_splice(a, mid, n, from, to, "", &n);
 		break;
 	}
 	default: {

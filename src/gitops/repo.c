@@ -197,15 +197,22 @@ int gitops_read_tree_file(git_repository *repo, git_tree *tree, const char *path
 	return 0;
 }
 
-int idp_gitops_read(idp_gitops_repo *r, const char *rev, const char *path, idp_buf *out, idp_err *err)
+/* The tree of revision rev. */
+static int tree_at(idp_gitops_repo *r, const char *rev, git_tree **tree, idp_err *err)
 {
 	git_commit *c;
 	int rc = gitops_lookup_commit(r, rev, &c, err);
 	if (rc)
 		return rc;
-	git_tree *tree;
-	rc = git_commit_tree(&tree, c) == 0 ? 0 : gitops_git_fail(err, IDP_ERUNTIME, "cannot read a commit's tree");
+	rc = git_commit_tree(tree, c) == 0 ? 0 : gitops_git_fail(err, IDP_ERUNTIME, "cannot read a commit's tree");
 	git_commit_free(c);
+	return rc;
+}
+
+int idp_gitops_read(idp_gitops_repo *r, const char *rev, const char *path, idp_buf *out, idp_err *err)
+{
+	git_tree *tree;
+	int rc = tree_at(r, rev, &tree, err);
 	if (rc == 0) {
 		rc = gitops_read_tree_file(r->git, tree, path, out, err);
 		git_tree_free(tree);
@@ -251,13 +258,8 @@ int gitops_list_tree(git_repository *repo, git_tree *tree, idp_arena *a, const c
 int idp_gitops_list(idp_gitops_repo *r, idp_arena *a, const char *rev, const char *dir, idp_gitops_files *out,
 		    idp_err *err)
 {
-	git_commit *c;
-	int rc = gitops_lookup_commit(r, rev, &c, err);
-	if (rc)
-		return rc;
 	git_tree *tree;
-	rc = git_commit_tree(&tree, c) == 0 ? 0 : gitops_git_fail(err, IDP_ERUNTIME, "cannot read a commit's tree");
-	git_commit_free(c);
+	int rc = tree_at(r, rev, &tree, err);
 	if (rc == 0) {
 		rc = gitops_list_tree(r->git, tree, a, dir, out, err);
 		git_tree_free(tree);

@@ -165,50 +165,6 @@ static int walk(idp_arena *a, const char *file, const char *text, size_t len, si
 	return rc;
 }
 
-/* ---------------------------------------------------------------- offsets (as in oam_edit.c) */
-
-static size_t mark_offset(const char *s, size_t len, yaml_mark_t m)
-{
-	size_t i = 0, line = 0;
-	while (i < len && line < m.line) {
-		if (s[i] == '\r' && i + 1 < len && s[i + 1] == '\n')
-			i++;
-		if (s[i] == '\n' || s[i] == '\r')
-			line++;
-		i++;
-	}
-	for (size_t col = 0; i < len && col < m.column; col++) {
-		i++;
-		while (i < len && ((unsigned char)s[i] & 0xC0) == 0x80)
-			i++;
-	}
-	return i;
-}
-
-static size_t line_after(const char *s, size_t len, size_t off)
-{
-	while (off < len && s[off] != '\n' && s[off] != '\r')
-		off++;
-	if (off < len && s[off] == '\r')
-		off++;
-	if (off < len && s[off] == '\n')
-		off++;
-	return off;
-}
-
-static char *replace(idp_arena *a, const char *text, size_t len, size_t from, size_t to, const char *with,
-		     size_t *out_len)
-{
-	size_t n = strlen(with);
-	*out_len = len - (to - from) + n;
-	char *out = idp_arena_alloc(a, *out_len + 1);
-	memcpy(out, text, from);
-	memcpy(out + from, with, n);
-	memcpy(out + from + n, text + to, len - to);
-	out[*out_len] = '\0';
-	return out;
-}
-
 /* The lines for path[from..n) with value, the first key at column col. */
 static const char *nested_lines(idp_arena *a, const idp_gitops_path_step *path, size_t from, size_t n,
 				const char *value, unsigned col, const char *eol)
@@ -235,10 +191,9 @@ int gitops_yaml_set(idp_arena *a, const char *file, const char *text, size_t len
 	int rc = walk(a, file, text, len, doc_index, path, n, &f, err);
 	if (rc)
 		return rc;
-	const char *nl = memchr(text, '\n', len);
-	const char *eol = nl && nl > text && nl[-1] == '\r' ? "\r\n" : "\n";
+	const char *eol = gitops_eol(text, len);
 	if (f.scalar) { /* the value is there: replace it */
-		*out = replace(a, text, len, mark_offset(text, len, f.value_start), mark_offset(text, len, f.value_end), value,
+		*out = gitops_splice(a, text, len, gitops_mark_offset(text, len, f.value_start), gitops_mark_offset(text, len, f.value_end), value,
 			       out_len);
 		return 0;
 	}
@@ -248,14 +203,14 @@ int gitops_yaml_set(idp_arena *a, const char *file, const char *text, size_t len
 		if (!path[i].key)
 			return idp_err_set(err, IDP_EINPUT, "%s: no list item %ld to set a value in", file, path[i].index);
 	if (f.null_value) { /* `annotations:` with nothing: the lines go under the key */
-		size_t from = mark_offset(text, len, f.value_start), to = mark_offset(text, len, f.value_end);
+		size_t from = gitops_mark_offset(text, len, f.value_start), to = gitops_mark_offset(text, len, f.value_end);
 		const char *lines = nested_lines(a, path, (size_t)f.depth, n, value, (unsigned)f.key_mark.column + 2, eol);
-		size_t at = line_after(text, len, to), mid_len;
-		char *mid = replace(a, text, len, at, at, at == len && len && text[len - 1] != '\n'
+		size_t at = gitops_line_after(text, len, to), mid_len;
+		char *mid = gitops_splice(a, text, len, at, at, at == len && len && text[len - 1] != '\n'
 							     ? idp_arena_printf(a, "%s%s", eol, lines)
 							     : lines,
 				    &mid_len);
-		*out = replace(a, mid, mid_len, from, to, "", out_len);
+		*out = gitops_splice(a, mid, mid_len, from, to, "", out_len);
 		return 0;
 	}
 	if (!f.have_map)
@@ -267,16 +222,16 @@ int gitops_yaml_set(idp_arena *a, const char *file, const char *text, size_t len
 			idp_buf_printf(&b, "%s: %s", path[i].key, i + 1 < n ? "{" : value);
 		for (size_t i = (size_t)f.depth + 1; i < n; i++)
 			idp_buf_putc(&b, '}');
-		size_t close = mark_offset(text, len, f.map.last_end) - 1;
-		*out = replace(a, text, len, close, close, idp_buf_cstr(&b), out_len);
+		size_t close = gitops_mark_offset(text, len, f.map.last_end) - 1;
+		*out = gitops_splice(a, text, len, close, close, idp_buf_cstr(&b), out_len);
 		idp_buf_free(&b);
 		return 0;
 	}
 	/* A block map: the new keys follow its last line, indented as its keys. */
-	size_t end = mark_offset(text, len, f.map.last_end);
-	size_t at = f.map.last_end.column == 0 && end > 0 ? end : line_after(text, len, end);
+	size_t end = gitops_mark_offset(text, len, f.map.last_end);
+	size_t at = f.map.last_end.column == 0 && end > 0 ? end : gitops_line_after(text, len, end);
 	const char *lines = nested_lines(a, path, (size_t)f.depth, n, value, (unsigned)f.map.first_key.column, eol);
-	*out = replace(a, text, len, at, at, at == len && len && text[len - 1] != '\n' ? idp_arena_printf(a, "%s%s", eol, lines) : lines,
+	*out = gitops_splice(a, text, len, at, at, at == len && len && text[len - 1] != '\n' ? idp_arena_printf(a, "%s%s", eol, lines) : lines,
 		       out_len);
 	return 0;
 }
