@@ -354,3 +354,92 @@ Test(runtime, postgresql_gets_its_own_cluster_role_and_database, .timeout = 120)
 	idp_fixture_rmtree(dir);
 	free(dir);
 }
+
+/* ---------------------------------------------------------------- the example service */
+
+static int get(int port, const char *path, char *body, size_t cap)
+{
+	char req[256];
+	snprintf(req, sizeof req, "GET %s HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n", path);
+	char *resp = talk("127.0.0.1", port, req);
+	int status = atoi(resp + (strncmp(resp, "HTTP/1.1 ", 9) == 0 ? 9 : 0));
+	const char *b = strstr(resp, "\r\n\r\n");
+	snprintf(body, cap, "%s", b ? b + 4 : "");
+	free(resp);
+	return status;
+}
+
+/* examples/counter against real redis and PostgreSQL run by the runtime,
+ * with the settings the platform injects from the claim's Secrets. */
+Test(runtime, the_example_counter_service_uses_redis_and_postgresql, .timeout = 180)
+{
+	if (!have_postgres() || !idp_fixture_have_program("redis-server") || !idp_fixture_have_program("meson"))
+		cr_skip_test("PostgreSQL, redis-server or meson is not installed");
+	char *dir = idp_fixture_tmpdir();
+	chmod(dir, 0711);
+	char build[4200], pg[4200], rd[4200];
+	snprintf(build, sizeof build, "%s/build", dir);
+	snprintf(pg, sizeof pg, "%s/pg", dir);
+	snprintf(rd, sizeof rd, "%s/redis", dir);
+	char *setup[] = {"meson", "setup", build, IDP_SOURCE_ROOT "/examples/counter", NULL};
+	char *compile[] = {"ninja", "-C", build, NULL};
+	char *out = NULL, *errout = NULL;
+	cr_assert_eq(idp_fixture_run(setup, NULL, &out, &errout), 0, "%s%s", out, errout);
+	free(out);
+	free(errout);
+	cr_assert_eq(idp_fixture_run(compile, NULL, &out, &errout), 0, "%s%s", out, errout);
+	free(out);
+	free(errout);
+
+	idp_runtime_supervisor *s = idp_runtime_supervisor_new(NULL);
+	const char *host = own_loopback();
+	idp_runtime_daemon db = {IDP_DAEMON_POSTGRESQL, "counter/default/counter-postgresql", pg, host,
+				 idp_fixture_free_port(), "counter", "db-pass-1", "counter"};
+	idp_runtime_daemon cache = {IDP_DAEMON_REDIS, "counter/default/counter-redis", rd, host, idp_fixture_free_port(),
+				    NULL, "redis-pass-1", NULL};
+	idp_err err = IDP_ERR_INIT;
+	cr_assert_eq(idp_runtime_daemon_start(s, &db, 60, &err), 0, "%s", tu_errstr(&err));
+	cr_assert_eq(idp_runtime_daemon_start(s, &cache, 10, &err), 0, "%s", tu_errstr(&err));
+
+	int port = idp_fixture_free_port();
+	char env_port[32], db_port[32], redis_port[32], db_host[64], redis_host[64], bin[4300], log[4300];
+	snprintf(env_port, sizeof env_port, "PORT=%d", port);
+	snprintf(db_port, sizeof db_port, "DB_PORT=%d", db.port);
+	snprintf(redis_port, sizeof redis_port, "REDIS_PORT=%d", cache.port);
+	snprintf(db_host, sizeof db_host, "DB_HOST=%s", host);
+	snprintf(redis_host, sizeof redis_host, "REDIS_HOST=%s", host);
+	snprintf(bin, sizeof bin, "%s/counter", build);
+	snprintf(log, sizeof log, "%s/counter.log", dir);
+	char *argv[] = {bin, NULL};
+	char *env[] = {env_port, db_host, db_port, "DB_NAME=counter", "DB_USER=counter", "DB_PASSWORD=db-pass-1",
+		       redis_host, redis_port, "REDIS_PASSWORD=redis-pass-1", NULL};
+	idp_runtime_proc_spec svc = {"counter/default/counter-1", argv, env, dir, log, true, false, 0, 0};
+	cr_assert_eq(idp_runtime_start(s, &svc, &err), 0, "%s", tu_errstr(&err));
+	char body[512];
+	int status = 0;
+	double until = mono() + 10;
+	while ((status = get(port, "/health", body, sizeof body)) != 200 && mono() < until)
+		usleep(20000);
+	cr_expect_eq(status, 200, "%s", body);
+	cr_expect(strstr(body, "\"status\":\"healthy\"") != NULL, "%s", body);
+	cr_expect_eq(get(port, "/count", body, sizeof body), 200, "%s", body);
+	cr_expect_str_eq(body, "{\"count\":1,\"rows\":1}");
+	cr_expect_eq(get(port, "/count", body, sizeof body), 200, "%s", body);
+	cr_expect_str_eq(body, "{\"count\":2,\"rows\":2}");
+	char *rows = pg_query(&db, "SELECT count(*) FROM visits");
+	cr_expect_str_eq(rows, "2");
+	free(rows);
+	char *r = talk(host, cache.port, "AUTH redis-pass-1\r\nGET counter:visits\r\n");
+	cr_expect(strstr(r, "\r\n2\r\n") != NULL, "%s", r);
+	free(r);
+	/* Redis goes away: /health says so (503), and says so no longer once it is back. */
+	cr_assert_eq(idp_runtime_stop(s, cache.name, 2000, &err), 0);
+	cr_expect_eq(get(port, "/health", body, sizeof body), 503, "%s", body);
+	cr_expect(strstr(body, "\"redis\":\"down\"") != NULL, "%s", body);
+	cr_assert_eq(idp_runtime_daemon_start(s, &cache, 10, &err), 0, "%s", tu_errstr(&err));
+	cr_expect_eq(get(port, "/count", body, sizeof body), 200, "%s", body);
+	cr_expect_str_eq(body, "{\"count\":3,\"rows\":3}", "the counter survived the restart");
+	idp_runtime_supervisor_free(s);
+	idp_fixture_rmtree(dir);
+	free(dir);
+}
