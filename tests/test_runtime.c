@@ -443,3 +443,79 @@ Test(runtime, the_example_counter_service_uses_redis_and_postgresql, .timeout = 
 	idp_fixture_rmtree(dir);
 	free(dir);
 }
+
+/* ---------------------------------------------------------------- plan */
+
+#include "render/render.h"
+
+static const idp_runtime_item *item(const idp_runtime_plan *p, const char *object)
+{
+	for (size_t i = 0; i < p->n; i++)
+		if (strcmp(p->items[i].object, object) == 0)
+			return &p->items[i];
+	cr_assert_fail("no item for %s", object);
+	return NULL;
+}
+
+static bool has_host(const idp_runtime_item *it, const char *host)
+{
+	for (size_t i = 0; i < it->n_hosts; i++)
+		if (strcmp(it->hosts[i], host) == 0)
+			return true;
+	return false;
+}
+
+Test(runtime, the_counter_app_maps_to_daemons_a_process_secrets_and_reasons)
+{
+	idp_arena *a = idp_arena_new();
+	idp_render_registry *reg = idp_render_registry_new(a);
+	idp_err err = IDP_ERR_INIT;
+	cr_assert_eq(idp_render_registry_load_builtin(reg, &err), 0, "%s", tu_errstr(&err));
+	const idp_embedded_file *f = idp_embedded_find("examples/counter-app.yaml");
+	cr_assert_not_null(f);
+	idp_doc_stream s;
+	cr_assert_eq(idp_doc_load(a, "counter-app.yaml", f->data, f->len, NULL, &s, &err), 0);
+	idp_render_opts o = IDP_RENDER_OPTS_INIT;
+	o.compose = IDP_RENDER_COMPOSE_INLINE;
+	o.unwrap_objects = true;
+	idp_doc_node **objs;
+	size_t n;
+	cr_assert_eq(idp_render_docs(a, reg, s.docs, s.len, &o, &objs, &n, &err), 0, "%s", tu_errstr(&err));
+	idp_runtime_plan p;
+	cr_assert_eq(idp_runtime_plan_objects(a, objs, n, &p), 0);
+	cr_expect_eq(p.n, n, "one item per object");
+
+	const idp_runtime_item *pg = item(&p, "Release/default/counter-postgresql");
+	cr_expect_eq(pg->kind, IDP_LOCAL_DAEMON);
+	cr_expect_eq(pg->daemon, IDP_DAEMON_POSTGRESQL);
+	cr_expect_str_eq(pg->user, "counter");
+	cr_expect_str_eq(pg->database, "counter");
+	cr_expect_str_eq(pg->secret, "counter-postgres-secret");
+	cr_expect_str_eq(pg->password_key, "DB_PASSWORD");
+	cr_expect(has_host(pg, "counter-postgresql.default.svc.cluster.local"));
+	const idp_runtime_item *rd = item(&p, "Release/default/counter-redis");
+	cr_expect_eq(rd->daemon, IDP_DAEMON_REDIS);
+	cr_expect_str_eq(rd->password_key, "REDIS_PASSWORD");
+	cr_expect(has_host(rd, "counter-redis-master.default.svc.cluster.local"), "Bitnami's redis Service is <name>-master");
+	const idp_runtime_item *svc = item(&p, "Service/default/counter");
+	cr_expect_eq(svc->kind, IDP_LOCAL_PROCESS);
+	cr_expect_str_eq(svc->program, "examples/counter/build/counter");
+	cr_expect_eq(svc->port, 8080);
+	cr_expect_str_eq(svc->health_path, "/health");
+	cr_assert_eq(svc->n_env_from, 2);
+	cr_expect_str_eq(svc->env_from[0], "counter-postgres-secret");
+	const idp_runtime_item *sec = item(&p, "Secret/default/counter-postgres-secret");
+	cr_expect_eq(sec->kind, IDP_LOCAL_SECRET);
+	cr_assert_eq(sec->n_generate, 1);
+	cr_expect_str_eq(sec->generate[0], "DB_PASSWORD");
+	/* What cannot run here says why; nothing is left out. */
+	size_t unavailable = 0;
+	for (size_t i = 0; i < p.n; i++)
+		if (p.items[i].kind == IDP_LOCAL_UNAVAILABLE) {
+			unavailable++;
+			cr_expect(p.items[i].reason && *p.items[i].reason, "%s has no reason", p.items[i].object);
+		}
+	cr_expect_gt(unavailable, 0, "the GitHub repositories and Jobs cannot run here");
+	idp_render_registry_free(reg);
+	idp_arena_free(a);
+}

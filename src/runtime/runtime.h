@@ -17,7 +17,7 @@
 
 #include <sys/types.h>
 
-#include "base/base.h"
+#include "doc/doc.h"
 
 typedef struct idp_runtime_supervisor idp_runtime_supervisor;
 
@@ -104,5 +104,49 @@ int idp_runtime_daemon_start(idp_runtime_supervisor *s, const idp_runtime_daemon
  * CONNECT -> CONNACK accepted, PostgreSQL `SELECT 1` as the user in its
  * database. */
 bool idp_runtime_daemon_ready(const idp_runtime_daemon *d);
+
+/* ---------------------------------------------------------------- plan */
+
+typedef enum idp_runtime_item_kind {
+	IDP_LOCAL_DAEMON,     /* known software as a local daemon (a Helm release of redis, postgresql) */
+	IDP_LOCAL_PROCESS,    /* a program behind the gateway (a Knative Service with image local:PATH) */
+	IDP_LOCAL_SECRET,     /* files and environment; values to generate */
+	IDP_LOCAL_CONFIG,     /* a ConfigMap: files and environment */
+	IDP_LOCAL_NAMESPACE,  /* a scope of its own */
+	IDP_LOCAL_ROUTE,      /* a Service or an Istio route: the gateway's */
+	IDP_LOCAL_UNAVAILABLE /* no local form: reported, with the reason */
+} idp_runtime_item_kind;
+
+/* What one rendered object becomes (strings in the plan's arena). */
+typedef struct idp_runtime_item {
+	idp_runtime_item_kind kind;
+	const char *object;         /* Kind/namespace/name */
+	const char *namespace, *name;
+	const char *reason;         /* one line: what it becomes, or why it cannot run here */
+	/* daemons */
+	idp_runtime_daemon_kind daemon;
+	const char *secret, *password_key; /* where its password is */
+	const char *user, *database;       /* PostgreSQL */
+	const char **hosts;                /* the names workloads reach it by (svc, svc.ns, ... .svc.cluster.local) */
+	size_t n_hosts, hosts_cap;
+	/* processes */
+	const char *program, *health_path;
+	int port;
+	const char **env_from;             /* Secrets whose keys become its environment */
+	size_t n_env_from, env_from_cap;
+	/* secrets */
+	const char **generate;             /* keys whose values the runtime generates */
+	size_t n_generate, generate_cap;
+} idp_runtime_item;
+
+typedef struct idp_runtime_plan {
+	idp_runtime_item *items;
+	size_t n, cap;
+} idp_runtime_plan;
+
+/* Maps rendered objects (render with --compose inline --unwrap-objects) to
+ * local things, one item per object, in order. Never fails on an object it
+ * does not know: that becomes IDP_LOCAL_UNAVAILABLE with a reason. */
+int idp_runtime_plan_objects(idp_arena *a, idp_doc_node *const *objs, size_t n, idp_runtime_plan *out);
 
 #endif
