@@ -602,6 +602,18 @@ Test(gitops, yaml_set_adds_missing_keys_to_the_deepest_map)
 		   "metadata:\r\n  name: shop\r\n  annotations:\r\n    app.version: \"1.2\"\r\n");
 }
 
+/* `key:` with no value is an empty range after the colon: the value gets
+ * its blank. A null document before the Application does not count. */
+Test(gitops, yaml_set_fills_an_empty_value_and_skips_null_documents)
+{
+	const idp_gitops_path_step p[] = {{"metadata", 0}, {"annotations", 0}, {"app.version", 0}};
+	expect_set("metadata:\n  annotations:\n    app.version:\n  name: x\n", p, 3, "\"1.2\"",
+		   "metadata:\n  annotations:\n    app.version: \"1.2\"\n  name: x\n");
+	char want[2048];
+	snprintf(want, sizeof want, "---\n# placeholder\n---\n" HEAD "spec:\n  components:\n%s", component(2, 4, "\n"));
+	expect_edit("---\n# placeholder\n---\n" HEAD "spec:\n  components: []\n", want);
+}
+
 Test(gitops_repo, release_versions_tags_and_set_image, .timeout = 120)
 {
 	repo_fixture f = new_repo();
@@ -952,6 +964,45 @@ Test(gitops_repo, scaffold_c_builds_tests_and_serves_health, .timeout = 180)
 	cr_expect_eq(r.status, 2);
 	ran_free(&r);
 	expect_fsck(repo);
+	idp_fixture_rmtree(dir);
+	free(dir);
+}
+
+/* The developer's staged work survives a commit made by idp. */
+Test(gitops_repo, staged_changes_are_kept, .timeout = 60)
+{
+	char *dir = idp_fixture_tmpdir();
+	char repo[1024];
+	snprintf(repo, sizeof repo, "%s/app", dir);
+	free(must(RUN("git", "init", "-q", "-b", "main", repo)));
+	free(idp_fixture_write_file(repo, "NOTES.md", "mine\n", 5));
+	free(must(RUN("git", "-C", repo, "add", "NOTES.md")));
+	ran r = RUN(IDP_BIN, "gitops", "scaffold", "orders", "--language", "c", "--dir", repo);
+	cr_expect_eq(r.status, 0, "%s", r.err);
+	cr_expect(strstr(r.err, "staged") != NULL, "no warning: %s", r.err);
+	ran_free(&r);
+	char path[1100];
+	snprintf(path, sizeof path, "%s/NOTES.md", repo);
+	char *notes = idp_fixture_read_file(path, NULL);
+	cr_expect(notes && strcmp(notes, "mine\n") == 0, "the staged file went away");
+	free(notes);
+	char *st = must(RUN("git", "-C", repo, "diff", "--cached", "--name-only"));
+	cr_expect(strstr(st, "NOTES.md") != NULL, "NOTES.md is no longer staged: %s", st);
+	free(st);
+	idp_fixture_rmtree(dir);
+	free(dir);
+}
+
+Test(gitops_repo, a_remote_with_credentials_leaves_nothing_behind, .timeout = 60)
+{
+	char *dir = idp_fixture_tmpdir();
+	ran r = RUN(IDP_BIN, "gitops", "init", "demo", "--dir", dir, "--remote", "https://x-access-token:SECRET1@example.org/o/r.git");
+	cr_expect_eq(r.status, 2, "%s", r.err);
+	cr_expect(strstr(r.err, "SECRET1") == NULL, "the token is in the message: %s", r.err);
+	ran_free(&r);
+	char path[1100];
+	snprintf(path, sizeof path, "%s/demo-gitops", dir);
+	cr_expect_neq(access(path, F_OK), 0, "a repository was made anyway");
 	idp_fixture_rmtree(dir);
 	free(dir);
 }

@@ -7,7 +7,9 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <ftw.h>
 #include <sys/stat.h>
+#include <unistd.h>
 #include <time.h>
 
 static const char gitops_usage[] =
@@ -148,7 +150,13 @@ static int parse_flags(idp_arena *a, int argc, char **argv, int first, gitops_cl
 		case OPT_TOKEN_FILE: o->token_file = optarg; break;
 		case OPT_LANGUAGE: o->language = optarg; break;
 		case OPT_FRAMEWORK: o->framework = optarg; break;
-		case 'n': o->max = strtol(optarg, NULL, 10); break;
+		case 'n': {
+			char *end;
+			o->max = strtol(optarg, &end, 10);
+			if (end == optarg || *end || o->max < 0)
+				return idp_err_set(err, IDP_EINPUT, "-n wants a number of revisions, got \"%s\"", optarg);
+			break;
+		}
 		case 'h': fputs(gitops_usage, stdout); return 1;
 		default: return idp_err_set(err, IDP_EINPUT, "bad usage (see idp gitops --help)");
 		}
@@ -173,11 +181,12 @@ static int parse_flags(idp_arena *a, int argc, char **argv, int first, gitops_cl
 	return rc;
 }
 
-/* APP (DIR/APP-gitops) or a repository's path. */
+/* APP (DIR/APP-gitops) or, when it holds a '/', a repository's path (./x
+ * for one here): an application's source checkout often sits next to its
+ * GitOps repository under the same name. */
 static const char *repo_path(idp_arena *a, const gitops_cli *o, const char *app_or_path)
 {
-	struct stat st;
-	if (strchr(app_or_path, '/') || (stat(app_or_path, &st) == 0 && S_ISDIR(st.st_mode)))
+	if (strchr(app_or_path, '/'))
 		return app_or_path;
 	return idp_arena_printf(a, "%s/%s", o->dir, idp_gitops_repo_name(a, app_or_path));
 }
@@ -189,6 +198,18 @@ static void print_warning(const idp_gitops_commit_result *res)
 }
 
 /* ---------------------------------------------------------------- verbs */
+
+static int remove_entry(const char *path, const struct stat *st, int type, struct FTW *ftw)
+{
+	(void)st;
+	(void)ftw;
+	return type == FTW_DP ? rmdir(path) : unlink(path);
+}
+
+static void remove_tree(const char *path)
+{
+	nftw(path, remove_entry, 16, FTW_DEPTH | FTW_PHYS);
+}
 
 static int nothing(idp_gitops_repo *r, idp_arena *a, void *ctx, idp_gitops_commit_result *res, idp_err *err)
 {
@@ -205,7 +226,7 @@ static int nothing(idp_gitops_repo *r, idp_arena *a, void *ctx, idp_gitops_commi
 static int publish_new(idp_arena *a, const char *path, const gitops_cli *o, idp_err *err)
 {
 	idp_gitops_repo *r;
-	int rc = idp_gitops_open(path, 30000, &r, err);
+	int rc = idp_gitops_open(path, 30000, IDP_GITOPS_OWNED, &r, err);
 	char before[41], after[41];
 	idp_gitops_commit_result res;
 	if (rc == 0)
@@ -236,8 +257,8 @@ static int gitops_init(idp_arena *a, const gitops_cli *o, idp_err *err)
 	const char *path;
 	if (rc == 0)
 		rc = idp_gitops_init(a, o->args[0], o->dir, &io, &renderer, &o->who, &path, err);
-	if (rc == 0 && o->remote)
-		rc = publish_new(a, path, o, err);
+	if (rc == 0 && o->remote && (rc = publish_new(a, path, o, err)) != 0)
+		remove_tree(path); /* made by this command: a failed init leaves nothing */
 	if (rc == 0)
 		printf("%s\n", path);
 	return rc;
@@ -281,7 +302,7 @@ static int gitops_add_component(idp_arena *a, const gitops_cli *o, idp_err *err)
 	int rc = load_claim(a, o->claim, &claim, err);
 	idp_gitops_repo *r = NULL;
 	if (rc == 0)
-		rc = idp_gitops_open(o->repo, 30000, &r, err);
+		rc = idp_gitops_open(o->repo, 30000, IDP_GITOPS_OWNED, &r, err);
 	add_op op = {claim, o, {0}};
 	idp_gitops_commit_result res;
 	if (rc == 0)
@@ -302,7 +323,7 @@ static int history(idp_arena *a, const gitops_cli *o, idp_err *err)
 	if (o->nargs != 1)
 		return idp_err_set(err, IDP_EINPUT, "history: want APP (see idp gitops --help)");
 	idp_gitops_repo *r;
-	int rc = idp_gitops_open(repo_path(a, o, o->args[0]), 30000, &r, err);
+	int rc = idp_gitops_open(repo_path(a, o, o->args[0]), 30000, IDP_GITOPS_OWNED, &r, err);
 	idp_gitops_revision *revs = NULL;
 	size_t n = 0;
 	if (rc == 0)
@@ -326,7 +347,7 @@ static int diff(idp_arena *a, const gitops_cli *o, idp_err *err)
 	if (o->nargs < 2 || o->nargs > 3)
 		return idp_err_set(err, IDP_EINPUT, "diff: want APP REV1 [REV2] (see idp gitops --help)");
 	idp_gitops_repo *r;
-	int rc = idp_gitops_open(repo_path(a, o, o->args[0]), 30000, &r, err);
+	int rc = idp_gitops_open(repo_path(a, o, o->args[0]), 30000, IDP_GITOPS_OWNED, &r, err);
 	idp_buf out = IDP_BUF_INIT;
 	if (rc == 0)
 		rc = idp_gitops_diff(r, o->args[1], o->nargs == 3 ? o->args[2] : "HEAD", &out, err);
@@ -338,14 +359,15 @@ static int diff(idp_arena *a, const gitops_cli *o, idp_err *err)
 }
 
 typedef struct rollback_op {
-	char id[41];
+	char id[41]; /* REV, resolved once, after the first fetch (HEAD~1 means the remote's) */
 	const gitops_cli *o;
 } rollback_op;
 
 static int run_rollback(idp_gitops_repo *r, idp_arena *a, void *ctx, idp_gitops_commit_result *res, idp_err *err)
 {
 	rollback_op *op = ctx;
-	return idp_gitops_rollback(r, a, op->id, &op->o->who, res, err);
+	int rc = op->id[0] ? 0 : idp_gitops_resolve(r, op->o->args[1], op->id, err);
+	return rc ? rc : idp_gitops_rollback(r, a, op->id, &op->o->who, res, err);
 }
 
 static int rollback(idp_arena *a, const gitops_cli *o, idp_err *err)
@@ -353,11 +375,9 @@ static int rollback(idp_arena *a, const gitops_cli *o, idp_err *err)
 	if (o->nargs != 2)
 		return idp_err_set(err, IDP_EINPUT, "rollback: want APP REV (see idp gitops --help)");
 	idp_gitops_repo *r;
-	int rc = idp_gitops_open(repo_path(a, o, o->args[0]), 30000, &r, err);
+	int rc = idp_gitops_open(repo_path(a, o, o->args[0]), 30000, IDP_GITOPS_OWNED, &r, err);
 	idp_gitops_commit_result res;
 	rollback_op op = {{0}, o};
-	if (rc == 0)
-		rc = idp_gitops_resolve(r, o->args[1], op.id, err);
 	if (rc == 0)
 		rc = idp_gitops_publish(r, a, &o->rem, run_rollback, &op, &res, err);
 	idp_gitops_close(r);
@@ -389,13 +409,7 @@ static int source_branch(idp_arena *a, const gitops_cli *o, const char **out, id
 		*out = o->branch;
 		return 0;
 	}
-	idp_gitops_repo *r;
-	int rc = idp_gitops_open(o->source, 30000, &r, err);
-	if (rc == 0) {
-		*out = idp_gitops_branch(a, r);
-		idp_gitops_close(r);
-	}
-	return rc;
+	return idp_gitops_current_branch(a, o->source, out, err); /* a developer's repository: no lock */
 }
 
 static int release_tags(idp_arena *a, const gitops_cli *o, idp_err *err)
@@ -425,7 +439,7 @@ static int release_set_image(idp_arena *a, const gitops_cli *o, idp_err *err)
 	if (o->nargs != 3)
 		return idp_err_set(err, IDP_EINPUT, "release set-image: want APP COMPONENT IMAGE (see idp gitops --help)");
 	idp_gitops_repo *r;
-	int rc = idp_gitops_open(repo_path(a, o, o->args[0]), 30000, &r, err);
+	int rc = idp_gitops_open(repo_path(a, o, o->args[0]), 30000, IDP_GITOPS_OWNED, &r, err);
 	idp_gitops_commit_result res;
 	if (rc == 0)
 		rc = idp_gitops_publish(r, a, &o->rem, run_set_image, (void *)o, &res, err);

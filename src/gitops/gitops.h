@@ -75,9 +75,19 @@ typedef struct idp_gitops_commit_result {
 /* The directory name of an application's GitOps repository: "<app>-gitops". */
 const char *idp_gitops_repo_name(idp_arena *a, const char *app);
 
+enum {
+	/* A repository only idp writes (a GitOps repository): git lock files
+	 * found while holding idp's lock were left by a killed idp and are
+	 * removed. Without it (a developer's repository) they are left alone. */
+	IDP_GITOPS_OWNED = 1
+};
+
 /* Opens the repository at path (a work tree or a bare repository) and takes
  * its lock (waiting up to timeout_ms for another idp process). */
-int idp_gitops_open(const char *path, int timeout_ms, idp_gitops_repo **out, idp_err *err);
+int idp_gitops_open(const char *path, int timeout_ms, int flags, idp_gitops_repo **out, idp_err *err);
+/* The branch the repository at path is on, without locking anything
+ * (arena); a detached HEAD is IDP_EINPUT. */
+int idp_gitops_current_branch(idp_arena *a, const char *path, const char **out, idp_err *err);
 void idp_gitops_close(idp_gitops_repo *r);
 /* The branch HEAD names, without refs/heads/ (arena). */
 const char *idp_gitops_branch(idp_arena *a, const idp_gitops_repo *r);
@@ -104,6 +114,9 @@ typedef struct idp_gitops_remote {
 	const char *user;  /* NULL: "x-access-token" */
 } idp_gitops_remote;
 
+/* Refuses a remote URL with credentials in it (user:password@), or with
+ * blanks, quotes or #. */
+int idp_gitops_check_url(const char *url, idp_err *err);
 /* Sets origin (file://, git://, http(s)://, or a path). A URL with
  * credentials in it is refused. */
 int idp_gitops_set_remote(idp_gitops_repo *r, const char *url, idp_err *err);

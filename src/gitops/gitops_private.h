@@ -20,8 +20,9 @@ int gitops_git_fail(idp_err *err, int code, const char *what);
 /* The branch's commit, or *out NULL on an unborn branch; non-zero on failure. */
 int gitops_head(idp_gitops_repo *r, git_commit **out);
 int gitops_lookup_commit(idp_gitops_repo *r, const char *rev, git_commit **out, idp_err *err);
-/* Brings the working tree (if any) to commit id; returns a warning or NULL. */
-const char *gitops_update_worktree_to(idp_gitops_repo *r, idp_arena *a, const git_oid *id);
+/* Brings the working tree (if any) from commit from (NULL: none) to to;
+ * returns a warning or NULL. Staged changes and local edits are kept. */
+const char *gitops_update_worktree_to(idp_gitops_repo *r, idp_arena *a, const git_oid *from, const git_oid *to);
 /* The blob at path in tree, appended to out; IDP_ENOTFOUND when absent. */
 int gitops_read_tree_file(git_repository *repo, git_tree *tree, const char *path, idp_buf *out, idp_err *err);
 /* Every blob of tree whose path starts with dir, sorted. */
@@ -40,6 +41,8 @@ int gitops_render_into(idp_gitops_repo *r, idp_arena *a, const idp_gitops_render
 size_t gitops_mark_offset(const char *s, size_t len, yaml_mark_t m);
 size_t gitops_line_after(const char *s, size_t len, size_t off);
 const char *gitops_eol(const char *text, size_t len);
+/* A plain scalar that YAML reads as null (empty, ~, null). */
+bool gitops_null_scalar(const yaml_event_t *ev);
 char *gitops_splice(idp_arena *a, const char *text, size_t len, size_t from, size_t to, const char *insert,
 		    size_t *out_len);
 

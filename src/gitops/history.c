@@ -9,6 +9,10 @@
 static const char *trailer(idp_arena *a, const char *msg, const char *key)
 {
 	size_t n = strlen(key);
+	/* Trailers are the last paragraph: a summary cannot forge one. */
+	for (const char *p = strstr(msg, "\n\n"); p; p = strstr(p + 2, "\n\n"))
+		if (p[2])
+			msg = p + 2;
 	for (const char *line = msg; line && *line;) {
 		const char *nl = strchr(line, '\n');
 		size_t len = nl ? (size_t)(nl - line) : strlen(line);

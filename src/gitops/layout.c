@@ -35,7 +35,7 @@ static char *argo_app(idp_arena *a, const char *name, const char *remote, const 
 				"spec:\n"
 				"  project: default\n"
 				"  source:\n"
-				"    repoURL: %s\n"
+				"    repoURL: \"%s\"\n"
 				"    targetRevision: HEAD\n"
 				"    path: %s\n"
 				"  destination:\n"
@@ -126,6 +126,8 @@ int idp_gitops_init(idp_arena *a, const char *app, const char *dir, const idp_gi
 	const char *bad = idp_name_check_dns1123_label(app);
 	if (bad)
 		return idp_err_set(err, IDP_EINPUT, "invalid application name \"%s\": %s", app, bad);
+	if (opts && opts->remote && idp_gitops_check_url(opts->remote, err))
+		return IDP_EINPUT; /* before anything is written */
 	gitops_git_init();
 	const char *repo_path = idp_arena_printf(a, "%s/%s", dir, idp_gitops_repo_name(a, app));
 	struct stat st;
@@ -170,7 +172,7 @@ int idp_gitops_init(idp_arena *a, const char *app, const char *dir, const idp_gi
 		return gitops_git_fail(err, IDP_ERUNTIME, repo_path);
 	git_repository_free(git);
 	idp_gitops_repo *r;
-	rc = idp_gitops_open(repo_path, 5000, &r, err);
+	rc = idp_gitops_open(repo_path, 5000, IDP_GITOPS_OWNED, &r, err);
 	if (rc)
 		return rc;
 	const char *trailers[] = {"Idp-Source: init", NULL};

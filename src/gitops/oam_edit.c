@@ -7,6 +7,7 @@
  * returned. */
 #include "gitops/gitops_private.h"
 
+#include <stdio.h>
 #include <string.h>
 #include <yaml.h>
 
@@ -73,6 +74,27 @@ static int claim_spec(const idp_doc_node *claim, const idp_doc_node **spec, cons
 	if (bad)
 		return idp_err_at(err, idp_doc_map_get(*spec, "name")->pos, "spec.name", "invalid service name \"%s\": %s",
 				  *name, bad);
+	/* These go into the component, and language/framework into the commit
+	 * message: lower-case words only (the XRD's enumerations are). */
+	static const char *const words[] = {"language", "framework", "database", "cache", "realtime"};
+	for (size_t i = 0; i < sizeof(words) / sizeof(words[0]); i++) {
+		const idp_doc_node *v = idp_doc_map_get(*spec, words[i]);
+		if (!v)
+			continue;
+		bool ok = v->kind == IDP_DOC_STR && v->as.str.len > 0 && v->as.str.len <= 63;
+		for (size_t k = 0; ok && k < v->as.str.len; k++) {
+			char c = v->as.str.ptr[k];
+			ok = (c >= 'a' && c <= 'z') || (c >= '0' && c <= '9') || c == '-' || c == '_';
+		}
+		char path[32];
+		snprintf(path, sizeof(path), "spec.%s", words[i]);
+		if (!ok)
+			return idp_err_at(err, v->pos, path, "%s must be a lower-case word", words[i]);
+	}
+	const idp_doc_node *reg = idp_doc_map_get(*spec, "imageRegistry");
+	for (size_t k = 0; reg && reg->kind == IDP_DOC_STR && k < reg->as.str.len; k++)
+		if ((unsigned char)reg->as.str.ptr[k] < 0x21 || reg->as.str.ptr[k] == '"')
+			return idp_err_at(err, reg->pos, "spec.imageRegistry", "imageRegistry holds a blank or a quote");
 	return 0;
 }
 
@@ -208,7 +230,7 @@ static int locate(const char *file, const char *text, size_t len, size_t doc_ind
 	yaml_parser_set_input_string(&p, (const unsigned char *)text, len);
 	frame stack[256];
 	size_t depth = 0, doc = 0;
-	bool in_doc = false, done = false;
+	bool in_doc = false, done = false, null_doc = false;
 	int rc = 0;
 	memset(w, 0, sizeof(*w));
 	while (!done && rc == 0) {
@@ -225,9 +247,14 @@ static int locate(const char *file, const char *text, size_t len, size_t doc_ind
 		case YAML_DOCUMENT_START_EVENT: in_doc = true; break;
 		case YAML_DOCUMENT_END_EVENT:
 			in_doc = false;
-			done = doc++ == doc_index;
+			/* The doc model leaves out empty and null documents: so does the count. */
+			if (!null_doc)
+				done = doc++ == doc_index;
+			null_doc = false;
 			break;
 		case YAML_SCALAR_EVENT:
+			if (!depth && gitops_null_scalar(&ev))
+				null_doc = true;
 			if (top && top->is_map && top->want_key) {
 				const char *k = (const char *)ev.data.scalar.value;
 				top->want_key = false;
@@ -237,11 +264,7 @@ static int locate(const char *file, const char *text, size_t len, size_t doc_ind
 				break;
 			}
 			if (mine && role_of_child(top) == 3) {
-				const char *v = (const char *)ev.data.scalar.value;
-				bool null = ev.data.scalar.style == YAML_PLAIN_SCALAR_STYLE &&
-					    (!*v || strcmp(v, "~") == 0 || strcmp(v, "null") == 0 || strcmp(v, "Null") == 0 ||
-					     strcmp(v, "NULL") == 0);
-				w->kind = null ? AT_EMPTY_VALUE : AT_NONE;
+				w->kind = gitops_null_scalar(&ev) ? AT_EMPTY_VALUE : AT_NONE;
 				w->value_start = ev.start_mark;
 				w->value_end = ev.end_mark;
 				w->seen = true;
@@ -383,7 +406,7 @@ static int check_result(idp_arena *a, const char *file, const idp_doc_stream *be
 		comps->as.seq.len++;
 	}
 	if (rc)
-		rc = idp_err_set(err, IDP_ERUNTIME, "%s: the edit did not give the file plus one component (%s); nothing written",
+		rc = idp_err_set(err, IDP_EINPUT, "%s: the edit did not give the file plus one component (%s); nothing written",
 				 file, perr.msg ? perr.msg : "content changed");
 	idp_err_clear(&perr);
 	return rc;

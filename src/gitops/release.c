@@ -193,13 +193,18 @@ int idp_gitops_set_image(idp_gitops_repo *r, idp_arena *a, const char *component
 	if (rc == 0 && idp_doc_load(a, IDP_GITOPS_OAM_FILE, cur, cur_len, NULL, &s, err) == 0) {
 		char path[96];
 		snprintf(path, sizeof(path), "spec.components[%ld].properties.image", index);
-		idp_doc_node *got;
-		if (doc >= s.len || idp_doc_path_get(s.docs[doc], path, &got, NULL) || got->kind != IDP_DOC_STR ||
-		    strcmp(got->as.str.ptr, image) != 0)
-			rc = idp_err_set(err, IDP_ERUNTIME, "%s: the image edit did not read back; nothing written",
-					 IDP_GITOPS_OAM_FILE);
+		const char *paths[] = {path, "metadata.annotations[\"app.version\"]", "metadata.annotations[\"app.commit-sha\"]"};
+		const char *want[] = {image, version, commit};
+		for (size_t k = 0; rc == 0 && k < 3; k++) {
+			idp_doc_node *got;
+			if (want[k] && (doc >= s.len || idp_doc_path_get(s.docs[doc], paths[k], &got, NULL) ||
+					got->kind != IDP_DOC_STR || strcmp(got->as.str.ptr, want[k]) != 0))
+				rc = idp_err_set(err, IDP_EINPUT, "%s: the edit of %s did not read back (an unusual layout?); "
+								  "nothing written",
+						 IDP_GITOPS_OAM_FILE, paths[k]);
+		}
 	} else if (rc == 0) {
-		rc = IDP_ERUNTIME;
+		rc = IDP_EINPUT;
 	}
 	if (rc)
 		return rc;

@@ -13,17 +13,43 @@
 
 typedef struct remote_ctx {
 	const idp_gitops_remote *opts;
+	const char *origin; /* the remote's URL */
 	int cred_calls;
 	const char *rejected; /* the server's reason, when it refused a ref */
 	idp_arena *a;
 } remote_ctx;
 
+/* The host of an http(s) URL (arena), or NULL. */
+static const char *url_host(idp_arena *a, const char *url, bool *https)
+{
+	*https = strncmp(url, "https://", 8) == 0;
+	if (!*https && strncmp(url, "http://", 7) != 0)
+		return NULL;
+	const char *h = url + (*https ? 8 : 7);
+	size_t n = strcspn(h, "/:?");
+	return idp_arena_strndup(a, h, n);
+}
+
+/* The token goes only to the origin's host, and over TLS unless that host
+ * is this machine (tests, a local git server). */
+static bool token_may_go_to(remote_ctx *rc, const char *url)
+{
+	bool https, origin_https;
+	const char *host = url_host(rc->a, url, &https), *origin = url_host(rc->a, rc->origin, &origin_https);
+	if (!host || !origin || strcmp(host, origin) != 0)
+		return false;
+	return https || strcmp(host, "localhost") == 0 || strncmp(host, "127.", 4) == 0 || strcmp(host, "[::1]") == 0;
+}
+
 static int credentials(git_credential **out, const char *url, const char *user_from_url, unsigned int allowed,
 		       void *payload)
 {
-	(void)url;
 	(void)user_from_url;
 	remote_ctx *rc = payload;
+	if (rc->opts->token && !token_may_go_to(rc, url)) {
+		git_error_set_str(GIT_ERROR_NET, "the token goes only to the remote's own host over https");
+		return -1;
+	}
 	/* A refused token is not offered again and again. */
 	if (rc->opts->token && rc->cred_calls++ > 0) {
 		git_error_set_str(GIT_ERROR_NET, "the remote refused the token (--token-file)");
@@ -53,10 +79,16 @@ static void callbacks(git_remote_callbacks *cb, remote_ctx *ctx)
 	cb->payload = ctx;
 }
 
-/* A URL with credentials in it would put them in .git/config and in
- * messages: refused. */
-static int check_url(const char *url, idp_err *err)
+/* A URL with credentials in it would put them in .git/config, in
+ * messages and (init) in the committed Argo CD Applications: refused, as
+ * are characters no URL has (it is written into YAML and config files). */
+int idp_gitops_check_url(const char *url, idp_err *err)
 {
+	for (const char *p = url; *p; p++)
+		if ((unsigned char)*p <= ' ' || *p == '"' || *p == '\\' || *p == '#' || *p == 0x7f)
+			return idp_err_set(err, IDP_EINPUT, "the remote URL holds a character no URL has (blank, quote, #)");
+	if (!*url)
+		return idp_err_set(err, IDP_EINPUT, "the remote URL is empty");
 	const char *scheme = strstr(url, "://");
 	if (!scheme)
 		return 0;
@@ -69,7 +101,7 @@ static int check_url(const char *url, idp_err *err)
 
 int idp_gitops_set_remote(idp_gitops_repo *r, const char *url, idp_err *err)
 {
-	int rc = check_url(url, err);
+	int rc = idp_gitops_check_url(url, err);
 	if (rc)
 		return rc;
 	git_remote *rem = NULL;
@@ -123,9 +155,9 @@ static int move_branch(idp_gitops_repo *r, const git_oid *from, const git_oid *t
 }
 
 /* After a fetch: the local branch follows the remote when it is behind.
- * Local commits the remote does not have are kept when the remote has
- * nothing new (a push that failed earlier goes out now); when both moved,
- * the caller's change is made again on the remote's head. */
+ * Local commits the remote does not have go out with the push when the
+ * remote has nothing new; when both moved, nothing is dropped: that is an
+ * error to resolve by hand. */
 static int align(idp_gitops_repo *r, idp_arena *a, idp_err *err)
 {
 	git_oid remote_id, local_id;
@@ -136,9 +168,13 @@ static int align(idp_gitops_repo *r, idp_arena *a, idp_err *err)
 		return 0;
 	if (local && git_graph_descendant_of(r->git, &local_id, &remote_id) == 1)
 		return 0; /* ahead: our commits go out with the push */
+	if (local && git_graph_descendant_of(r->git, &remote_id, &local_id) != 1)
+		return idp_err_set(err, IDP_ERUNTIME,
+				   "the local branch has commits the remote does not, and the remote moved on: merge or "
+				   "rebase them (git pull --rebase), then try again");
 	int rc = move_branch(r, local ? &local_id : NULL, &remote_id, "fast-forward to the remote", err);
 	if (rc == 0)
-		gitops_update_worktree_to(r, a, &remote_id);
+		gitops_update_worktree_to(r, a, local ? &local_id : NULL, &remote_id);
 	return rc;
 }
 
@@ -156,7 +192,13 @@ static const char *local_path(idp_arena *a, const char *url)
 {
 	if (strncmp(url, "file://", 7) == 0)
 		return idp_arena_strdup(a, url + 7);
-	return strstr(url, "://") ? NULL : url;
+	if (strstr(url, "://"))
+		return NULL;
+	/* git@host:org/repo.git (scp syntax) is a network remote. */
+	const char *colon = strchr(url, ':'), *slash = strchr(url, '/');
+	if (colon && (!slash || colon < slash))
+		return NULL;
+	return url;
 }
 
 /* libgit2 pushes to a local repository by writing its ref without checking
@@ -185,7 +227,11 @@ static int push_local(idp_gitops_repo *r, git_remote *rem, const char *path, rem
 	if (rc == 0) {
 		int grc = had ? git_reference_create_matching(&ref, remote, r->branch, &ours, 1, &theirs, "idp push")
 			      : git_reference_create(&ref, remote, r->branch, &ours, 0, "idp push");
-		*rejected = grc != 0; /* the branch moved since the fetch (or appeared) */
+		/* The branch moved since the fetch (or appeared): redo on it. Any
+		 * other failure (a lock, permissions) is the error it is. */
+		*rejected = grc == GIT_EMODIFIED || grc == GIT_EEXISTS;
+		if (grc && !*rejected)
+			rc = gitops_git_fail(err, IDP_ERUNTIME, "cannot move the remote's branch");
 	}
 	git_reference_free(ref);
 	git_reference *t;
@@ -230,8 +276,8 @@ int idp_gitops_publish(idp_gitops_repo *r, idp_arena *a, const idp_gitops_remote
 	git_remote *rem;
 	if (git_remote_lookup(&rem, r->git, "origin") != 0)
 		return gitops_git_fail(err, IDP_ERUNTIME, "cannot read the remote");
-	int rc = check_url(git_remote_url(rem), err);
-	remote_ctx rctx = {opts, 0, NULL, a};
+	int rc = idp_gitops_check_url(git_remote_url(rem), err);
+	remote_ctx rctx = {opts, git_remote_url(rem), 0, NULL, a};
 	for (int attempt = 0; rc == 0; attempt++) {
 		git_oid before;
 		if ((rc = fetch(r, rem, &rctx, err)) || (rc = align(r, a, err)))
@@ -254,7 +300,7 @@ int idp_gitops_publish(idp_gitops_repo *r, idp_arena *a, const idp_gitops_remote
 			int mrc = had ? move_branch(r, &ours, &before, "undo: the push did not go through", &ignored)
 				      : git_reference_remove(r->git, r->branch);
 			if (mrc == 0 && had)
-				gitops_update_worktree_to(r, a, &before);
+				gitops_update_worktree_to(r, a, &ours, &before);
 			idp_err_clear(&ignored);
 			res->changed = false;
 		}

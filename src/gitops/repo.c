@@ -73,9 +73,11 @@ static void remove_stale_locks(idp_gitops_repo *r)
 	}
 	snprintf(path, sizeof(path), "%s%s.lock", gitdir, r->branch);
 	unlink(path);
+	snprintf(path, sizeof(path), "%srefs/remotes/origin/%s.lock", gitdir, r->branch + strlen("refs/heads/"));
+	unlink(path); /* a killed fetch */
 }
 
-static int take_lock(idp_gitops_repo *r, int timeout_ms, idp_err *err)
+static int take_lock(idp_gitops_repo *r, int timeout_ms, bool owned, idp_err *err)
 {
 	char path[4096];
 	snprintf(path, sizeof(path), "%sidp.lock", git_repository_path(r->git));
@@ -97,7 +99,8 @@ static int take_lock(idp_gitops_repo *r, int timeout_ms, idp_err *err)
 					   waited);
 		usleep(10000);
 	}
-	remove_stale_locks(r);
+	if (owned)
+		remove_stale_locks(r);
 	return 0;
 }
 
@@ -120,7 +123,22 @@ static int read_branch(idp_gitops_repo *r, idp_err *err)
 	return 0;
 }
 
-int idp_gitops_open(const char *path, int timeout_ms, idp_gitops_repo **out, idp_err *err)
+int idp_gitops_current_branch(idp_arena *a, const char *path, const char **out, idp_err *err)
+{
+	gitops_git_init();
+	idp_gitops_repo probe = {NULL, {0}, -1};
+	if (git_repository_open_ext(&probe.git, path, 0, NULL) != 0)
+		return idp_err_set(err, IDP_EINPUT, "%s is not in a git repository", path);
+	int rc = read_branch(&probe, err);
+	if (rc == 0)
+		*out = idp_gitops_branch(a, &probe);
+	else
+		idp_err_wrap(err, "give the branch with --branch");
+	git_repository_free(probe.git);
+	return rc;
+}
+
+int idp_gitops_open(const char *path, int timeout_ms, int flags, idp_gitops_repo **out, idp_err *err)
 {
 	gitops_git_init();
 	idp_gitops_repo *r = idp_xcalloc(1, sizeof(*r));
@@ -131,7 +149,7 @@ int idp_gitops_open(const char *path, int timeout_ms, idp_gitops_repo **out, idp
 	if (rc == 0)
 		rc = read_branch(r, err);
 	if (rc == 0)
-		rc = take_lock(r, timeout_ms, err);
+		rc = take_lock(r, timeout_ms, (flags & IDP_GITOPS_OWNED) != 0, err);
 	if (rc) {
 		idp_gitops_close(r);
 		return rc;
@@ -315,36 +333,78 @@ static char *message_of(idp_arena *a, const idp_gitops_change *c)
 	return s;
 }
 
-/* Brings the working tree to the new commit. The repository's index says
- * what was checked out last (also when a crash came between the ref and the
- * checkout), so a file that differs from it has local edits and is kept. */
-static const char *update_worktree(idp_gitops_repo *r, idp_arena *a, git_commit *commit)
+typedef struct conflicts {
+	idp_buf paths;
+	size_t n;
+} conflicts;
+
+static int note_conflict(git_checkout_notify_t why, const char *path, const git_diff_file *baseline,
+			 const git_diff_file *target, const git_diff_file *workdir, void *payload)
+{
+	(void)why;
+	(void)baseline;
+	(void)target;
+	(void)workdir;
+	conflicts *c = payload;
+	if (c->n++ < 5)
+		idp_buf_printf(&c->paths, "%s%s", c->paths.len ? ", " : "", path);
+	return 0;
+}
+
+/* Brings the working tree from the commit `from` (NULL: none) to `to`.
+ * Staged changes are the user's: when the index is not `from`'s tree, the
+ * working tree is left alone. A file with local edits that the commit
+ * changes is left as it is too, and named in the warning. */
+static const char *update_worktree(idp_gitops_repo *r, idp_arena *a, git_commit *from, git_commit *to)
 {
 	if (git_repository_is_bare(r->git))
 		return NULL;
-	git_index *idx;
-	if (git_repository_index(&idx, r->git) != 0)
-		return "the working tree was not updated: cannot read the index";
-	git_checkout_options co;
-	git_checkout_options_init(&co, GIT_CHECKOUT_OPTIONS_VERSION);
-	co.checkout_strategy = GIT_CHECKOUT_SAFE;
-	co.baseline_index = idx;
-	int rc = git_checkout_tree(r->git, (git_object *)commit, &co);
+	git_tree *base = NULL;
+	git_index *idx = NULL;
+	git_diff *staged = NULL;
+	const char *warning = NULL;
+	if (from && git_commit_tree(&base, from) != 0)
+		warning = "the working tree was not updated: cannot read the previous commit";
+	if (!warning && git_repository_index(&idx, r->git) != 0)
+		warning = "the working tree was not updated: cannot read the index";
+	if (!warning && (git_diff_tree_to_index(&staged, r->git, base, idx, NULL) != 0 || git_diff_num_deltas(staged) > 0))
+		warning = "the working tree was not updated: the index holds staged changes (see git status)";
+	conflicts c = {IDP_BUF_INIT, 0};
+	if (!warning) {
+		git_checkout_options co;
+		git_checkout_options_init(&co, GIT_CHECKOUT_OPTIONS_VERSION);
+		co.checkout_strategy = GIT_CHECKOUT_SAFE | GIT_CHECKOUT_ALLOW_CONFLICTS;
+		co.baseline = base;
+		co.notify_flags = GIT_CHECKOUT_NOTIFY_CONFLICT;
+		co.notify_cb = note_conflict;
+		co.notify_payload = &c;
+		if (git_checkout_tree(r->git, (git_object *)to, &co) != 0) {
+			const git_error *e = git_error_last();
+			warning = idp_arena_printf(a, "the working tree was not updated: %s",
+						   e && e->message ? e->message : "checkout failed");
+		} else if (c.n) {
+			warning = idp_arena_printf(a, "%zu file%s with local edits left as they are (%s%s): the commit has "
+						      "other content there",
+						   c.n, c.n == 1 ? "" : "s", idp_buf_cstr(&c.paths), c.n > 5 ? ", ..." : "");
+		}
+	}
+	idp_buf_free(&c.paths);
+	git_diff_free(staged);
 	git_index_free(idx);
-	if (rc == 0)
-		return NULL;
-	const git_error *e = git_error_last();
-	return idp_arena_printf(a, "the working tree was not updated (local changes?): %s",
-				e && e->message ? e->message : "checkout failed");
+	git_tree_free(base);
+	return warning;
 }
 
-const char *gitops_update_worktree_to(idp_gitops_repo *r, idp_arena *a, const git_oid *id)
+const char *gitops_update_worktree_to(idp_gitops_repo *r, idp_arena *a, const git_oid *from, const git_oid *to)
 {
-	git_commit *c;
-	if (git_commit_lookup(&c, r->git, id) != 0)
+	git_commit *f = NULL, *t;
+	if (git_commit_lookup(&t, r->git, to) != 0)
 		return "the working tree was not updated: no such commit";
-	const char *w = update_worktree(r, a, c);
-	git_commit_free(c);
+	if (from && git_commit_lookup(&f, r->git, from) != 0)
+		f = NULL;
+	const char *w = update_worktree(r, a, f, t);
+	git_commit_free(f);
+	git_commit_free(t);
 	return w;
 }
 
@@ -426,7 +486,7 @@ int idp_gitops_commit(idp_gitops_repo *r, const idp_gitops_change *change, const
 		res->changed = true;
 		git_oid_tostr(res->id, sizeof(res->id), &commit_id);
 		if (git_commit_lookup(&made, r->git, &commit_id) == 0)
-			res->warning = update_worktree(r, a, made);
+			res->warning = update_worktree(r, a, head, made);
 	}
 done:
 	git_commit_free(made);

@@ -47,7 +47,7 @@ static int open_or_init(const char *dir, idp_gitops_repo **r, idp_err *err)
 			return gitops_git_fail(err, IDP_ERUNTIME, dir);
 		git_repository_free(probe);
 	}
-	return idp_gitops_open(dir, 30000, r, err);
+	return idp_gitops_open(dir, 30000, 0, r, err);
 }
 
 int idp_gitops_scaffold(idp_arena *a, const char *service, const char *language, const char *framework,

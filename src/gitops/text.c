@@ -50,3 +50,10 @@ char *gitops_splice(idp_arena *a, const char *text, size_t len, size_t from, siz
 	out[*out_len] = '\0';
 	return out;
 }
+
+bool gitops_null_scalar(const yaml_event_t *ev)
+{
+	const char *v = (const char *)ev->data.scalar.value;
+	return ev->data.scalar.style == YAML_PLAIN_SCALAR_STYLE &&
+	       (!*v || strcmp(v, "~") == 0 || strcmp(v, "null") == 0 || strcmp(v, "Null") == 0 || strcmp(v, "NULL") == 0);
+}

@@ -72,7 +72,7 @@ static int walk(idp_arena *a, const char *file, const char *text, size_t len, si
 	yaml_parser_set_input_string(&p, (const unsigned char *)text, len);
 	set_frame stack[256];
 	size_t depth = 0, doc = 0;
-	bool in_doc = false, done = false;
+	bool in_doc = false, done = false, null_doc = false;
 	int rc = 0;
 	memset(found, 0, sizeof(*found));
 	while (!done && rc == 0) {
@@ -96,9 +96,14 @@ static int walk(idp_arena *a, const char *file, const char *text, size_t len, si
 		case YAML_DOCUMENT_START_EVENT: in_doc = true; break;
 		case YAML_DOCUMENT_END_EVENT:
 			in_doc = false;
-			done = doc++ == doc_index;
+			/* The doc model leaves out empty and null documents: so does the count. */
+			if (!null_doc)
+				done = doc++ == doc_index;
+			null_doc = false;
 			break;
 		case YAML_SCALAR_EVENT:
+			if (!depth && gitops_null_scalar(&ev))
+				null_doc = true;
 			if (mine)
 				note_token_end(stack, depth, ev.end_mark);
 			if (top && top->is_map && top->want_key) {
@@ -193,8 +198,10 @@ int gitops_yaml_set(idp_arena *a, const char *file, const char *text, size_t len
 		return rc;
 	const char *eol = gitops_eol(text, len);
 	if (f.scalar) { /* the value is there: replace it */
-		*out = gitops_splice(a, text, len, gitops_mark_offset(text, len, f.value_start), gitops_mark_offset(text, len, f.value_end), value,
-			       out_len);
+		size_t from = gitops_mark_offset(text, len, f.value_start), to = gitops_mark_offset(text, len, f.value_end);
+		/* An empty value (`key:`) is an empty range just after the colon. */
+		const char *with = from == to ? idp_arena_printf(a, " %s", value) : value;
+		*out = gitops_splice(a, text, len, from, to, with, out_len);
 		return 0;
 	}
 	if ((size_t)f.depth == n)
