@@ -48,7 +48,7 @@ Test(runtime, starts_logs_and_stops_a_process_group)
 	/* A shell that starts a grandchild and prints its environment. */
 	char *argv[] = {"sh", "-c", "echo \"hello $GREETING from $(pwd)\"; sleep 100 & wait", NULL};
 	char *env[] = {"GREETING=world", NULL};
-	idp_runtime_proc_spec spec = {"shop/svc", argv, env, dir, log, false, false, 0, 0};
+	idp_runtime_proc_spec spec = {"shop/svc", argv, env, dir, log, false, false, 0, 0, 0};
 	idp_err err = IDP_ERR_INIT;
 	cr_assert_eq(idp_runtime_start(s, &spec, &err), 0, "%s", tu_errstr(&err));
 	idp_runtime_proc_status st;
@@ -90,7 +90,7 @@ Test(runtime, a_missing_program_is_an_error_at_start)
 {
 	idp_runtime_supervisor *s = idp_runtime_supervisor_new(NULL);
 	char *argv[] = {"no-such-program-idp", NULL};
-	idp_runtime_proc_spec spec = {"x", argv, NULL, NULL, NULL, true, false, 0, 0};
+	idp_runtime_proc_spec spec = {"x", argv, NULL, NULL, NULL, true, false, 0, 0, 0};
 	idp_err err = IDP_ERR_INIT;
 	cr_expect_eq(idp_runtime_start(s, &spec, &err), IDP_EINPUT);
 	cr_expect(tu_contains(err.msg, "no-such-program-idp"), "%s", tu_errstr(&err));
@@ -103,7 +103,7 @@ Test(runtime, restarts_with_growing_backoff_and_stops_restarting_on_stop)
 	idp_runtime_backoff b = {0.05, 0.4, 10.0};
 	idp_runtime_supervisor *s = idp_runtime_supervisor_new(&b);
 	char *argv[] = {"sh", "-c", "exit 3", NULL};
-	idp_runtime_proc_spec spec = {"crashy", argv, NULL, NULL, NULL, true, false, 0, 0};
+	idp_runtime_proc_spec spec = {"crashy", argv, NULL, NULL, NULL, true, false, 0, 0, 0};
 	idp_err err = IDP_ERR_INIT;
 	cr_assert_eq(idp_runtime_start(s, &spec, &err), 0, "%s", tu_errstr(&err));
 	idp_runtime_proc_status st = {0};
@@ -122,7 +122,7 @@ Test(runtime, restarts_with_growing_backoff_and_stops_restarting_on_stop)
 	cr_expect_leq(st.restarts, restarts + 1);
 	/* Without restart: it stays exited, with its status. */
 	char *once_argv[] = {"sh", "-c", "exit 7", NULL};
-	idp_runtime_proc_spec once = {"once", once_argv, NULL, NULL, NULL, false, false, 0, 0};
+	idp_runtime_proc_spec once = {"once", once_argv, NULL, NULL, NULL, false, false, 0, 0, 0};
 	cr_assert_eq(idp_runtime_start(s, &once, &err), 0);
 	TICK_UNTIL(s, idp_runtime_status(s, "once", &st) == 0 && st.state == IDP_RUNTIME_EXITED, 5.0);
 	cr_expect_eq(st.state, IDP_RUNTIME_EXITED);
@@ -140,28 +140,35 @@ Test(runtime, children_die_with_the_runtime)
 		close(fds[0]);
 		idp_runtime_supervisor *s = idp_runtime_supervisor_new(NULL);
 		char *argv[] = {"sleep", "100", NULL};
-		idp_runtime_proc_spec spec = {"sleeper", argv, NULL, NULL, NULL, true, false, 0, 0};
+		/* The second runs as nobody (when we are root): changing user
+		 * clears the parent-death signal, so it must be set after. */
+		idp_runtime_proc_spec spec = {"sleeper", argv, NULL, NULL, NULL, true, false, 0, 0, 0};
+		idp_runtime_proc_spec other = {"nobody", argv, NULL, "/", NULL, true, geteuid() == 0, 65534, 65534, 0};
 		idp_err err = IDP_ERR_INIT;
-		idp_runtime_proc_status st;
-		if (idp_runtime_start(s, &spec, &err) != 0 || idp_runtime_status(s, "sleeper", &st) != 0)
+		idp_runtime_proc_status st, st2;
+		if (idp_runtime_start(s, &spec, &err) != 0 || idp_runtime_status(s, "sleeper", &st) != 0 ||
+		    idp_runtime_start(s, &other, &err) != 0 || idp_runtime_status(s, "nobody", &st2) != 0)
 			_exit(1);
-		if (write(fds[1], &st.pid, sizeof st.pid) != (ssize_t)sizeof st.pid)
+		if (write(fds[1], &st.pid, sizeof st.pid) != (ssize_t)sizeof st.pid ||
+		    write(fds[1], &st2.pid, sizeof st2.pid) != (ssize_t)sizeof st2.pid)
 			_exit(1);
 		pause();
 		_exit(0);
 	}
 	close(fds[1]);
-	pid_t child = 0;
+	pid_t child = 0, child2 = 0;
 	cr_assert_eq(read(fds[0], &child, sizeof child), (ssize_t)sizeof child);
+	cr_assert_eq(read(fds[0], &child2, sizeof child2), (ssize_t)sizeof child2);
 	close(fds[0]);
-	cr_assert(alive(child));
+	cr_assert(alive(child) && alive(child2));
 	kill(runtime, SIGKILL);
 	waitpid(runtime, NULL, 0);
 	double until = mono() + 2;
-	while (alive(child) && mono() < until)
+	while ((alive(child) || alive(child2)) && mono() < until)
 		usleep(5000);
-	/* The child is not ours to reap: once init reaps it, kill() fails. */
+	/* The children are not ours to reap: once init reaps them, kill() fails. */
 	cr_expect(!alive(child), "the runtime's child outlived it");
+	cr_expect(!alive(child2), "the runtime's child running as another user outlived it");
 }
 
 /* ---------------------------------------------------------------- daemons */
@@ -263,6 +270,15 @@ Test(runtime, mosquitto_takes_its_user_only, .timeout = 60)
 	wrong.user = NULL;
 	cr_expect(!idp_runtime_daemon_ready(&wrong), "anonymous got in");
 	idp_runtime_supervisor_free(s);
+	/* A CONNECT longer than 127 bytes (its length takes two bytes). */
+	s = idp_runtime_supervisor_new(NULL);
+	static char longpw[161];
+	memset(longpw, 'p', 160);
+	idp_runtime_daemon big = d;
+	big.password = longpw;
+	big.port = idp_fixture_free_port();
+	cr_assert_eq(idp_runtime_daemon_start(s, &big, 10, &err), 0, "%s", tu_errstr(&err));
+	idp_runtime_supervisor_free(s);
 	idp_fixture_rmtree(dir);
 	free(dir);
 }
@@ -343,6 +359,11 @@ Test(runtime, postgresql_gets_its_own_cluster_role_and_database, .timeout = 120)
 	idp_runtime_daemon wrong = d;
 	wrong.password = "nope";
 	cr_expect(!idp_runtime_daemon_ready(&wrong), "a wrong password was let in");
+	/* The application's password is not the superuser's. */
+	idp_runtime_daemon super = d;
+	super.user = "postgres";
+	super.database = "postgres";
+	cr_expect(!idp_runtime_daemon_ready(&super), "the application's password opens the superuser");
 	/* Stopped and started again (the cluster is kept): the data is there. */
 	idp_runtime_supervisor_free(s);
 	s = idp_runtime_supervisor_new(NULL);
@@ -413,7 +434,7 @@ Test(runtime, the_example_counter_service_uses_redis_and_postgresql, .timeout = 
 	char *argv[] = {bin, NULL};
 	char *env[] = {env_port, db_host, db_port, "DB_NAME=counter", "DB_USER=counter", "DB_PASSWORD=db-pass-1",
 		       redis_host, redis_port, "REDIS_PASSWORD=redis-pass-1", NULL};
-	idp_runtime_proc_spec svc = {"counter/default/counter-1", argv, env, dir, log, true, false, 0, 0};
+	idp_runtime_proc_spec svc = {"counter/default/counter-1", argv, env, dir, log, true, false, 0, 0, 0};
 	cr_assert_eq(idp_runtime_start(s, &svc, &err), 0, "%s", tu_errstr(&err));
 	char body[512];
 	int status = 0;

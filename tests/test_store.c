@@ -215,6 +215,36 @@ Test(store, generated_secrets_are_made_once)
 	close_fixture(&f);
 }
 
+/* Processes opening a new state directory at once all succeed and agree
+ * on its key. */
+Test(store, processes_opening_a_new_state_directory_at_once)
+{
+	char *dir = idp_fixture_tmpdir();
+	for (int round = 0; round < 20; round++) {
+		char state[4200];
+		snprintf(state, sizeof state, "%s/s%d", dir, round);
+		pid_t kids[6];
+		for (int i = 0; i < 6; i++) {
+			kids[i] = fork();
+			if (kids[i] == 0) {
+				idp_store *s;
+				idp_err err = IDP_ERR_INIT;
+				idp_buf b = IDP_BUF_INIT;
+				int rc = idp_store_open(state, &s, &err) ||
+					 idp_store_secret_generate(s, "a", "b", "c", 16, &b, &err);
+				_exit(rc ? 1 : 0);
+			}
+		}
+		for (int i = 0; i < 6; i++) {
+			int status;
+			waitpid(kids[i], &status, 0);
+			cr_expect(WIFEXITED(status) && WEXITSTATUS(status) == 0, "round %d: a process failed to open", round);
+		}
+	}
+	idp_fixture_rmtree(dir);
+	free(dir);
+}
+
 /* Two processes generating the same secret at once get the same value. */
 Test(store, concurrent_processes_agree_on_a_generated_secret)
 {

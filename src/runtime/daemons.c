@@ -8,6 +8,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <poll.h>
+#include <signal.h>
 #include <pwd.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -36,10 +37,29 @@ static int write_private(const char *path, const char *text, idp_err *err)
 	return ok ? 0 : idp_err_set(err, IDP_ERUNTIME, "cannot write %s", path);
 }
 
-/* A value that goes into a config file line: no line breaks, no quotes. */
+/* A value that goes into a config file line: no control characters (a
+ * line break would add lines of its own), no quotes. */
 static bool config_safe(const char *s)
 {
-	return s && *s && !strpbrk(s, "\r\n\"' ");
+	if (!s || !*s)
+		return false;
+	for (const char *p = s; *p; p++)
+		if ((unsigned char)*p < 0x20 || *p == 0x7f || *p == '"' || *p == '\'')
+			return false;
+	return true;
+}
+
+static int check_config_values(const idp_runtime_daemon *d, idp_err *err)
+{
+	/* PostgreSQL's user and password never reach a file: libpq carries them. */
+	bool in_files = d->kind != IDP_DAEMON_POSTGRESQL;
+	const char *what[] = {"name", "host", "data directory", "user", "password"};
+	const char *vals[] = {d->name, d->host, d->data_dir, in_files ? d->user : NULL, in_files ? d->password : NULL};
+	for (size_t i = 0; i < 5; i++)
+		if (vals[i] && !config_safe(vals[i]))
+			return idp_err_set(err, IDP_EINPUT, "%s: the %s has characters a config file cannot hold",
+					   d->name && config_safe(d->name) ? d->name : "daemon", what[i]);
+	return 0;
 }
 
 /* ---------------------------------------------------------------- talking to them */
@@ -131,10 +151,16 @@ static bool mqtt_ready(const idp_runtime_daemon *d)
 		mqtt_string(&body, d->password ? d->password : "");
 	}
 	idp_buf_putc(&pkt, 0x10);
-	idp_buf_putc(&pkt, (char)body.len); /* < 128 bytes for the names this builds */
+	for (size_t left = body.len;;) { /* the remaining length, 7 bits a byte */
+		unsigned char byte = (unsigned char)(left % 128);
+		left /= 128;
+		idp_buf_putc(&pkt, (char)(byte | (left ? 0x80 : 0)));
+		if (!left)
+			break;
+	}
 	idp_buf_append(&pkt, body.ptr, body.len);
 	unsigned char buf[8];
-	ssize_t n = body.len < 128 ? exchange(fd, pkt.ptr, pkt.len, buf, sizeof(buf), 4, 500) : -1;
+	ssize_t n = exchange(fd, pkt.ptr, pkt.len, buf, sizeof(buf), 4, 500);
 	idp_buf_free(&body);
 	idp_buf_free(&pkt);
 	close(fd);
@@ -155,15 +181,13 @@ bool idp_runtime_daemon_ready(const idp_runtime_daemon *d)
 
 static int redis_argv(idp_arena *a, const idp_runtime_daemon *d, char ***argv, idp_err *err)
 {
-	if (d->password && !config_safe(d->password))
-		return idp_err_set(err, IDP_EINPUT, "%s: the redis password has characters a config file cannot hold", d->name);
 	const char *conf = idp_arena_printf(a, "%s/redis.conf", d->data_dir);
 	const char *text = idp_arena_printf(a,
 					    "# Written by idp: %s\n"
-					    "bind %s\nport %d\nprotected-mode yes\ndir %s\ndaemonize no\n"
+					    "bind %s\nport %d\nprotected-mode yes\ndir \"%s\"\ndaemonize no\n"
 					    "appendonly yes\nsave 60 1\nlogfile \"\"\n%s%s%s",
-					    d->name, d->host, d->port, d->data_dir, d->password ? "requirepass " : "",
-					    d->password ? d->password : "", d->password ? "\n" : "");
+					    d->name, d->host, d->port, d->data_dir, d->password ? "requirepass \"" : "",
+					    d->password ? d->password : "", d->password ? "\"\n" : "");
 	int rc = write_private(conf, text, err);
 	char **v = idp_arena_alloc(a, 3 * sizeof(*v));
 	v[0] = "redis-server";
@@ -180,12 +204,14 @@ static int mosquitto_argv(idp_arena *a, const idp_runtime_daemon *d, char ***arg
 	const char *pw = idp_arena_printf(a, "%s/passwd", d->data_dir);
 	int rc = 0;
 	if (d->user) {
-		if (!config_safe(d->user) || !d->password || strchr(d->user, ':'))
+		if (!d->password || strchr(d->user, ':') || strchr(d->user, ' '))
 			return idp_err_set(err, IDP_EINPUT, "%s: an MQTT user needs a plain name and a password", d->name);
-		rc = write_private(pw, "", err);
+		/* user:password in the 0600 file, hashed in place: the password is
+		 * never on a command line (/proc/PID/cmdline). */
+		rc = write_private(pw, idp_arena_printf(a, "%s:%s\n", d->user, d->password), err);
 		pid_t pid = rc == 0 ? fork() : -1;
 		if (pid == 0) {
-			execlp("mosquitto_passwd", "mosquitto_passwd", "-b", pw, d->user, d->password, (char *)NULL);
+			execlp("mosquitto_passwd", "mosquitto_passwd", "-U", pw, (char *)NULL);
 			_exit(127);
 		}
 		int st = 0;
@@ -215,8 +241,18 @@ static int mosquitto_argv(idp_arena *a, const idp_runtime_daemon *d, char ***arg
 	return rc;
 }
 
+static bool ours_running(idp_runtime_supervisor *s, const idp_runtime_daemon *d)
+{
+	idp_runtime_tick(s);
+	idp_runtime_proc_status st;
+	return idp_runtime_status(s, d->name, &st) == 0 && st.state == IDP_RUNTIME_RUNNING;
+}
+
 int idp_runtime_daemon_start(idp_runtime_supervisor *s, const idp_runtime_daemon *d, double timeout_s, idp_err *err)
 {
+	int vrc = check_config_values(d, err);
+	if (vrc)
+		return vrc;
 	if (mkdir(d->data_dir, 0700) != 0 && errno != EEXIST)
 		return idp_err_set(err, IDP_ERUNTIME, "cannot create %s: %s", d->data_dir, strerror(errno));
 	idp_arena *a = idp_arena_new();
@@ -226,13 +262,19 @@ int idp_runtime_daemon_start(idp_runtime_supervisor *s, const idp_runtime_daemon
 		 : d->kind == IDP_DAEMON_MOSQUITTO ? mosquitto_argv(a, d, &argv, err)
 						   : runtime_postgres_prepare(a, d, &argv, &u, err);
 	const char *log = idp_arena_printf(a, "%s/daemon.log", d->data_dir);
-	idp_runtime_proc_spec spec = {d->name, argv, NULL, d->data_dir, log, true, u.switch_user, u.uid, u.gid};
+	/* PostgreSQL: SIGINT is its fast shutdown (SIGTERM waits for every client). */
+	idp_runtime_proc_spec spec = {d->name, argv, NULL, d->data_dir, log, true, u.switch_user, u.uid, u.gid,
+				      d->kind == IDP_DAEMON_POSTGRESQL ? SIGINT : 0};
 	if (rc == 0)
 		rc = idp_runtime_start(s, &spec, err);
+	bool started = rc == 0;
 	double until = now_s() + timeout_s;
 	bool ready = false, set_up = d->kind != IDP_DAEMON_POSTGRESQL;
-	while (rc == 0 && !(ready = set_up && idp_runtime_daemon_ready(d)) && now_s() < until) {
-		if (!set_up) /* PostgreSQL: the application's role and database first */
+	/* Ready only while ours runs: something else answering on that address
+	 * (a server left by another run) is not it. */
+	while (rc == 0 && !(ready = set_up && ours_running(s, d) && idp_runtime_daemon_ready(d) && ours_running(s, d)) &&
+	       now_s() < until) {
+		if (!set_up && ours_running(s, d)) /* PostgreSQL: the application's role and database first */
 			rc = runtime_postgres_setup(d, &set_up, err);
 		idp_runtime_tick(s);
 		idp_runtime_proc_status st;
@@ -240,11 +282,11 @@ int idp_runtime_daemon_start(idp_runtime_supervisor *s, const idp_runtime_daemon
 			break; /* it keeps dying: say so now */
 		usleep(10000);
 	}
-	if (rc == 0 && !ready) {
-		idp_runtime_stop(s, d->name, 1000, NULL);
+	if (rc == 0 && !ready)
 		rc = idp_err_set(err, IDP_ERUNTIME, "%s (%s) did not answer on %s:%d within %.0f s (see %s)", d->name,
 				 argv[0], d->host, d->port, timeout_s, log);
-	}
+	if (rc && started)
+		idp_runtime_stop(s, d->name, 5000, NULL);
 	idp_arena_free(a);
 	return rc;
 }

@@ -1,8 +1,11 @@
 /* PostgreSQL as a local daemon: a cluster of its own (initdb) in the data
- * directory, the server on its loopback address, the application's role
- * and database made through libpq, ready when `SELECT 1` works as that
- * role. initdb and postgres refuse root: when the runtime is root they run
- * as nobody, who owns the data directory. */
+ * directory, the server on its loopback address (TCP only), the
+ * application's role and database made through libpq, ready when
+ * `SELECT 1` works as that role. The cluster's superuser has a password of
+ * its own, kept in the data directory for the runtime alone. initdb and
+ * postgres refuse root: when the runtime is root they run as nobody, who
+ * owns pgdata/ and nothing else (the data directory stays the runtime's,
+ * so nobody cannot plant a link where root writes). */
 #include "runtime/runtime_private.h"
 
 #include <dirent.h>
@@ -13,6 +16,10 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <grp.h>
+#include <signal.h>
+#include <sys/prctl.h>
+#include <sys/random.h>
 #include <sys/stat.h>
 #include <sys/wait.h>
 #include <unistd.h>
@@ -59,8 +66,9 @@ static int run_once(char *const argv[], const runtime_user *u, const char *log, 
 			dup2(fd, 1);
 			dup2(fd, 2);
 		}
-		if (u->switch_user && (setgid(u->gid) != 0 || setuid(u->uid) != 0))
+		if (u->switch_user && (setgroups(0, NULL) != 0 || setgid(u->gid) != 0 || setuid(u->uid) != 0))
 			_exit(126);
+		prctl(PR_SET_PDEATHSIG, SIGKILL);
 		execv(argv[0], argv);
 		_exit(127);
 	}
@@ -72,13 +80,41 @@ static int run_once(char *const argv[], const runtime_user *u, const char *log, 
 
 static int write_owned(const char *path, const char *text, const runtime_user *u, idp_err *err)
 {
-	int fd = open(path, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
+	unlink(path);
+	int fd = open(path, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0600);
 	if (fd < 0)
 		return idp_err_set(err, IDP_ERUNTIME, "cannot write %s: %s", path, strerror(errno));
 	size_t n = strlen(text);
 	bool ok = write(fd, text, n) == (ssize_t)n && (!u->switch_user || fchown(fd, u->uid, u->gid) == 0);
 	close(fd);
 	return ok ? 0 : idp_err_set(err, IDP_ERUNTIME, "cannot write %s", path);
+}
+
+/* The superuser's password: random, made once, 0600 for the runtime. */
+static const char *superuser_password(idp_arena *a, const char *data_dir, idp_err *err)
+{
+	const char *path = idp_arena_printf(a, "%s/superuser.pw", data_dir);
+	idp_buf b = IDP_BUF_INIT;
+	idp_err ignored = IDP_ERR_INIT;
+	const char *pw = NULL;
+	if (idp_file_read(path, 256, &b, &ignored) == 0 && b.len >= 32) {
+		pw = idp_arena_strndup(a, b.ptr, b.len);
+	} else {
+		unsigned char raw[24];
+		char hex[sizeof(raw) * 2 + 1];
+		if (getrandom(raw, sizeof(raw), 0) == (ssize_t)sizeof(raw)) {
+			for (size_t i = 0; i < sizeof(raw); i++)
+				snprintf(hex + 2 * i, 3, "%02x", raw[i]);
+			runtime_user self = {false, 0, 0};
+			if (write_owned(path, hex, &self, err) == 0)
+				pw = idp_arena_strdup(a, hex);
+		} else {
+			idp_err_set(err, IDP_ERUNTIME, "no randomness for the PostgreSQL superuser");
+		}
+	}
+	idp_buf_free(&b);
+	idp_err_clear(&ignored);
+	return pw;
 }
 
 int runtime_postgres_prepare(idp_arena *a, const idp_runtime_daemon *d, char ***argv, runtime_user *u, idp_err *err)
@@ -89,14 +125,22 @@ int runtime_postgres_prepare(idp_arena *a, const idp_runtime_daemon *d, char ***
 	if (!bin)
 		return idp_err_set(err, IDP_EINPUT, "%s: PostgreSQL is not installed (no /usr/lib/postgresql/*/bin)", d->name);
 	int rc = server_user(u, err);
-	if (rc == 0 && u->switch_user && chown(d->data_dir, u->uid, u->gid) != 0)
-		rc = idp_err_set(err, IDP_ERUNTIME, "cannot give %s to nobody: %s", d->data_dir, strerror(errno));
 	const char *pgdata = idp_arena_printf(a, "%s/pgdata", d->data_dir);
 	const char *log = idp_arena_printf(a, "%s/daemon.log", d->data_dir);
+	const char *super = rc == 0 ? superuser_password(a, d->data_dir, err) : NULL;
+	if (rc == 0 && !super)
+		rc = err->code ? err->code : IDP_ERUNTIME;
 	struct stat st;
-	if (rc == 0 && stat(pgdata, &st) != 0) { /* a new cluster: superuser postgres with the same password */
+	if (rc == 0 && u->switch_user && chmod(d->data_dir, 0711) != 0) /* nobody goes through, to pgdata/ */
+		rc = idp_err_set(err, IDP_ERUNTIME, "cannot open %s to nobody: %s", d->data_dir, strerror(errno));
+	if (rc == 0 && stat(pgdata, &st) != 0) { /* a new cluster */
+		if (mkdir(pgdata, 0700) != 0 || (u->switch_user && chown(pgdata, u->uid, u->gid) != 0))
+			rc = idp_err_set(err, IDP_ERUNTIME, "cannot create %s: %s", pgdata, strerror(errno));
+		/* initdb reads the superuser's password from a file that exists
+		 * only while it runs, readable by the server's user alone. */
 		const char *pwfile = idp_arena_printf(a, "%s/.pwfile", d->data_dir);
-		rc = write_owned(pwfile, d->password, u, err);
+		if (rc == 0)
+			rc = write_owned(pwfile, super, u, err);
 		char *init[] = {(char *)idp_arena_printf(a, "%s/initdb", bin), "-D", (char *)pgdata, "-U", "postgres",
 				"--auth=scram-sha-256", "-E", "UTF8", "--no-instructions",
 				(char *)idp_arena_printf(a, "--pwfile=%s", pwfile), NULL};
@@ -113,19 +157,21 @@ int runtime_postgres_prepare(idp_arena *a, const idp_runtime_daemon *d, char ***
 	v[5] = "-c";
 	v[6] = (char *)idp_arena_printf(a, "port=%d", d->port);
 	v[7] = "-c";
-	v[8] = (char *)idp_arena_printf(a, "unix_socket_directories=%s", d->data_dir);
+	v[8] = "unix_socket_directories="; /* TCP only: a socket path in a long data directory would not fit */
 	v[9] = NULL;
 	*argv = v;
 	return rc;
 }
 
-static PGconn *connect_as(const idp_runtime_daemon *d, const char *user, const char *db)
+static PGconn *connect_as(const idp_runtime_daemon *d, const char *user, const char *password, const char *db)
 {
 	char port[16];
 	snprintf(port, sizeof(port), "%d", d->port);
 	const char *keys[] = {"host", "port", "user", "password", "dbname", "connect_timeout", NULL};
-	const char *vals[] = {d->host, port, user, d->password, db, "2", NULL};
-	return PQconnectdbParams(keys, vals, 0);
+	const char *vals[] = {d->host, port, user, password, db, "2", NULL};
+	PGconn *c = PQconnectdbParams(keys, vals, 0);
+	PQsetErrorContextVisibility(c, PQSHOW_CONTEXT_NEVER);
+	return c;
 }
 
 static bool select_one(PGconn *c)
@@ -138,61 +184,68 @@ static bool select_one(PGconn *c)
 
 bool runtime_postgres_ready(const idp_runtime_daemon *d)
 {
-	PGconn *c = connect_as(d, d->user, d->database);
+	PGconn *c = connect_as(d, d->user, d->password, d->database);
 	bool ok = PQstatus(c) == CONNECTION_OK && select_one(c);
 	PQfinish(c);
 	return ok;
 }
 
-static bool exec_ok(PGconn *c, const char *sql)
+
+/* One statement; its error (never holding a password: those go encrypted)
+ * into err. */
+static int run_sql(PGconn *c, const idp_runtime_daemon *d, const char *sql, const char *what, idp_err *err)
 {
 	PGresult *r = PQexec(c, sql);
 	bool ok = PQresultStatus(r) == PGRES_COMMAND_OK || PQresultStatus(r) == PGRES_TUPLES_OK;
 	PQclear(r);
-	return ok;
+	return ok ? 0 : idp_err_set(err, IDP_ERUNTIME, "%s: cannot %s: %s", d->name, what, PQerrorMessage(c));
+}
+
+static bool exists(PGconn *c, const char *sql, const char *name)
+{
+	const char *params[] = {name};
+	PGresult *r = PQexecParams(c, sql, 1, NULL, params, NULL, NULL, 0);
+	bool yes = PQresultStatus(r) == PGRES_TUPLES_OK && PQntuples(r) == 1;
+	PQclear(r);
+	return yes;
 }
 
 /* The role and database of the application, once the server answers. */
 int runtime_postgres_setup(const idp_runtime_daemon *d, bool *answered, idp_err *err)
 {
-	PGconn *c = connect_as(d, "postgres", "postgres");
-	*answered = PQstatus(c) == CONNECTION_OK;
-	if (!*answered) {
-		PQfinish(c);
-		return 0;
+	idp_arena *a = idp_arena_new();
+	const char *super = superuser_password(a, d->data_dir, err);
+	PGconn *c = super ? connect_as(d, "postgres", super, "postgres") : NULL;
+	*answered = c && PQstatus(c) == CONNECTION_OK;
+	int rc = super ? 0 : IDP_ERUNTIME;
+	char *role = NULL, *db = NULL, *pw = NULL, *verifier = NULL;
+	if (*answered) {
+		role = PQescapeIdentifier(c, d->user, strlen(d->user));
+		db = PQescapeIdentifier(c, d->database, strlen(d->database));
+		/* The server gets a SCRAM verifier, not the password: no log or
+		 * message can show it. */
+		verifier = PQencryptPasswordConn(c, d->password, d->user, "scram-sha-256");
+		pw = verifier ? PQescapeLiteral(c, verifier, strlen(verifier)) : NULL;
+		if (!role || !db || !pw)
+			rc = idp_err_set(err, IDP_EINPUT, "%s: bad user or database name", d->name);
 	}
-	char *role = PQescapeIdentifier(c, d->user, strlen(d->user));
-	char *db = PQescapeIdentifier(c, d->database, strlen(d->database));
-	char *pw = PQescapeLiteral(c, d->password, strlen(d->password));
-	char *who = PQescapeLiteral(c, d->user, strlen(d->user)), *dbl = PQescapeLiteral(c, d->database, strlen(d->database));
-	int rc = role && db && pw && who && dbl ? 0 : idp_err_set(err, IDP_EINPUT, "%s: bad user or database name", d->name);
 	idp_buf sql = IDP_BUF_INIT;
-	if (rc == 0) {
-		idp_buf_printf(&sql,
-			       "DO $$BEGIN IF NOT EXISTS (SELECT FROM pg_roles WHERE rolname = %s) THEN "
-			       "CREATE ROLE %s LOGIN PASSWORD %s; ELSE ALTER ROLE %s LOGIN PASSWORD %s; END IF; END$$",
-			       who, role, pw, role, pw);
-		if (!exec_ok(c, idp_buf_cstr(&sql)))
-			rc = idp_err_set(err, IDP_ERUNTIME, "%s: cannot make role %s: %s", d->name, d->user, PQerrorMessage(c));
+	if (*answered && rc == 0) {
+		bool has = exists(c, "SELECT 1 FROM pg_roles WHERE rolname = $1", d->user);
+		idp_buf_printf(&sql, "%s ROLE %s LOGIN PASSWORD %s", has ? "ALTER" : "CREATE", role, pw);
+		rc = run_sql(c, d, idp_buf_cstr(&sql), "make the role", err);
 	}
-	if (rc == 0) {
-		idp_buf_clear(&sql);
-		idp_buf_printf(&sql, "SELECT 1 FROM pg_database WHERE datname = %s", dbl);
-		PGresult *r = PQexec(c, idp_buf_cstr(&sql));
-		bool exists = PQresultStatus(r) == PGRES_TUPLES_OK && PQntuples(r) == 1;
-		PQclear(r);
+	if (*answered && rc == 0 && !exists(c, "SELECT 1 FROM pg_database WHERE datname = $1", d->database)) {
 		idp_buf_clear(&sql);
 		idp_buf_printf(&sql, "CREATE DATABASE %s OWNER %s", db, role);
-		if (!exists && !exec_ok(c, idp_buf_cstr(&sql)))
-			rc = idp_err_set(err, IDP_ERUNTIME, "%s: cannot make database %s: %s", d->name, d->database,
-					 PQerrorMessage(c));
+		rc = run_sql(c, d, idp_buf_cstr(&sql), "make the database", err);
 	}
 	idp_buf_free(&sql);
 	PQfreemem(role);
 	PQfreemem(db);
 	PQfreemem(pw);
-	PQfreemem(who);
-	PQfreemem(dbl);
+	PQfreemem(verifier);
 	PQfinish(c);
+	idp_arena_free(a);
 	return rc;
 }

@@ -31,6 +31,7 @@ typedef struct idp_runtime_proc_spec {
 	bool as_user;           /* run as uid/gid (the runtime must be root) */
 	uid_t uid;
 	gid_t gid;
+	int stop_signal;        /* what stop() sends first; 0: SIGTERM */
 } idp_runtime_proc_spec;
 
 typedef enum idp_runtime_state {

@@ -20,6 +20,7 @@ typedef struct proc {
 	bool restart, as_user;
 	uid_t uid;
 	gid_t gid;
+	int stop_signal;
 	idp_runtime_state state;
 	pid_t pid;
 	unsigned restarts;
@@ -91,9 +92,6 @@ static proc *find(const idp_runtime_supervisor *s, const char *name)
 static void child(const proc *p, pid_t parent, int report)
 {
 	setpgid(0, 0);
-	prctl(PR_SET_PDEATHSIG, SIGKILL);
-	if (getppid() != parent) /* the parent died before the prctl */
-		_exit(127);
 	sigset_t none;
 	sigemptyset(&none);
 	sigprocmask(SIG_SETMASK, &none, NULL);
@@ -104,6 +102,10 @@ static void child(const proc *p, pid_t parent, int report)
 		goto fail;
 	if (p->as_user && (setgroups(0, NULL) != 0 || setgid(p->gid) != 0 || setuid(p->uid) != 0))
 		goto fail;
+	/* After the change of user, which clears the parent-death signal. */
+	prctl(PR_SET_PDEATHSIG, SIGKILL);
+	if (getppid() != parent) /* the parent died before the prctl */
+		_exit(127);
 	if (p->cwd && chdir(p->cwd) != 0)
 		goto fail;
 	for (size_t i = 0; p->env && p->env[i]; i++)
@@ -176,6 +178,7 @@ int idp_runtime_start(idp_runtime_supervisor *s, const idp_runtime_proc_spec *sp
 	p->as_user = spec->as_user;
 	p->uid = spec->uid;
 	p->gid = spec->gid;
+	p->stop_signal = spec->stop_signal ? spec->stop_signal : SIGTERM;
 	p->last_exit = -1;
 	p->delay = 0;
 	return spawn(p, err);
@@ -235,7 +238,7 @@ int idp_runtime_stop(idp_runtime_supervisor *s, const char *name, int grace_ms, 
 	if (!p)
 		return idp_err_set(err, IDP_ENOTFOUND, "no process %s", name);
 	if (p->state == IDP_RUNTIME_RUNNING) {
-		kill(-p->pid, SIGTERM);
+		kill(-p->pid, p->stop_signal);
 		double until = now_s() + grace_ms / 1000.0;
 		int status = 0;
 		pid_t got = 0;

@@ -68,18 +68,25 @@ static int load_key(idp_store *s, idp_err *err)
 	snprintf(path, sizeof(path), "%s/secret.key", s->dir);
 	int fd = open(path, O_RDONLY | O_CLOEXEC | O_NOFOLLOW);
 	if (fd < 0 && errno == ENOENT) {
+		/* Written whole under another name, then linked into place: a
+		 * process opening it meanwhile never reads half a key. */
+		char tmp[4200];
+		snprintf(tmp, sizeof(tmp), "%s/secret.key.%ld", s->dir, (long)getpid());
 		randombytes_buf(s->key, sizeof(s->key));
-		fd = open(path, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC | O_NOFOLLOW, 0600);
-		if (fd >= 0) {
-			bool ok = write(fd, s->key, sizeof(s->key)) == (ssize_t)sizeof(s->key) && fsync(fd) == 0;
-			close(fd);
-			if (ok)
-				return 0;
-			unlink(path);
-			return idp_err_set(err, IDP_ERUNTIME, "cannot write %s", path);
-		}
-		if (errno != EEXIST) /* else another process made it meanwhile: read it */
-			return idp_err_set(err, IDP_ERUNTIME, "cannot create %s: %s", path, strerror(errno));
+		unlink(tmp);
+		int wfd = open(tmp, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC | O_NOFOLLOW, 0600);
+		bool ok = wfd >= 0 && write(wfd, s->key, sizeof(s->key)) == (ssize_t)sizeof(s->key) && fsync(wfd) == 0;
+		if (wfd >= 0)
+			close(wfd);
+		int linked = ok ? link(tmp, path) : -1;
+		int link_errno = errno;
+		unlink(tmp);
+		if (!ok)
+			return idp_err_set(err, IDP_ERUNTIME, "cannot write %s", tmp);
+		if (linked == 0)
+			return 0;
+		if (link_errno != EEXIST) /* else another process made it meanwhile: read that one */
+			return idp_err_set(err, IDP_ERUNTIME, "cannot create %s: %s", path, strerror(link_errno));
 		fd = open(path, O_RDONLY | O_CLOEXEC | O_NOFOLLOW);
 	}
 	if (fd < 0)
@@ -108,6 +115,8 @@ static int exec(idp_store *s, const char *sql, idp_err *err)
 
 int idp_store_open(const char *dir, idp_store **out, idp_err *err)
 {
+	if (!dir || !*dir)
+		return idp_err_set(err, IDP_EINPUT, "the state directory is empty");
 	if (sodium_init() < 0)
 		return idp_err_set(err, IDP_ERUNTIME, "libsodium cannot start");
 	idp_store *s = idp_xcalloc(1, sizeof(*s));
@@ -121,7 +130,17 @@ int idp_store_open(const char *dir, idp_store **out, idp_err *err)
 	if (rc == 0) {
 		sqlite3_busy_timeout(s->db, 5000);
 		chmod(path, 0600);
-		rc = exec(s, "PRAGMA journal_mode=WAL; PRAGMA synchronous=NORMAL; PRAGMA foreign_keys=ON;", err);
+		/* Switching to WAL takes a lock the busy timeout does not wait for
+		 * (several processes opening a new state directory at once). */
+		for (int tries = 0; tries < 200; tries++) {
+			idp_err_clear(err);
+			rc = exec(s, "PRAGMA journal_mode=WAL", err);
+			if (rc == 0 || sqlite3_errcode(s->db) != SQLITE_BUSY)
+				break;
+			usleep(10000);
+		}
+		if (rc == 0)
+			rc = exec(s, "PRAGMA synchronous=NORMAL; PRAGMA foreign_keys=ON;", err);
 	}
 	if (rc == 0)
 		rc = store_migrate(s->db, err);
@@ -148,6 +167,16 @@ void idp_store_close(idp_store *s)
 int idp_store_schema_version(idp_store *s)
 {
 	return store_schema_version(s->db);
+}
+
+/* Ends a transaction: COMMIT when rc is 0 (rolled back, with the error,
+ * if the commit fails), else ROLLBACK. */
+static int finish(idp_store *s, int rc, idp_err *err)
+{
+	if (rc == 0 && (rc = exec(s, "COMMIT", err)) == 0)
+		return 0;
+	exec(s, "ROLLBACK", NULL);
+	return rc;
 }
 
 /* ---------------------------------------------------------------- statements */
@@ -232,11 +261,15 @@ int idp_store_app_list(idp_store *s, idp_arena *a, idp_store_app **out, size_t *
 	*out = NULL;
 	*n = 0;
 	int rc = prepare(s, "SELECT name, gitops, revision, status, updated FROM apps ORDER BY name", &st, err);
+	if (rc)
+		return rc;
 	size_t cap = 0;
-	while (rc == 0 && sqlite3_step(st) == SQLITE_ROW) {
+	int step;
+	while ((step = sqlite3_step(st)) == SQLITE_ROW) {
 		*out = idp_arena_grow(a, *out, *n, &cap, sizeof(**out));
 		read_app(a, st, &(*out)[(*n)++]);
 	}
+	rc = step == SQLITE_DONE ? 0 : store_fail(s, err, "read");
 	sqlite3_finalize(st);
 	return rc;
 }
@@ -252,8 +285,7 @@ int idp_store_app_delete(idp_store *s, const char *name, idp_err *err)
 			rc = run(s, st, err);
 		}
 	}
-	int end = exec(s, rc == 0 ? "COMMIT" : "ROLLBACK", rc == 0 ? err : NULL);
-	return rc ? rc : end;
+	return finish(s, rc, err);
 }
 
 /* ---------------------------------------------------------------- objects */
@@ -290,7 +322,8 @@ int idp_store_object_list(idp_store *s, idp_arena *a, const char *app, idp_store
 		return rc;
 	bind_text(st, 1, app);
 	size_t cap = 0;
-	while (sqlite3_step(st) == SQLITE_ROW) {
+	int step;
+	while ((step = sqlite3_step(st)) == SQLITE_ROW) {
 		*out = idp_arena_grow(a, *out, *n, &cap, sizeof(**out));
 		idp_store_object *o = &(*out)[(*n)++];
 		o->key = col_text(a, st, 0);
@@ -299,8 +332,9 @@ int idp_store_object_list(idp_store *s, idp_arena *a, const char *app, idp_store
 		o->health = col_text(a, st, 3);
 		o->message = col_text(a, st, 4);
 	}
+	rc = step == SQLITE_DONE ? 0 : store_fail(s, err, "read");
 	sqlite3_finalize(st);
-	return 0;
+	return rc;
 }
 
 int idp_store_object_delete(idp_store *s, const char *app, const char *key, idp_err *err)
@@ -384,7 +418,8 @@ int idp_store_event_list(idp_store *s, idp_arena *a, int64_t after, size_t max, 
 	sqlite3_bind_int64(st, 1, after);
 	sqlite3_bind_int64(st, 2, max ? (int64_t)max : -1);
 	size_t cap = 0;
-	while (sqlite3_step(st) == SQLITE_ROW) {
+	int step;
+	while ((step = sqlite3_step(st)) == SQLITE_ROW) {
 		*out = idp_arena_grow(a, *out, *n, &cap, sizeof(**out));
 		idp_store_event *e = &(*out)[(*n)++];
 		e->id = sqlite3_column_int64(st, 0);
@@ -394,8 +429,9 @@ int idp_store_event_list(idp_store *s, idp_arena *a, int64_t after, size_t max, 
 		e->type = col_text(a, st, 4);
 		e->message = col_text(a, st, 5);
 	}
+	rc = step == SQLITE_DONE ? 0 : store_fail(s, err, "read");
 	sqlite3_finalize(st);
-	return 0;
+	return rc;
 }
 
 /* ---------------------------------------------------------------- secrets */
@@ -502,6 +538,10 @@ int idp_store_secret_generate(idp_store *s, const char *app, const char *scope, 
 		}
 		sodium_memzero(text, sizeof(text));
 	}
-	int end = exec(s, rc == 0 ? "COMMIT" : "ROLLBACK", NULL);
-	return rc ? rc : end;
+	rc = finish(s, rc, err);
+	if (rc && out->ptr) { /* nothing stored: nothing to hand out */
+		out->len = mark;
+		out->ptr[mark] = '\0';
+	}
+	return rc;
 }
