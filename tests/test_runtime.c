@@ -469,6 +469,14 @@ Test(runtime, the_example_counter_service_uses_redis_and_postgresql, .timeout = 
 
 #include "render/render.h"
 
+static int fake_generate(void *ctx, const char *ns, const char *secret, const char *key, idp_buf *out, idp_err *err)
+{
+	(void)ctx;
+	(void)err;
+	idp_buf_printf(out, "generated:%s/%s/%s", ns, secret, key);
+	return 0;
+}
+
 static const idp_runtime_item *item(const idp_runtime_plan *p, const char *object)
 {
 	for (size_t i = 0; i < p->n; i++)
@@ -537,6 +545,42 @@ Test(runtime, the_counter_app_maps_to_daemons_a_process_secrets_and_reasons)
 			cr_expect(p.items[i].reason && *p.items[i].reason, "%s has no reason", p.items[i].object);
 		}
 	cr_expect_gt(unavailable, 0, "the GitHub repositories and Jobs cannot run here");
+
+	/* Addresses, host rewriting and a Secret's values (generated ones included). */
+	idp_runtime_assign_addresses(a, &p);
+	cr_assert_not_null(pg->address);
+	cr_expect_str_neq(pg->address, rd->address);
+	cr_expect(strncmp(pg->address, "127.1.", 6) == 0, "%s", pg->address);
+	char want[256];
+	snprintf(want, sizeof want, "postgresql://counter@%s:5432/counter", pg->address);
+	cr_expect_str_eq(idp_runtime_rewrite_hosts(a, &p, "postgresql://counter@counter-postgresql.default.svc.cluster.local:5432/counter"),
+			 want);
+	cr_expect_str_eq(idp_runtime_rewrite_hosts(a, &p, "counter-postgresql-extra.default:1 xcounter-redis-master"),
+			 "counter-postgresql-extra.default:1 xcounter-redis-master", "only whole names are rewritten");
+	snprintf(want, sizeof want, "redis://%s:6379/0", rd->address);
+	cr_expect_str_eq(idp_runtime_rewrite_hosts(a, &p, "redis://counter-redis-master.default:6379/0"), want);
+	cr_expect_str_eq(idp_runtime_rewrite_hosts(a, &p, "counter"), svc->address, "a whole value is a host");
+	cr_expect_str_eq(idp_runtime_rewrite_hosts(a, &p, "user counter here"), "user counter here",
+			 "a short name inside text is not a host");
+	idp_runtime_env env = {0};
+	cr_assert_eq(idp_runtime_secret_values(a, &p, objs, n, "default", "counter-postgres-secret", fake_generate, NULL, &env,
+					       &err),
+		     0, "%s", tu_errstr(&err));
+	const char *host = NULL, *pw = NULL, *url = NULL;
+	for (size_t i = 0; i < env.n; i++) {
+		if (strcmp(env.keys[i], "DB_HOST") == 0)
+			host = env.values[i];
+		if (strcmp(env.keys[i], "DB_PASSWORD") == 0)
+			pw = env.values[i];
+		if (strcmp(env.keys[i], "DATABASE_URL") == 0)
+			url = env.values[i];
+	}
+	cr_expect_str_eq(host ? host : "", pg->address);
+	cr_expect_str_eq(pw ? pw : "", "generated:default/counter-postgres-secret/DB_PASSWORD");
+	cr_expect(url && strstr(url, pg->address), "%s", url ? url : "(none)");
+	cr_expect_eq(idp_runtime_secret_values(a, &p, objs, n, "default", "no-such", fake_generate, NULL, &env, &err),
+		     IDP_EINPUT);
+	idp_err_clear(&err);
 	idp_render_registry_free(reg);
 	idp_arena_free(a);
 }

@@ -138,6 +138,8 @@ typedef struct idp_runtime_item {
 	/* secrets */
 	const char **generate;             /* keys whose values the runtime generates */
 	size_t n_generate, generate_cap;
+	/* daemons and processes: the loopback address (idp_runtime_assign_addresses) */
+	const char *address;
 } idp_runtime_item;
 
 typedef struct idp_runtime_plan {
@@ -149,5 +151,36 @@ typedef struct idp_runtime_plan {
  * local things, one item per object, in order. Never fails on an object it
  * does not know: that becomes IDP_LOCAL_UNAVAILABLE with a reason. */
 int idp_runtime_plan_objects(idp_arena *a, idp_doc_node *const *objs, size_t n, idp_runtime_plan *out);
+
+/* ---------------------------------------------------------------- addresses and environment */
+
+/* Gives every daemon and process of p a loopback address of its own
+ * (127.1.0.2, 127.1.0.3, ... in plan order: stable for the same objects);
+ * a process is also reached by its own Service names. */
+void idp_runtime_assign_addresses(idp_arena *a, idp_runtime_plan *p);
+
+/* value with every whole host name of p's daemons and processes (svc,
+ * svc.ns, svc.ns.svc, svc.ns.svc.cluster.local) replaced by its address:
+ * "postgresql://u@db.default.svc.cluster.local:5432/x" ->
+ * "postgresql://u@127.1.0.2:5432/x". */
+const char *idp_runtime_rewrite_hosts(idp_arena *a, const idp_runtime_plan *p, const char *value);
+
+/* Environment entries, in order; a later key replaces an earlier one. */
+typedef struct idp_runtime_env {
+	const char **keys, **values;
+	size_t n, cap;
+} idp_runtime_env;
+
+/* The value of a generated secret key (made once and kept: the store's
+ * idp_store_secret_generate), appended to out. */
+typedef int (*idp_runtime_generate_fn)(void *ctx, const char *ns, const char *secret, const char *key, idp_buf *out,
+				       idp_err *err);
+
+/* Adds to out the keys of Secret ns/name among objs: its stringData (hosts
+ * rewritten) and the keys of its platform.example.org/generate
+ * annotation, whose values come from generate. */
+int idp_runtime_secret_values(idp_arena *a, const idp_runtime_plan *p, idp_doc_node *const *objs, size_t n,
+			      const char *ns, const char *name, idp_runtime_generate_fn generate, void *ctx,
+			      idp_runtime_env *out, idp_err *err);
 
 #endif
