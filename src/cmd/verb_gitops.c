@@ -43,7 +43,7 @@ static const char gitops_usage[] =
 	"\n"
 	"A repository with a remote (origin; init --remote sets it) is published:\n"
 	"fetched and fast-forwarded first, pushed after the commit; when someone pushed\n"
-	"meanwhile the change is made again on the new head (at most 5 times).\n"
+	"meanwhile the change is made again on the new head (at most 8 times).\n"
 	"--token-file F reads an HTTP(S) token from F (a secret); URLs with credentials\n"
 	"in them are refused.\n"
 	"\n"

@@ -129,7 +129,7 @@ typedef int (*idp_gitops_op)(idp_gitops_repo *r, idp_arena *a, void *ctx, idp_gi
 /* With no origin, runs op. With one: fetches and fast-forwards the branch,
  * runs op, pushes; when the push is refused because the remote moved,
  * drops op's commit, fetches, and runs op again on the remote's head (at
- * most 5 times). A push refused for another reason is IDP_ERUNTIME. */
+ * most 8 times, waiting a little longer each time). A push refused for another reason is IDP_ERUNTIME. */
 int idp_gitops_publish(idp_gitops_repo *r, idp_arena *a, const idp_gitops_remote *opts, idp_gitops_op op, void *ctx,
 		       idp_gitops_commit_result *res, idp_err *err);
 

@@ -9,7 +9,7 @@
 #include <string.h>
 #include <unistd.h>
 
-#define MAX_ATTEMPTS 5
+#define MAX_ATTEMPTS 8
 
 typedef struct remote_ctx {
 	const idp_gitops_remote *opts;
@@ -227,9 +227,10 @@ static int push_local(idp_gitops_repo *r, git_remote *rem, const char *path, rem
 	if (rc == 0) {
 		int grc = had ? git_reference_create_matching(&ref, remote, r->branch, &ours, 1, &theirs, "idp push")
 			      : git_reference_create(&ref, remote, r->branch, &ours, 0, "idp push");
-		/* The branch moved since the fetch (or appeared): redo on it. Any
-		 * other failure (a lock, permissions) is the error it is. */
-		*rejected = grc == GIT_EMODIFIED || grc == GIT_EEXISTS;
+		/* The branch moved since the fetch (or appeared), or another push
+		 * holds its lock right now: redo on what is there then. Any other
+		 * failure (permissions, I/O) is the error it is. */
+		*rejected = grc == GIT_EMODIFIED || grc == GIT_EEXISTS || grc == GIT_ELOCKED;
 		if (grc && !*rejected)
 			rc = gitops_git_fail(err, IDP_ERUNTIME, "cannot move the remote's branch");
 	}
@@ -241,7 +242,7 @@ static int push_local(idp_gitops_repo *r, git_remote *rem, const char *path, rem
 	}
 	git_repository_free(remote);
 	if (rc == 0 && *rejected)
-		ctx->rejected = "non-fast-forward";
+		ctx->rejected = "non-fast-forward, or its branch locked by another push";
 	return rc;
 }
 
@@ -292,6 +293,10 @@ int idp_gitops_publish(idp_gitops_repo *r, idp_arena *a, const idp_gitops_remote
 		if (rc == 0 && attempt + 1 == MAX_ATTEMPTS)
 			rc = idp_err_set(err, IDP_ERUNTIME, "the remote kept moving: the push was refused %d times (%s)",
 					 MAX_ATTEMPTS, rctx.rejected ? rctx.rejected : "non-fast-forward");
+		/* Pushes that collide would collide again at once: wait a little,
+		 * longer each time, differently per process. */
+		if (rc == 0)
+			usleep((useconds_t)(20000 * (attempt + 1) + (getpid() % 17) * 3000));
 		/* Our commit did not get out: the branch goes back to where it was
 		 * (then, if the remote moved, the change is made again on its head). */
 		git_oid ours;
