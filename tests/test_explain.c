@@ -263,3 +263,37 @@ Test(explain, composed_values_name_the_composition_resource_and_patch)
 			   "spec.forProvider.manifest.kind (embedded:catalog/claims/application-claim-composition.yaml:");
 	rendered_free(&r);
 }
+
+/* ---------------------------------------------------------------- after review */
+
+#include "doc/doc.h"
+
+static int note_nothing_calls;
+static void note_x(void *ctx, const idp_doc_node *leaf, idp_buf *out)
+{
+	(void)ctx;
+	(void)leaf;
+	note_nothing_calls++;
+	idp_buf_puts(out, "x\u2028y\x01z");
+}
+
+/* U+2028 in a value and in a note: escaped, so every comment stays on its
+ * line and the text reads back the same. */
+Test(explain, unicode_line_breaks_stay_on_their_line)
+{
+	idp_arena *a = idp_arena_new();
+	idp_doc_stream s;
+	idp_err err = IDP_ERR_INIT;
+	const char *in = "data:\n  a: \"x\\u2028y\"\n  b: \"line1\\nline2\\n\"\n  c: 1\n";
+	cr_assert_eq(idp_doc_load(a, "t.yaml", in, strlen(in), NULL, &s, &err), 0);
+	idp_buf out = IDP_BUF_INIT;
+	note_nothing_calls = 0;
+	cr_assert_eq(idp_doc_emit_yaml_explained(s.docs, s.len, note_x, NULL, &out, &err), 0, "%s", tu_errstr(&err));
+	cr_expect_eq(note_nothing_calls, 3);
+	idp_doc_stream back;
+	cr_assert_eq(idp_doc_load(a, "back.yaml", out.ptr, out.len, NULL, &back, &err), 0, "%s\n%s", tu_errstr(&err), out.ptr);
+	cr_expect(idp_doc_equal_typed(back.docs[0], s.docs[0]), "%s", out.ptr);
+	cr_expect(strstr(out.ptr, "c: 1  # x?y?z\n") != NULL, "%s", out.ptr);
+	idp_buf_free(&out);
+	idp_arena_free(a);
+}

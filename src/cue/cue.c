@@ -80,11 +80,7 @@ int idp_cue_check(idp_cue_program *p, const char *expr, idp_err *err)
 	int rc = value_at(p, expr, &v, err);
 	if (rc)
 		return rc;
-	idp_doc_node *none;
-	p->ctx.check_only = true;
-	rc = cue_export_value(&p->ctx, v, &none, err);
-	p->ctx.check_only = false;
-	return rc;
+	return cue_check_value(&p->ctx, v, err);
 }
 
 /* The comment above the field that a dotted path of plain labels names. */

@@ -250,6 +250,8 @@ bool cue_package_known(const char *path);
 
 /* export.c */
 int cue_export_value(cue_ctx *c, cue_value *v, idp_doc_node **out, idp_err *err);
+/* The same walk and errors as cue_export_value, building nothing. */
+int cue_check_value(cue_ctx *c, cue_value *v, idp_err *err);
 cue_value *cue_from_doc(cue_ctx *c, const idp_doc_node *doc);
 
 /* A compiled file and its evaluation state (cue.h's opaque handle). */

@@ -135,10 +135,27 @@ static int export_node(cue_ctx *c, cue_value *v, const export_at *at, idp_doc_no
 	return rc;
 }
 
+static int export_root(cue_ctx *c, cue_value *v, bool check_only, idp_doc_node **out, idp_err *err)
+{
+	/* Saved and restored: a builtin evaluated during a check (json.Marshal)
+	 * exports a tree of its own in the middle of it. */
+	bool saved = c->check_only;
+	c->check_only = check_only;
+	export_at root = {NULL, NULL, false};
+	int rc = export_node(c, v, &root, out, err);
+	c->check_only = saved;
+	return rc;
+}
+
 int cue_export_value(cue_ctx *c, cue_value *v, idp_doc_node **out, idp_err *err)
 {
-	export_at root = {NULL, NULL, false};
-	return export_node(c, v, &root, out, err);
+	return export_root(c, v, false, out, err);
+}
+
+int cue_check_value(cue_ctx *c, cue_value *v, idp_err *err)
+{
+	idp_doc_node *none;
+	return export_root(c, v, true, &none, err);
 }
 
 cue_value *cue_from_doc(cue_ctx *c, const idp_doc_node *doc)

@@ -1017,7 +1017,7 @@ static int parse_decls(parser *p, lex_kind closing, cue_node *st)
 /* Input that no token may hold: NUL bytes and invalid UTF-8. */
 static int check_input(parser *p, const char *src, size_t len)
 {
-	idp_pos start = {p->lx.file, 1, 1};
+	idp_pos start = {p->lx.file, p->lx.line, p->lx.line_col}; /* where the text starts in its file */
 	const char *nul = len ? memchr(src, 0, len) : NULL;
 	if (nul)
 		return fail(p, lex_pos_at(&p->lx, start, 0, (size_t)(nul - src)), "illegal character NUL");
@@ -1030,7 +1030,7 @@ static int check_input(parser *p, const char *src, size_t len)
 static int parse_file(parser *p, cue_file *out)
 {
 	TRY(check_input(p, p->lx.src, p->lx.len));
-	cue_node *root = new_node(p, CUE_N_STRUCT, (idp_pos){p->lx.file, 1, 1});
+	cue_node *root = new_node(p, CUE_N_STRUCT, (idp_pos){p->lx.file, p->lx.line, p->lx.line_col});
 	TRY(next(p));
 	TRY(parse_decls(p, LT_EOF, root));
 	out->name = p->lx.file;

@@ -109,12 +109,27 @@ static int leaf_lines(idp_arena *a, const idp_buf *text, line_list *out, idp_err
 	return rc;
 }
 
-/* A comment ends at the line's end: a note cannot break the YAML around it. */
+/* A comment ends at the line's end: a note cannot break the YAML around
+ * it. Control characters, YAML's other line breaks (U+0085, U+2028,
+ * U+2029) and bytes that are not UTF-8 become '?'. */
 static void append_note(idp_buf *out, const idp_buf *note)
 {
-	for (size_t i = 0; i < note->len; i++) {
-		char c = note->ptr[i];
-		idp_buf_putc(out, c == '\n' || c == '\r' ? ' ' : c);
+	const unsigned char *s = (const unsigned char *)note->ptr;
+	size_t n = note->len;
+	for (size_t i = 0; i < n;) {
+		size_t bad = 0;
+		size_t len = s[i] < 0x80 ? 1 : (s[i] >> 5) == 6 ? 2 : (s[i] >> 4) == 14 ? 3 : (s[i] >> 3) == 30 ? 4 : 0;
+		if (len == 0 || i + len > n || !idp_utf8_valid((const char *)s + i, len, &bad) ||
+		    (len == 1 && (s[i] < 0x20 || s[i] == 0x7f)) || (len == 2 && s[i] == 0xC2 && s[i + 1] == 0x85) ||
+		    (len == 3 && s[i] == 0xE2 && s[i + 1] == 0x80 && (s[i + 2] == 0xA8 || s[i + 2] == 0xA9))) {
+			/* A line break or tab reads as a space; anything else unprintable as '?'. */
+			bool blank = len == 1 && (s[i] == '\n' || s[i] == '\r' || s[i] == '\t');
+			idp_buf_putc(out, blank ? ' ' : '?');
+			i += len ? len : 1;
+			continue;
+		}
+		idp_buf_append(out, (const char *)s + i, len);
+		i += len;
 	}
 }
 

@@ -34,9 +34,21 @@ static int emit(emitter *E, yaml_event_t *ev, const idp_doc_node *at)
 			  E->y.problem ? E->y.problem : "emitter error");
 }
 
+/* U+0085, U+2028 and U+2029 are line breaks to a YAML reader: written
+ * raw they would split a line, so they are escaped (\N \L \P). */
+static bool has_unicode_break(const char *s, size_t n)
+{
+	for (size_t i = 0; i + 1 < n; i++)
+		if (((unsigned char)s[i] == 0xC2 && (unsigned char)s[i + 1] == 0x85) ||
+		    (i + 2 < n && (unsigned char)s[i] == 0xE2 && (unsigned char)s[i + 1] == 0x80 &&
+		     ((unsigned char)s[i + 2] == 0xA8 || (unsigned char)s[i + 2] == 0xA9)))
+			return true;
+	return false;
+}
+
 static yaml_scalar_style_t string_style(const char *s, size_t n)
 {
-	if (idp_doc_str_needs_quotes(s, n))
+	if (idp_doc_str_needs_quotes(s, n) || has_unicode_break(s, n))
 		return YAML_DOUBLE_QUOTED_SCALAR_STYLE;
 	if (memchr(s, '\n', n))
 		return YAML_LITERAL_SCALAR_STYLE;

@@ -76,9 +76,24 @@ static void template_offset(const char *data, size_t len, const idp_doc_node *tp
 			return;
 		p = nl + 1;
 		*line_off = tpl->pos.line;
-		while (p < end && *p == ' ') {
-			p++;
-			(*col_off)++;
+		/* The indentation is that of the first line with text (blank
+		 * lines may come first). */
+		for (;;) {
+			const char *q = p;
+			uint32_t spaces = 0;
+			while (q < end && *q == ' ') {
+				q++;
+				spaces++;
+			}
+			if (q < end && (*q == '\n' || *q == '\r')) { /* blank: look at the next line */
+				const char *next = memchr(q, '\n', (size_t)(end - q));
+				if (!next)
+					break;
+				p = next + 1;
+				continue;
+			}
+			*col_off = spaces;
+			break;
 		}
 	}
 }

@@ -337,6 +337,19 @@ static const char *field(render_ctx *r, const render_def *def, const char *name)
 
 /* Compiles the definition with the parameters and context filled in,
  * after checking the properties against the declared parameters. */
+/* True when a node of tree stands at file:line:col. */
+static bool holds_position(const idp_doc_node *tree, const char *file, uint32_t line, uint32_t col)
+{
+	if (tree->pos.line == line && tree->pos.col == col && tree->pos.file && strcmp(tree->pos.file, file) == 0)
+		return true;
+	size_t n = tree->kind == IDP_DOC_MAP ? tree->as.map.len : tree->kind == IDP_DOC_SEQ ? tree->as.seq.len : 0;
+	for (size_t i = 0; i < n; i++)
+		if (holds_position(tree->kind == IDP_DOC_MAP ? tree->as.map.items[i].value : tree->as.seq.items[i], file, line,
+				   col))
+			return true;
+	return false;
+}
+
 int render_prepare(render_ctx *r, const render_def *def, const idp_doc_node *properties, idp_pos props_pos,
 		   const char *props_path, idp_doc_node *context, idp_cue_program **out, idp_err *err)
 {
@@ -366,8 +379,9 @@ int render_prepare(render_ctx *r, const render_def *def, const idp_doc_node *pro
 						"the properties match no form of the %s's parameters (%s)", def->name, perr.msg);
 		} else if (perr.code) {
 			/* A property that conflicts with its declaration: name it by its
-			 * place in the Application. */
-			if (perr.path && perr.file && strcmp(perr.file, def->file) != 0) {
+			 * place in the Application (not a context value, whose position
+			 * is elsewhere in the Application or a rule). */
+			if (perr.path && perr.file && holds_position(props, perr.file, perr.line, perr.col)) {
 				char *full = idp_arena_printf(r->a, "%s.%s", props_path, perr.path);
 				free(perr.path);
 				perr.path = idp_xstrdup(full);
