@@ -56,6 +56,9 @@ int idp_cmd_objects_files(idp_arena *a, idp_doc_node *const *objs, size_t n, idp
 /* What `idp catalog export` writes, as objects. */
 int idp_cmd_catalog_objects(idp_arena *a, idp_doc_node ***objs, size_t *n, idp_err *err);
 
+/* The render room as the gitops room's renderer (manifests/<app>/ of a commit). */
+const idp_gitops_renderer *idp_cmd_gitops_renderer(void);
+
 /* Verbs: each gets argv after the verb name (argv[0] is the verb). */
 int idp_cmd_validate(int argc, char **argv);
 int idp_cmd_fmt(int argc, char **argv);
@@ -70,5 +73,11 @@ int idp_cmd_history(int argc, char **argv);
 int idp_cmd_release(int argc, char **argv);
 int idp_cmd_diff(int argc, char **argv);
 int idp_cmd_rollback(int argc, char **argv);
+int idp_cmd_up(int argc, char **argv);
+int idp_cmd_status(int argc, char **argv);
+int idp_cmd_pause(int argc, char **argv);
+int idp_cmd_resume(int argc, char **argv);
+int idp_cmd_down(int argc, char **argv);
+int idp_cmd_daemon(int argc, char **argv);
 
 #endif

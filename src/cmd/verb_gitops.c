@@ -86,6 +86,11 @@ static int render_for_gitops(void *ctx, idp_arena *a, const char *app_file, cons
 
 static const idp_gitops_renderer renderer = {render_for_gitops, NULL};
 
+const idp_gitops_renderer *idp_cmd_gitops_renderer(void)
+{
+	return &renderer;
+}
+
 /* ---------------------------------------------------------------- options */
 
 typedef struct gitops_cli {

@@ -146,6 +146,16 @@ void idp_gateway_replica_starting(idp_gateway *g, const char *service, const cha
 /* The replica at host:port is gone (stopped or crashed). */
 void idp_gateway_replica_gone(idp_gateway *g, const char *service, const char *host, int port);
 
+/* The scaler cannot give service the replicas asked for (its application
+ * is paused, its program is missing): held requests are answered 503 with
+ * reason, and the next request or tick asks again. May be called from
+ * scale() itself. */
+void idp_gateway_scale_refused(idp_gateway *g, const char *service, const char *reason);
+
+/* Replicas of service ready now (answering their probe), and whether the
+ * gateway knows the service at all. */
+int idp_gateway_ready_replicas(idp_gateway *g, const char *service);
+
 /* Runs the loop until idp_gateway_stop (or an error); max_wait_ms bounds one
  * iteration so that callers can interleave their own work (-1: run until
  * stopped). Returns 0, or -1 on a loop error. */

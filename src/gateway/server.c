@@ -548,7 +548,42 @@ void idp_gateway_replica_starting(idp_gateway *g, const char *name, const char *
 	r->probe_timer.cb = on_probe_timer;
 	r->next = s->replicas;
 	s->replicas = r;
+	/* A replica the runtime started on its own (Knative's initial scale)
+	 * counts as asked for, so that the autoscaler's later "fewer" reaches
+	 * the scaler. */
+	int32_t live = 0;
+	for (const replica *x = s->replicas; x; x = x->next)
+		live += !x->gone;
+	if (s->requested < live)
+		s->requested = live;
 	on_probe_timer(&r->probe_timer); /* first probe right away */
+}
+
+void idp_gateway_scale_refused(idp_gateway *g, const char *name, const char *reason)
+{
+	service *s = find_service(g, name);
+	if (!s)
+		return;
+	int32_t live = 0;
+	for (const replica *x = s->replicas; x; x = x->next)
+		live += !x->gone;
+	s->requested = live; /* asked again on a later tick or request */
+	char body[512];
+	snprintf(body, sizeof body, "idp gateway: service %s cannot start: %s\n", name, reason ? reason : "refused");
+	while (!h2o_linklist_is_empty(&s->held)) {
+		held *h = H2O_STRUCT_FROM_MEMBER(held, link, s->held.next);
+		h2o_linklist_unlink(&h->link);
+		s->n_held--;
+		h2o_timeout_unlink(&h->timer);
+		s->requests_by_class[5]++;
+		send_text(h->req, 503, "Service Unavailable", body);
+	}
+}
+
+int idp_gateway_ready_replicas(idp_gateway *g, const char *name)
+{
+	service *s = find_service(g, name);
+	return s ? ready_count(s) : 0;
 }
 
 void idp_gateway_replica_gone(idp_gateway *g, const char *name, const char *host, int port)
@@ -565,6 +600,13 @@ void idp_gateway_replica_gone(idp_gateway *g, const char *name, const char *host
 		r->ready = false;
 		if (r->inflight == 0)
 			free_replica(r);
+		/* A replica the runtime took away by itself (a pause, a crash) is no
+		 * longer asked for: the next request or tick asks again. */
+		int32_t live = 0;
+		for (const replica *x = s->replicas; x; x = x->next)
+			live += !x->gone;
+		if (s->requested > live)
+			s->requested = live;
 		return;
 	}
 }

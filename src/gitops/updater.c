@@ -159,3 +159,17 @@ int idp_gitops_add_component(idp_gitops_repo *r, idp_arena *a, const idp_doc_nod
 	}
 	return rc;
 }
+
+int idp_gitops_set_application(idp_gitops_repo *r, idp_arena *a, const char *text, size_t len, const char *source,
+			       const idp_gitops_renderer *renderer, const idp_gitops_identity *who,
+			       idp_gitops_commit_result *res, idp_err *err)
+{
+	idp_gitops_change change = {"Set the OAM Application", NULL, NULL, {0}, NULL};
+	idp_gitops_files_put(a, &change.files, IDP_GITOPS_OAM_FILE, text, len);
+	int rc = gitops_render_into(r, a, renderer, text, len, &change.files, err);
+	if (rc)
+		return rc;
+	const char *trailers[] = {idp_arena_printf(a, "Idp-Source: %s", source ? source : "up"), NULL};
+	change.trailers = trailers;
+	return idp_gitops_commit(r, &change, who, a, res, err);
+}

@@ -13,25 +13,34 @@
  * addresses on every run. 127.0.0.0/16 is left to the machine. */
 void idp_runtime_assign_addresses(idp_arena *a, idp_runtime_plan *p)
 {
+	idp_runtime_assign_addresses_in(a, p, 1, 0);
+}
+
+static void add_own_names(idp_arena *a, idp_runtime_item *it)
+{
+	/* A Knative Service is reached by its own name too. */
+	const char *forms[] = {it->name, idp_arena_printf(a, "%s.%s", it->name, it->namespace),
+			       idp_arena_printf(a, "%s.%s.svc", it->name, it->namespace),
+			       idp_arena_printf(a, "%s.%s.svc.cluster.local", it->name, it->namespace)};
+	for (size_t k = 0; k < 4; k++) {
+		it->hosts = idp_arena_grow(a, it->hosts, it->n_hosts, &it->hosts_cap, sizeof(*it->hosts));
+		it->hosts[it->n_hosts++] = forms[k];
+	}
+}
+
+/* Plan order, so the same objects get the same addresses on every run;
+ * .0, .1 and .255 of the slot are left out. */
+void idp_runtime_assign_addresses_in(idp_arena *a, idp_runtime_plan *p, unsigned net, unsigned slot)
+{
 	unsigned next = 2;
 	for (size_t i = 0; i < p->n; i++) {
 		idp_runtime_item *it = &p->items[i];
 		if (it->kind != IDP_LOCAL_DAEMON && it->kind != IDP_LOCAL_PROCESS)
 			continue;
-		it->address = idp_arena_printf(a, "127.1.%u.%u", next / 256, next % 256);
+		it->address = next <= 254 ? idp_arena_printf(a, "127.%u.%u.%u", net & 255, slot & 255, next) : NULL;
 		next++;
-		if (next % 256 == 0 || next % 256 == 255) /* skip .0 and .255 */
-			next += next % 256 == 0 ? 1 : 3;
-		if (it->kind == IDP_LOCAL_PROCESS && it->n_hosts == 0) {
-			/* A Knative Service is reached by its own name too. */
-			const char *forms[] = {it->name, idp_arena_printf(a, "%s.%s", it->name, it->namespace),
-					       idp_arena_printf(a, "%s.%s.svc", it->name, it->namespace),
-					       idp_arena_printf(a, "%s.%s.svc.cluster.local", it->name, it->namespace)};
-			for (size_t k = 0; k < 4; k++) {
-				it->hosts = idp_arena_grow(a, it->hosts, it->n_hosts, &it->hosts_cap, sizeof(*it->hosts));
-				it->hosts[it->n_hosts++] = forms[k];
-			}
-		}
+		if (it->kind == IDP_LOCAL_PROCESS && it->n_hosts == 0)
+			add_own_names(a, it);
 	}
 }
 
@@ -40,7 +49,31 @@ static bool host_char(char c)
 	return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') || c == '-' || c == '.';
 }
 
+static const char *rewrite(idp_arena *a, const idp_runtime_plan *p, const char *value, bool whole_is_host);
+
 const char *idp_runtime_rewrite_hosts(idp_arena *a, const idp_runtime_plan *p, const char *value)
+{
+	return rewrite(a, p, value, true);
+}
+
+/* Whether an environment key names a host (DB_HOST, REDIS_ADDR, ...): only
+ * then is a short name that is the whole value a host; DB_USER=counter
+ * stays counter even where a service is called counter. */
+static bool host_key(const char *key)
+{
+	static const char *const words[] = {"HOST", "ADDR", "SERVER", "ENDPOINT", "BROKER", "URL", "URI", "DSN"};
+	for (size_t i = 0; i < sizeof words / sizeof *words; i++)
+		if (strstr(key, words[i]))
+			return true;
+	return false;
+}
+
+const char *idp_runtime_rewrite_env(idp_arena *a, const idp_runtime_plan *p, const char *key, const char *value)
+{
+	return rewrite(a, p, value, host_key(key));
+}
+
+static const char *rewrite(idp_arena *a, const idp_runtime_plan *p, const char *value, bool whole_is_host)
 {
 	idp_buf out = IDP_BUF_INIT;
 	for (const char *s = value; *s;) {
@@ -56,7 +89,7 @@ const char *idp_runtime_rewrite_hosts(idp_arena *a, const idp_runtime_plan *p, c
 		/* A short name (svc, svc.ns) is a host only where a host stands:
 		 * the whole value, or a URL's authority (after // or @); "counter"
 		 * the user name stays. Names with .svc are hosts anywhere. */
-		bool whole = s == value && !s[n];
+		bool whole = whole_is_host && s == value && !s[n];
 		bool authority = (s - value >= 2 && s[-1] == '/' && s[-2] == '/' && s[n] != '@') ||
 				 (s > value && s[-1] == '@'); /* //user@host: the user is no host */
 		const char *addr = NULL;
@@ -91,7 +124,7 @@ static const idp_doc_node *find_secret(idp_doc_node *const *objs, size_t n, cons
 	return NULL;
 }
 
-static void env_put(idp_arena *a, idp_runtime_env *env, const char *key, const char *value)
+void idp_runtime_env_put(idp_arena *a, idp_runtime_env *env, const char *key, const char *value)
 {
 	for (size_t i = 0; i < env->n; i++)
 		if (strcmp(env->keys[i], key) == 0) {
@@ -116,7 +149,8 @@ int idp_runtime_secret_values(idp_arena *a, const idp_runtime_plan *p, idp_doc_n
 	for (size_t i = 0; sd && sd->kind == IDP_DOC_MAP && i < sd->as.map.len; i++) {
 		const idp_doc_node *v = sd->as.map.items[i].value;
 		if (v->kind == IDP_DOC_STR)
-			env_put(a, out, sd->as.map.items[i].key, idp_runtime_rewrite_hosts(a, p, v->as.str.ptr));
+			idp_runtime_env_put(a, out, sd->as.map.items[i].key,
+					    idp_runtime_rewrite_env(a, p, sd->as.map.items[i].key, v->as.str.ptr));
 	}
 	const char *gen = idp_doc_map_get_str(idp_doc_map_get(idp_doc_map_get(sec, "metadata"), "annotations"),
 					      "platform.example.org/generate");
@@ -129,7 +163,7 @@ int idp_runtime_secret_values(idp_arena *a, const idp_runtime_plan *p, idp_doc_n
 		idp_buf v = IDP_BUF_INIT;
 		int rc = generate(ctx, ns, name, key, &v, err);
 		if (rc == 0)
-			env_put(a, out, key, idp_arena_strndup(a, v.ptr ? v.ptr : "", v.len));
+			idp_runtime_env_put(a, out, key, idp_arena_strndup(a, v.ptr ? v.ptr : "", v.len));
 		idp_buf_free(&v);
 		if (rc)
 			return rc;

@@ -158,6 +158,10 @@ int idp_runtime_plan_objects(idp_arena *a, idp_doc_node *const *objs, size_t n, 
  * (127.1.0.2, 127.1.0.3, ... in plan order: stable for the same objects);
  * a process is also reached by its own Service names. */
 void idp_runtime_assign_addresses(idp_arena *a, idp_runtime_plan *p);
+/* The same in 127.<net>.<slot>.2 .. .254 (a state directory's net, an
+ * application's slot), so that runtimes and applications side by side never
+ * share an address. Items beyond the 253rd get none (address NULL). */
+void idp_runtime_assign_addresses_in(idp_arena *a, idp_runtime_plan *p, unsigned net, unsigned slot);
 
 /* value with every whole host name of p's daemons and processes (svc,
  * svc.ns, svc.ns.svc, svc.ns.svc.cluster.local) replaced by its address:
@@ -165,11 +169,19 @@ void idp_runtime_assign_addresses(idp_arena *a, idp_runtime_plan *p);
  * "postgresql://u@127.1.0.2:5432/x". */
 const char *idp_runtime_rewrite_hosts(idp_arena *a, const idp_runtime_plan *p, const char *value);
 
+/* The same for the value of environment key: a short name that is the
+ * whole value is a host only when the key says so (*HOST*, *ADDR*, *URL*,
+ * *SERVER*, *ENDPOINT*, *BROKER*, *URI*, *DSN*): DB_USER=counter stays. */
+const char *idp_runtime_rewrite_env(idp_arena *a, const idp_runtime_plan *p, const char *key, const char *value);
+
 /* Environment entries, in order; a later key replaces an earlier one. */
 typedef struct idp_runtime_env {
 	const char **keys, **values;
 	size_t n, cap;
 } idp_runtime_env;
+
+/* Sets key (a later value replaces an earlier one, as Kubernetes' envFrom). */
+void idp_runtime_env_put(idp_arena *a, idp_runtime_env *env, const char *key, const char *value);
 
 /* The value of a generated secret key (made once and kept: the store's
  * idp_store_secret_generate), appended to out. */
@@ -182,5 +194,79 @@ typedef int (*idp_runtime_generate_fn)(void *ctx, const char *ns, const char *se
 int idp_runtime_secret_values(idp_arena *a, const idp_runtime_plan *p, idp_doc_node *const *objs, size_t n,
 			      const char *ns, const char *name, idp_runtime_generate_fn generate, void *ctx,
 			      idp_runtime_env *out, idp_err *err);
+
+/* ---------------------------------------------------------------- the target */
+
+/* The local target: what the sync engine (and, until it lands, `idp up`)
+ * applies an application's rendered objects to. Daemons are started at
+ * apply and kept running; processes (Knative Services) are started and
+ * stopped by the gateway through idp_runtime_target_scale; Secrets become
+ * files (0600) under the state directory and environment. Everything an
+ * application owns lives in STATE/apps/APP/: data, secrets, logs. */
+typedef struct idp_runtime_target idp_runtime_target;
+
+typedef struct idp_runtime_hooks {
+	void *ctx;
+	/* A replica of service ("ns/name") listens at host:port and is probed on
+	 * probe_path (NULL: the service's readinessProbe, else TCP). */
+	void (*replica_starting)(void *ctx, const char *service, const char *host, int port, const char *probe_path);
+	void (*replica_gone)(void *ctx, const char *service, const char *host, int port);
+	/* More replicas of service cannot start now: why, one line. */
+	void (*scale_refused)(void *ctx, const char *service, const char *reason);
+	/* Generated secret values, kept (the store); ctx is the hooks' ctx. */
+	int (*generate)(void *ctx, const char *app, const char *ns, const char *secret, const char *key, idp_buf *out,
+			idp_err *err);
+	/* Progress of apply/resume, one line per object (may be NULL). */
+	void (*progress)(void *ctx, const char *app, const char *object, const char *health, const char *message);
+} idp_runtime_hooks;
+
+/* A target whose files live under state_dir (which must exist), whose
+ * addresses are in 127.<net>.0.0/16. The hooks are copied. */
+idp_runtime_target *idp_runtime_target_new(const char *state_dir, unsigned net, const idp_runtime_hooks *hooks);
+/* Stops everything it runs and frees it (the data stays). */
+void idp_runtime_target_free(idp_runtime_target *t);
+
+/* Applies app's objects (from render --compose inline --unwrap-objects):
+ * takes ownership of arena a, which holds them; relative local: programs
+ * are found under base_dir. What left the application is stopped; daemons
+ * are started and this returns when they answer (or fails naming the one
+ * that did not); Secrets are written; each Knative Service is started once
+ * (Knative's initial-scale 1) and left to the gateway. A service name
+ * another application owns is IDP_EINPUT. */
+int idp_runtime_target_apply(idp_runtime_target *t, const char *app, idp_arena *a, idp_doc_node *const *objs,
+			     size_t n, const char *base_dir, idp_err *err);
+
+/* The gateway's scaler: run replicas processes of service ("ns/name"). */
+void idp_runtime_target_scale(idp_runtime_target *t, const char *service, int32_t replicas);
+
+/* Every process and daemon of app stopped, data kept; resume starts the
+ * daemons again (processes come back on demand). */
+int idp_runtime_target_pause(idp_runtime_target *t, const char *app, idp_err *err);
+int idp_runtime_target_resume(idp_runtime_target *t, const char *app, idp_err *err);
+/* Stops app and forgets it; purge removes STATE/apps/APP too. */
+int idp_runtime_target_remove(idp_runtime_target *t, const char *app, bool purge, idp_err *err);
+
+/* Reaps, restarts, and tells the gateway about replicas that died. */
+void idp_runtime_target_tick(idp_runtime_target *t);
+
+typedef struct idp_runtime_object_status {
+	const char *app, *object;  /* Kind/namespace/name */
+	const char *local;         /* daemon, process, secret, config, namespace, route, unavailable */
+	const char *health;        /* Healthy, Progressing, Degraded, Suspended, Unavailable */
+	const char *message;       /* one line */
+	const char *address;       /* daemons and processes */
+	int port;                  /* daemons: the port; processes: -1 */
+	int replicas;              /* processes: running now */
+} idp_runtime_object_status;
+
+/* The applications the target holds (names in a), in the order applied. */
+size_t idp_runtime_target_apps(const idp_runtime_target *t, idp_arena *a, const char ***names);
+/* Whether app is paused; IDP_ENOTFOUND when the target does not hold it. */
+int idp_runtime_target_paused(const idp_runtime_target *t, const char *app, bool *paused);
+/* One entry per object of app (strings in a); IDP_ENOTFOUND for an unknown app. */
+int idp_runtime_target_status(idp_runtime_target *t, const char *app, idp_arena *a, idp_runtime_object_status **out,
+			      size_t *n, idp_err *err);
+/* The processes running now, all applications together (for `down` checks). */
+size_t idp_runtime_target_running(const idp_runtime_target *t);
 
 #endif

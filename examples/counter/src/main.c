@@ -6,6 +6,7 @@
  * PORT is where it listens (8080). One request per connection. */
 #define _POSIX_C_SOURCE 200809L
 #include <libpq-fe.h>
+#include <arpa/inet.h>
 #include <netinet/in.h>
 #include <signal.h>
 #include <stdio.h>
@@ -97,14 +98,19 @@ int main(void)
 	int port = atoi(env("PORT", "8080"));
 	int s = socket(AF_INET, SOCK_STREAM, 0), one = 1;
 	setsockopt(s, SOL_SOCKET, SO_REUSEADDR, &one, sizeof(one));
-	struct sockaddr_in addr = {.sin_family = AF_INET, .sin_port = htons((unsigned short)port),
-				   .sin_addr.s_addr = htonl(INADDR_LOOPBACK)};
+	/* HOST: the address the platform gives this replica (127.0.0.1 alone). */
+	const char *host = env("HOST", "127.0.0.1");
+	struct sockaddr_in addr = {.sin_family = AF_INET, .sin_port = htons((unsigned short)port)};
+	if (inet_pton(AF_INET, host, &addr.sin_addr) != 1) {
+		fprintf(stderr, "counter: HOST %s is no IPv4 address\n", host);
+		return 1;
+	}
 	if (s < 0 || bind(s, (struct sockaddr *)&addr, sizeof(addr)) < 0 || listen(s, 64) < 0) {
 		perror("counter: cannot listen");
 		return 1;
 	}
 	PGconn *db = db_connect();
-	fprintf(stderr, "counter listening on 127.0.0.1:%d\n", port);
+	fprintf(stderr, "counter listening on %s:%d\n", host, port);
 	for (;;) {
 		int fd = accept(s, NULL, NULL);
 		if (fd < 0)

@@ -1,0 +1,440 @@
+/* idp up, status, pause, resume, down, daemon: the local runtime's verbs.
+ * Each one talks to the state directory's daemon (starting it for up). */
+#include "cmd/cmd.h"
+#include "daemon/daemon.h"
+#include "store/store.h"
+
+#include <errno.h>
+#include <getopt.h>
+#include <limits.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#define DEFAULT_APP "embedded:examples/counter-app.yaml"
+
+static const char up_usage[] =
+	"usage: idp up [-f APP.yaml|embedded:NAME] [--state DIR] [--listen HOST:PORT] [--domain D]\n"
+	"              [--grace S] [--stable-window S]\n"
+	"\n"
+	"Runs an OAM Application on this machine: commits it to its GitOps repository\n"
+	"(STATE/gitops/APP-gitops), renders it with its claims composed, starts its redis,\n"
+	"PostgreSQL and MQTT as local daemons, and its Knative Services as processes behind\n"
+	"the gateway, which scales them to zero when idle and starts them on the next\n"
+	"request. Returns when every service answers its readiness probe and prints the URLs.\n"
+	"The state directory's daemon is started when none runs (its options are the ones\n"
+	"given then).\n"
+	"\n"
+	"  -f FILE             the Application (default " DEFAULT_APP ");\n"
+	"                      local:PATH images are found relative to FILE's directory\n"
+	"                      (the current directory for embedded files)\n"
+	"  --state DIR         state directory ($IDP_STATE, else ~/.local/state/idp)\n"
+	"  --listen HOST:PORT  the gateway's address (127.0.0.1:8080; port 0: any)\n"
+	"  --domain D          Knative domain: SERVICE.NAMESPACE.D (localhost)\n"
+	"  --grace S           scale-to-zero grace period (Knative's 30)\n"
+	"  --stable-window S   autoscaler stable window (Knative's 60)\n";
+
+static const char status_usage[] =
+	"usage: idp status [APP] [--state DIR] [-o wide|json]\n"
+	"\n"
+	"What the local runtime runs: per application its revision, its URLs, and per\n"
+	"object what it became here (daemon, process, secret, route, unavailable), its\n"
+	"health and why.\n";
+
+static const char pause_usage[] =
+	"usage: idp pause [APP] [--state DIR]\n\nStops every process and daemon of APP (of all without APP); data is kept.\n";
+static const char resume_usage[] =
+	"usage: idp resume [APP] [--state DIR]\n\nStarts the daemons of a paused APP (of all) again; services start on demand.\n";
+static const char down_usage[] =
+	"usage: idp down [APP] [--purge] [--state DIR]\n"
+	"\n"
+	"Stops APP (every application, and then the daemon, without APP). --purge removes\n"
+	"its data, secrets and GitOps repository from the state directory too.\n";
+static const char daemon_usage[] =
+	"usage: idp daemon [--state DIR] [--listen HOST:PORT] [--domain D] [--grace S] [--stable-window S]\n"
+	"\n"
+	"The state directory's daemon in the foreground (idp up starts it in the background):\n"
+	"the runtime, the gateway, and the control socket STATE/idp.sock. SIGINT/SIGTERM\n"
+	"stop it and everything it runs.\n";
+
+typedef struct opts {
+	const char *state, *file, *domain, *output, *app;
+	char listen_host[256];
+	int listen_port;
+	const char *listen_arg, *grace_arg, *window_arg;
+	double grace, window;
+	bool purge;
+} opts;
+
+enum { OPT_STATE = 256, OPT_LISTEN, OPT_DOMAIN, OPT_GRACE, OPT_WINDOW, OPT_PURGE };
+
+static int bad(const char *verb, const char *usage, const char *fmt, const char *arg)
+{
+	fprintf(stderr, "idp %s: ", verb);
+	fprintf(stderr, fmt, arg);
+	fprintf(stderr, "\n%s", usage);
+	return IDP_EXIT_INPUT;
+}
+
+static bool parse_seconds(const char *s, double *out)
+{
+	char *end;
+	errno = 0;
+	double v = strtod(s, &end);
+	if (errno || end == s || *end || !(v > 0) || v > 86400)
+		return false;
+	*out = v;
+	return true;
+}
+
+static bool parse_listen(const char *s, char host[256], int *port)
+{
+	const char *colon = strrchr(s, ':');
+	if (!colon || colon == s || (size_t)(colon - s) >= 256)
+		return false;
+	char *end;
+	long p = strtol(colon + 1, &end, 10);
+	if (*end || end == colon + 1 || p < 0 || p > 65535)
+		return false;
+	snprintf(host, 256, "%.*s", (int)(colon - s), s);
+	*port = (int)p;
+	return true;
+}
+
+/* Flags shared by the verbs; returns -1 to go on, else an exit code. */
+static int parse(int argc, char **argv, const char *usage, const char *shortopts, opts *o)
+{
+	static const struct option longopts[] = {{"state", required_argument, NULL, OPT_STATE},
+						 {"listen", required_argument, NULL, OPT_LISTEN},
+						 {"domain", required_argument, NULL, OPT_DOMAIN},
+						 {"grace", required_argument, NULL, OPT_GRACE},
+						 {"stable-window", required_argument, NULL, OPT_WINDOW},
+						 {"purge", no_argument, NULL, OPT_PURGE},
+						 {"help", no_argument, NULL, 'h'},
+						 {NULL, 0, NULL, 0}};
+	memset(o, 0, sizeof(*o));
+	snprintf(o->listen_host, sizeof o->listen_host, "127.0.0.1");
+	o->listen_port = 8080;
+	int c;
+	optind = 1;
+	opterr = 0;
+	while ((c = getopt_long(argc, argv, shortopts, longopts, NULL)) != -1) {
+		switch (c) {
+		case 'f': o->file = optarg; break;
+		case 'o': o->output = optarg; break;
+		case OPT_STATE: o->state = optarg; break;
+		case OPT_DOMAIN: o->domain = optarg; break;
+		case OPT_PURGE: o->purge = true; break;
+		case OPT_LISTEN:
+			o->listen_arg = optarg;
+			if (!parse_listen(optarg, o->listen_host, &o->listen_port))
+				return bad(argv[0], usage, "--listen %s: want HOST:PORT", optarg);
+			break;
+		case OPT_GRACE:
+			o->grace_arg = optarg;
+			if (!parse_seconds(optarg, &o->grace))
+				return bad(argv[0], usage, "--grace %s: want seconds (> 0)", optarg);
+			break;
+		case OPT_WINDOW:
+			o->window_arg = optarg;
+			if (!parse_seconds(optarg, &o->window))
+				return bad(argv[0], usage, "--stable-window %s: want seconds (> 0)", optarg);
+			break;
+		case 'h': fputs(usage, stdout); return IDP_EXIT_OK;
+		default:
+			return bad(argv[0], usage, "unknown or incomplete option %s", argv[optind - 1]);
+		}
+	}
+	if (optind < argc)
+		o->app = argv[optind++];
+	if (optind < argc)
+		return bad(argv[0], usage, "unexpected argument \"%s\"", argv[optind]);
+	if (o->app && idp_name_check_dns1123_label(o->app))
+		return bad(argv[0], usage, "APP \"%s\" is no application name (a DNS-1123 label)", o->app);
+	if (o->output && strcmp(o->output, "wide") != 0 && strcmp(o->output, "json") != 0)
+		return bad(argv[0], usage, "-o %s: want wide or json", o->output);
+	return -1;
+}
+
+/* The state directory, absolute (the daemon runs from /), made with its parents. */
+static int state_dir(idp_arena *a, opts *o, idp_err *err)
+{
+	const char *dir = o->state ? o->state : idp_store_default_dir(a);
+	if (!dir || !*dir)
+		return idp_err_set(err, IDP_EINPUT, "no state directory: set --state, $IDP_STATE or $HOME");
+	char *copy = idp_arena_strdup(a, dir);
+	for (char *p = copy + 1; *p; p++)
+		if (*p == '/') {
+			*p = 0;
+			if (mkdir(copy, 0700) != 0 && errno != EEXIST)
+				return idp_err_set(err, IDP_ERUNTIME, "cannot create %s: %s", copy, strerror(errno));
+			*p = '/';
+		}
+	if (mkdir(copy, 0700) != 0 && errno != EEXIST)
+		return idp_err_set(err, IDP_ERUNTIME, "cannot create %s: %s", copy, strerror(errno));
+	char real[PATH_MAX];
+	if (!realpath(copy, real))
+		return idp_err_set(err, IDP_ERUNTIME, "%s: %s", copy, strerror(errno));
+	o->state = idp_arena_strdup(a, real);
+	return 0;
+}
+
+static void print_event(void *ctx, const idp_doc_node *ev)
+{
+	(void)ctx;
+	const char *obj = idp_doc_map_get_str(ev, "object"), *health = idp_doc_map_get_str(ev, "health");
+	const char *msg = idp_doc_map_get_str(ev, "message");
+	printf("  %-48s %-12s %s\n", obj ? obj : "?", health ? health : "?", msg ? msg : "");
+	fflush(stdout);
+}
+
+static int fail(const idp_err *err, int rc)
+{
+	idp_cmd_print_err(err);
+	return idp_cmd_exit_code(rc);
+}
+
+/* The daemon's argv: this program, `daemon`, the options given. */
+static char **daemon_argv(idp_arena *a, const opts *o)
+{
+	char self[PATH_MAX];
+	ssize_t n = readlink("/proc/self/exe", self, sizeof self - 1);
+	self[n > 0 ? n : 0] = 0;
+	char **v = idp_arena_alloc(a, 16 * sizeof(*v));
+	size_t k = 0;
+	v[k++] = idp_arena_strdup(a, self);
+	v[k++] = "daemon";
+	v[k++] = "--state";
+	v[k++] = (char *)o->state;
+	v[k++] = "--listen";
+	v[k++] = idp_arena_printf(a, "%s:%d", o->listen_host, o->listen_port);
+	if (o->domain) {
+		v[k++] = "--domain";
+		v[k++] = (char *)o->domain;
+	}
+	if (o->grace_arg) {
+		v[k++] = "--grace";
+		v[k++] = (char *)o->grace_arg;
+	}
+	if (o->window_arg) {
+		v[k++] = "--stable-window";
+		v[k++] = (char *)o->window_arg;
+	}
+	v[k] = NULL;
+	return v;
+}
+
+/* The Application's text, its name for messages, and where its programs are. */
+static int read_app(idp_arena *a, const char *arg, const char **text, const char **base, idp_err *err)
+{
+	idp_cmd_inputs in = {0};
+	int rc = idp_cmd_inputs_add(&in, arg, err);
+	if (rc == 0 && in.len != 1)
+		rc = idp_err_set(err, IDP_EINPUT, "%s: want one Application file, found %zu files", arg, in.len);
+	char dir[PATH_MAX];
+	if (rc == 0 && in.items[0].data) {
+		*text = idp_arena_strndup(a, in.items[0].data, in.items[0].len);
+		if (!getcwd(dir, sizeof dir))
+			rc = idp_err_set(err, IDP_ERUNTIME, "getcwd: %s", strerror(errno));
+	} else if (rc == 0) {
+		idp_buf b = IDP_BUF_INIT;
+		rc = idp_file_read(in.items[0].name, 1 << 22, &b, err);
+		*text = idp_arena_strndup(a, b.ptr ? b.ptr : "", b.len);
+		idp_buf_free(&b);
+		char real[PATH_MAX];
+		if (rc == 0 && !realpath(in.items[0].name, real))
+			rc = idp_err_set(err, IDP_ERUNTIME, "%s: %s", in.items[0].name, strerror(errno));
+		if (rc == 0) {
+			char *slash = strrchr(real, '/');
+			*slash = 0;
+			snprintf(dir, sizeof dir, "%s", *real ? real : "/");
+		}
+	}
+	if (rc == 0)
+		*base = idp_arena_strdup(a, dir);
+	idp_cmd_inputs_free(&in);
+	return rc;
+}
+
+int idp_cmd_up(int argc, char **argv)
+{
+	opts o;
+	int ex = parse(argc, argv, up_usage, "f:h", &o);
+	if (ex >= 0)
+		return ex;
+	if (o.app)
+		return bad(argv[0], up_usage, "unexpected argument \"%s\" (the Application comes with -f)", o.app);
+	idp_arena *a = idp_arena_new();
+	idp_err err = IDP_ERR_INIT;
+	const char *file = o.file ? o.file : DEFAULT_APP, *text = NULL, *base = NULL;
+	int rc = read_app(a, file, &text, &base, &err);
+	if (rc == 0)
+		rc = state_dir(a, &o, &err);
+	if (rc == 0)
+		rc = idp_daemon_spawn(o.state, daemon_argv(a, &o), 30, &err);
+	idp_doc_node *req = idp_doc_new_map(a), *reply = NULL;
+	idp_doc_map_set(a, req, "op", idp_doc_new_str(a, "up"));
+	idp_doc_map_set(a, req, "file", idp_doc_new_str(a, file));
+	idp_doc_map_set(a, req, "text", idp_doc_new_str(a, text ? text : ""));
+	idp_doc_map_set(a, req, "base_dir", idp_doc_new_str(a, base ? base : "/"));
+	if (rc == 0) {
+		printf("idp up %s (state %s)\n", file, o.state);
+		rc = idp_daemon_call(o.state, a, req, print_event, NULL, &reply, &err);
+	}
+	if (rc == 0) {
+		const char *app = idp_doc_map_get_str(reply, "app"), *rev = idp_doc_map_get_str(reply, "revision");
+		printf("%s is ready (revision %.7s)\n", app ? app : "?", rev ? rev : "?");
+		const idp_doc_node *urls = idp_doc_map_get(reply, "urls");
+		for (size_t i = 0; urls && urls->kind == IDP_DOC_SEQ && i < urls->as.seq.len; i++)
+			if (urls->as.seq.items[i]->kind == IDP_DOC_STR)
+				printf("  %s\n", urls->as.seq.items[i]->as.str.ptr);
+	}
+	int code = rc ? fail(&err, rc) : IDP_EXIT_OK;
+	idp_err_clear(&err);
+	idp_arena_free(a);
+	return code;
+}
+
+/* ---------------------------------------------------------------- status */
+
+static const char *str_or(const idp_doc_node *m, const char *key, const char *dflt)
+{
+	const char *s = idp_doc_map_get_str(m, key);
+	return s ? s : dflt;
+}
+
+static void print_status(const idp_doc_node *reply, bool wide)
+{
+	const idp_doc_node *apps = idp_doc_map_get(reply, "apps");
+	printf("gateway %s\n", str_or(reply, "gateway", "?"));
+	if (!apps || apps->kind != IDP_DOC_SEQ || apps->as.seq.len == 0) {
+		printf("no applications\n");
+		return;
+	}
+	/* kubectl's layout: columns as wide as their widest cell. */
+	size_t w_obj = strlen("OBJECT"), w_local = strlen("LOCAL"), w_health = strlen("HEALTH");
+	for (size_t i = 0; i < apps->as.seq.len; i++) {
+		const idp_doc_node *objs = idp_doc_map_get(apps->as.seq.items[i], "objects");
+		for (size_t k = 0; objs && objs->kind == IDP_DOC_SEQ && k < objs->as.seq.len; k++) {
+			const idp_doc_node *ob = objs->as.seq.items[k];
+			size_t l;
+			if ((l = strlen(str_or(ob, "object", ""))) > w_obj)
+				w_obj = l;
+			if ((l = strlen(str_or(ob, "local", ""))) > w_local)
+				w_local = l;
+			if ((l = strlen(str_or(ob, "health", ""))) > w_health)
+				w_health = l;
+		}
+	}
+	for (size_t i = 0; i < apps->as.seq.len; i++) {
+		const idp_doc_node *app = apps->as.seq.items[i];
+		const idp_doc_node *paused = idp_doc_map_get(app, "paused");
+		printf("\nAPP %s  revision %.7s%s\n", str_or(app, "name", "?"), str_or(app, "revision", "-"),
+		       paused && paused->kind == IDP_DOC_BOOL && paused->as.b ? "  (paused)" : "");
+		const idp_doc_node *urls = idp_doc_map_get(app, "urls");
+		for (size_t k = 0; urls && urls->kind == IDP_DOC_SEQ && k < urls->as.seq.len; k++)
+			if (urls->as.seq.items[k]->kind == IDP_DOC_STR)
+				printf("  %s\n", urls->as.seq.items[k]->as.str.ptr);
+		printf("%-*s   %-*s   %-*s   %-8s   %s\n", (int)w_obj, "OBJECT", (int)w_local, "LOCAL", (int)w_health, "HEALTH",
+		       "REPLICAS", wide ? "MESSAGE" : "ADDRESS");
+		const idp_doc_node *objs = idp_doc_map_get(app, "objects");
+		for (size_t k = 0; objs && objs->kind == IDP_DOC_SEQ && k < objs->as.seq.len; k++) {
+			const idp_doc_node *ob = objs->as.seq.items[k];
+			const idp_doc_node *rep = idp_doc_map_get(ob, "replicas"), *port = idp_doc_map_get(ob, "port");
+			char replicas[16] = "-", addr[80] = "-";
+			if (rep && rep->kind == IDP_DOC_INT)
+				snprintf(replicas, sizeof replicas, "%lld", (long long)rep->as.i);
+			if (idp_doc_map_get_str(ob, "address"))
+				snprintf(addr, sizeof addr, "%s%s%lld", idp_doc_map_get_str(ob, "address"), port ? ":" : "",
+					 port && port->kind == IDP_DOC_INT ? (long long)port->as.i : 0LL);
+			if (!port && strcmp(addr, "-") != 0)
+				snprintf(addr, sizeof addr, "%s", idp_doc_map_get_str(ob, "address"));
+			printf("%-*s   %-*s   %-*s   %-8s   %s\n", (int)w_obj, str_or(ob, "object", "?"), (int)w_local,
+			       str_or(ob, "local", "?"), (int)w_health, str_or(ob, "health", "?"), replicas,
+			       wide ? str_or(ob, "message", "") : addr);
+		}
+	}
+}
+
+/* A verb that sends {"op": op, "app": APP?, "purge": ...} to a running daemon. */
+static int simple_verb(int argc, char **argv, const char *usage, const char *shortopts, const char *op)
+{
+	opts o;
+	int ex = parse(argc, argv, usage, shortopts, &o);
+	if (ex >= 0)
+		return ex;
+	idp_arena *a = idp_arena_new();
+	idp_err err = IDP_ERR_INIT;
+	int rc = state_dir(a, &o, &err);
+	idp_doc_node *req = idp_doc_new_map(a), *reply = NULL;
+	idp_doc_map_set(a, req, "op", idp_doc_new_str(a, op));
+	if (o.app)
+		idp_doc_map_set(a, req, "app", idp_doc_new_str(a, o.app));
+	if (o.purge)
+		idp_doc_map_set(a, req, "purge", idp_doc_new_bool(a, true));
+	if (rc == 0 && strcmp(op, "down") == 0 && !idp_daemon_running(o.state)) {
+		printf("no idp daemon runs for %s: nothing to stop\n", o.state);
+	} else if (rc == 0) {
+		rc = idp_daemon_call(o.state, a, req, print_event, NULL, &reply, &err);
+		if (rc == 0 && strcmp(op, "down") == 0 && !o.app)
+			rc = idp_daemon_wait_gone(o.state, 60, &err);
+		if (rc == 0 && strcmp(op, "status") == 0) {
+			if (o.output && strcmp(o.output, "json") == 0) {
+				idp_buf b = IDP_BUF_INIT;
+				if (idp_doc_emit_json(reply, IDP_DOC_JSON_PRETTY, &b, &err) == 0)
+					fwrite(b.ptr, 1, b.len, stdout);
+				idp_buf_free(&b);
+			} else {
+				print_status(reply, o.output != NULL);
+			}
+		}
+	}
+	int code = rc ? fail(&err, rc) : IDP_EXIT_OK;
+	idp_err_clear(&err);
+	idp_arena_free(a);
+	return code;
+}
+
+int idp_cmd_status(int argc, char **argv)
+{
+	return simple_verb(argc, argv, status_usage, "o:h", "status");
+}
+
+int idp_cmd_pause(int argc, char **argv)
+{
+	return simple_verb(argc, argv, pause_usage, "h", "pause");
+}
+
+int idp_cmd_resume(int argc, char **argv)
+{
+	return simple_verb(argc, argv, resume_usage, "h", "resume");
+}
+
+int idp_cmd_down(int argc, char **argv)
+{
+	return simple_verb(argc, argv, down_usage, "h", "down");
+}
+
+int idp_cmd_daemon(int argc, char **argv)
+{
+	opts o;
+	int ex = parse(argc, argv, daemon_usage, "h", &o);
+	if (ex >= 0)
+		return ex;
+	if (o.app)
+		return bad(argv[0], daemon_usage, "unexpected argument \"%s\"", o.app);
+	idp_arena *a = idp_arena_new();
+	idp_err err = IDP_ERR_INIT;
+	int rc = state_dir(a, &o, &err);
+	idp_daemon_opts d = {o.state, o.listen_host, o.listen_port, o.domain, o.window, o.grace, idp_cmd_gitops_renderer()};
+	if (rc == 0 && chdir("/") != 0)
+		rc = idp_err_set(&err, IDP_ERUNTIME, "chdir /: %s", strerror(errno));
+	if (rc == 0)
+		rc = idp_daemon_run(&d, &err);
+	int code = rc ? fail(&err, rc) : IDP_EXIT_OK;
+	idp_err_clear(&err);
+	idp_arena_free(a);
+	return code;
+}

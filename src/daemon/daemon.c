@@ -1,0 +1,762 @@
+/* The daemon: one event loop (the gateway's) that also serves the control
+ * socket and ticks the runtime. Control requests are handled on the loop
+ * thread; `up` answers only once every service of the application has a
+ * ready replica, so it is parked (a waiter) while the loop probes them. */
+#include "daemon/daemon.h"
+#include "daemon/daemon_private.h"
+#include "gateway/gateway.h"
+#include "render/render.h"
+#include "runtime/runtime.h"
+#include "store/store.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <ftw.h>
+#include <limits.h>
+#include <poll.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/file.h>
+#include <sys/socket.h>
+#include <sys/stat.h>
+#include <time.h>
+#include <unistd.h>
+
+#define LOOP_WAIT_MS 20
+#define UP_TIMEOUT_S 120
+#define MAX_REQUEST_BYTES (4 << 20)
+
+typedef struct app {
+	char *name;
+	char *repo;       /* its GitOps repository */
+	char *base_dir;   /* where its local: programs are */
+	idp_arena *arena; /* objs */
+	idp_doc_node **objs;
+	size_t n_objs;
+	struct app *next;
+} app;
+
+typedef struct waiter {
+	int fd;
+	char *app;
+	char *revision;
+	double deadline;
+	struct waiter *next;
+} waiter;
+
+typedef struct ctl {
+	const idp_daemon_opts *o;
+	idp_gateway_config gw_cfg;
+	idp_store *store;
+	idp_runtime_target *target;
+	idp_gateway *gw;
+	int lock_fd, listen_fd;
+	app *apps;
+	waiter *waiters;
+	int client_fd; /* the connection progress events go to, or -1 */
+	bool shutdown;
+} ctl;
+
+static volatile sig_atomic_t stop_signal;
+
+static void on_signal(int sig)
+{
+	stop_signal = sig;
+}
+
+static double now_s(void)
+{
+	struct timespec t;
+	clock_gettime(CLOCK_MONOTONIC, &t);
+	return (double)t.tv_sec + (double)t.tv_nsec / 1e9;
+}
+
+static void logf_(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+static void logf_(const char *fmt, ...)
+{
+	char when[32];
+	time_t t = time(NULL);
+	struct tm tm;
+	gmtime_r(&t, &tm);
+	strftime(when, sizeof when, "%Y-%m-%dT%H:%M:%SZ", &tm);
+	va_list ap;
+	va_start(ap, fmt);
+	fprintf(stderr, "%s idp daemon: ", when);
+	vfprintf(stderr, fmt, ap);
+	fputc('\n', stderr);
+	va_end(ap);
+}
+
+/* ---------------------------------------------------------------- hooks */
+
+static void hook_starting(void *ctx, const char *service, const char *host, int port, const char *probe)
+{
+	ctl *d = ctx;
+	idp_gateway_replica_starting(d->gw, service, host, port, probe);
+}
+
+static void hook_gone(void *ctx, const char *service, const char *host, int port)
+{
+	ctl *d = ctx;
+	idp_gateway_replica_gone(d->gw, service, host, port);
+}
+
+static void hook_refused(void *ctx, const char *service, const char *reason)
+{
+	ctl *d = ctx;
+	idp_gateway_scale_refused(d->gw, service, reason);
+}
+
+static int hook_generate(void *ctx, const char *app_name, const char *ns, const char *secret, const char *key,
+			 idp_buf *out, idp_err *err)
+{
+	ctl *d = ctx;
+	char scope[512];
+	snprintf(scope, sizeof scope, "%s/%s", ns, secret);
+	return idp_store_secret_generate(d->store, app_name, scope, key, 24, out, err);
+}
+
+static void send_event(ctl *d, const char *app_name, const char *object, const char *health, const char *message)
+{
+	if (d->client_fd < 0)
+		return;
+	idp_arena *a = idp_arena_new();
+	idp_doc_node *m = idp_doc_new_map(a);
+	idp_doc_map_set(a, m, "event", idp_doc_new_str(a, "object"));
+	idp_doc_map_set(a, m, "app", idp_doc_new_str(a, app_name));
+	idp_doc_map_set(a, m, "object", idp_doc_new_str(a, object));
+	idp_doc_map_set(a, m, "health", idp_doc_new_str(a, health));
+	idp_doc_map_set(a, m, "message", idp_doc_new_str(a, message ? message : ""));
+	if (daemon_write_line(d->client_fd, m) != 0)
+		d->client_fd = -1; /* the client went away; the work goes on */
+	idp_arena_free(a);
+}
+
+static void hook_progress(void *ctx, const char *app_name, const char *object, const char *health, const char *message)
+{
+	ctl *d = ctx;
+	logf_("%s %s: %s %s", app_name, object, health, message ? message : "");
+	send_event(d, app_name, object, health, message);
+}
+
+static void gw_scale(void *ctx, const char *service, int32_t replicas)
+{
+	ctl *d = ctx;
+	idp_runtime_target_scale(d->target, service, replicas);
+}
+
+/* ---------------------------------------------------------------- replies */
+
+static void reply_error(int fd, int code, const char *msg)
+{
+	idp_arena *a = idp_arena_new();
+	idp_doc_node *m = idp_doc_new_map(a);
+	idp_doc_map_set(a, m, "ok", idp_doc_new_bool(a, false));
+	idp_doc_map_set(a, m, "error", idp_doc_new_str(a, msg ? msg : "failed"));
+	idp_doc_map_set(a, m, "code",
+			idp_doc_new_str(a, code == IDP_EINPUT || code == IDP_EINCOMPLETE ? "input"
+					   : code == IDP_ENOTFOUND		      ? "notfound"
+										      : "runtime"));
+	daemon_write_line(fd, m);
+	idp_arena_free(a);
+}
+
+static idp_doc_node *ok_reply(idp_arena *a)
+{
+	idp_doc_node *m = idp_doc_new_map(a);
+	idp_doc_map_set(a, m, "ok", idp_doc_new_bool(a, true));
+	return m;
+}
+
+/* ---------------------------------------------------------------- applications */
+
+static app *find_app(ctl *d, const char *name)
+{
+	for (app *x = d->apps; x; x = x->next)
+		if (strcmp(x->name, name) == 0)
+			return x;
+	return NULL;
+}
+
+static void free_app(app *x)
+{
+	free(x->name);
+	free(x->repo);
+	free(x->base_dir);
+	idp_arena_free(x->arena);
+	free(x);
+}
+
+/* The gateway's routes from every application's objects. */
+static int rebuild_routes(ctl *d, idp_err *err)
+{
+	idp_arena *a = idp_arena_new();
+	idp_doc_node **all = NULL;
+	size_t n = 0, cap = 0;
+	for (app *x = d->apps; x; x = x->next)
+		for (size_t i = 0; i < x->n_objs; i++) {
+			all = idp_arena_grow(a, all, n, &cap, sizeof(*all));
+			all[n++] = x->objs[i];
+		}
+	idp_gateway_routes *r = NULL;
+	int rc = idp_gateway_routes_build(&d->gw_cfg, all, n, &r, err);
+	if (rc == 0)
+		idp_gateway_set_routes(d->gw, r);
+	idp_arena_free(a);
+	return rc;
+}
+
+/* The objects the local target runs: the Application rendered with its
+ * claims composed in, as Crossplane would compose them in a cluster. */
+static int render_objects(idp_arena *a, const char *file, const char *text, size_t len, const char **name,
+			  idp_doc_node ***objs, size_t *n, idp_err *err)
+{
+	idp_doc_stream s;
+	int rc = idp_doc_load(a, file, text, len, NULL, &s, err);
+	if (rc)
+		return rc;
+	*name = NULL;
+	for (size_t i = 0; i < s.len && !*name; i++) {
+		const char *kind = idp_doc_map_get_str(s.docs[i], "kind");
+		if (kind && strcmp(kind, "Application") == 0)
+			*name = idp_doc_map_get_str(idp_doc_map_get(s.docs[i], "metadata"), "name");
+	}
+	if (!*name)
+		return idp_err_set(err, IDP_EINPUT, "%s: no OAM Application with a metadata.name in it", file);
+	if (idp_name_check_dns1123_label(*name))
+		return idp_err_set(err, IDP_EINPUT, "%s: metadata.name \"%s\" is no DNS-1123 label", file, *name);
+	idp_render_registry *reg = idp_render_registry_new(a);
+	rc = idp_render_registry_load_builtin(reg, err);
+	idp_render_opts ro = IDP_RENDER_OPTS_INIT;
+	ro.compose = IDP_RENDER_COMPOSE_INLINE;
+	ro.unwrap_objects = true;
+	if (rc == 0)
+		rc = idp_render_docs(a, reg, s.docs, s.len, &ro, objs, n, err);
+	idp_render_registry_free(reg);
+	return rc;
+}
+
+/* Commits the Application (and its rendering) to the app's GitOps
+ * repository in the state directory, made on first use. */
+static int commit_app(ctl *d, idp_arena *a, const char *name, const char *text, size_t len, const char **repo,
+		      char revision[41], idp_err *err)
+{
+	const char *dir = idp_arena_printf(a, "%s/gitops", d->o->state_dir);
+	if (mkdir(dir, 0700) != 0 && errno != EEXIST)
+		return idp_err_set(err, IDP_ERUNTIME, "cannot create %s: %s", dir, strerror(errno));
+	*repo = idp_arena_printf(a, "%s/%s", dir, idp_gitops_repo_name(a, name));
+	idp_gitops_identity who = IDP_GITOPS_IDENTITY_DEFAULT;
+	struct stat st;
+	int rc = 0;
+	if (stat(*repo, &st) != 0) {
+		idp_gitops_init_opts io = {0};
+		const char *path;
+		rc = idp_gitops_init(a, name, dir, &io, d->o->renderer, &who, &path, err);
+	}
+	idp_gitops_repo *r = NULL;
+	if (rc == 0)
+		rc = idp_gitops_open(*repo, 10000, IDP_GITOPS_OWNED, &r, err);
+	idp_gitops_commit_result res;
+	if (rc == 0)
+		rc = idp_gitops_set_application(r, a, text, len, "up", d->o->renderer, &who, &res, err);
+	if (rc == 0)
+		memcpy(revision, res.id, 41);
+	if (r)
+		idp_gitops_close(r);
+	return rc;
+}
+
+static const char *req_str(const idp_doc_node *req, const char *key)
+{
+	return idp_doc_map_get_str(req, key);
+}
+
+/* up: {"text": the Application's YAML, "file": its name, "base_dir": where
+ * its local: programs are}. */
+static int op_up(ctl *d, int fd, const idp_doc_node *req, idp_err *err)
+{
+	const char *text = req_str(req, "text"), *file = req_str(req, "file"), *base = req_str(req, "base_dir");
+	if (!text || !file || !base || base[0] != '/')
+		return idp_err_set(err, IDP_EINPUT, "up needs text, file and an absolute base_dir");
+	idp_arena *a = idp_arena_new();
+	const char *name;
+	idp_doc_node **objs;
+	size_t n;
+	int rc = render_objects(a, file, text, strlen(text), &name, &objs, &n, err);
+	const char *repo = NULL;
+	char revision[41] = "";
+	if (rc == 0)
+		rc = commit_app(d, a, name, text, strlen(text), &repo, revision, err);
+	if (rc) {
+		idp_arena_free(a);
+		return rc;
+	}
+	send_event(d, name, "GitOps", "Healthy", idp_arena_printf(a, "%s at %.7s", repo, revision));
+	app *x = find_app(d, name);
+	if (!x) {
+		x = idp_xcalloc(1, sizeof(*x));
+		x->name = idp_xstrdup(name);
+		app **tail = &d->apps;
+		while (*tail)
+			tail = &(*tail)->next;
+		*tail = x;
+	} else {
+		free(x->repo);
+		free(x->base_dir);
+		idp_arena_free(x->arena);
+	}
+	x->repo = idp_xstrdup(repo);
+	x->base_dir = idp_xstrdup(base);
+	x->arena = a;
+	x->objs = objs;
+	x->n_objs = n;
+	idp_store_app rec = {name, repo, revision, "Progressing", 0};
+	rc = idp_store_app_put(d->store, &rec, err);
+	if (rc == 0)
+		rc = rebuild_routes(d, err);
+	/* The target gets its own copy: it keeps them as long as it runs them. */
+	idp_arena *ta = idp_arena_new();
+	idp_doc_node **copy = idp_arena_alloc(ta, (n ? n : 1) * sizeof(*copy));
+	for (size_t i = 0; i < n; i++)
+		copy[i] = idp_doc_copy(ta, objs[i]);
+	if (rc == 0)
+		rc = idp_runtime_target_apply(d->target, name, ta, copy, n, base, err);
+	else
+		idp_arena_free(ta);
+	if (rc == 0) {
+		waiter *w = idp_xcalloc(1, sizeof(*w));
+		w->fd = fd;
+		w->app = idp_xstrdup(name);
+		w->revision = idp_xstrdup(revision);
+		w->deadline = now_s() + UP_TIMEOUT_S;
+		w->next = d->waiters;
+		d->waiters = w;
+		idp_store_event_add(d->store, name, NULL, "Up", revision, NULL);
+	}
+	return rc;
+}
+
+/* The URLs of an application's Knative Services, through the gateway. */
+static idp_doc_node *app_urls(ctl *d, idp_arena *a, const app *x)
+{
+	idp_doc_node *urls = idp_doc_new_seq(a);
+	for (size_t i = 0; x && i < x->n_objs; i++) {
+		const char *api = idp_doc_map_get_str(x->objs[i], "apiVersion");
+		const char *kind = idp_doc_map_get_str(x->objs[i], "kind");
+		const idp_doc_node *meta = idp_doc_map_get(x->objs[i], "metadata");
+		const char *name = idp_doc_map_get_str(meta, "name"), *ns = idp_doc_map_get_str(meta, "namespace");
+		if (!api || !kind || !name || strncmp(api, "serving.knative.dev/", 20) != 0 || strcmp(kind, "Service") != 0)
+			continue;
+		idp_doc_seq_push(a, urls,
+				 idp_doc_new_str(a, idp_arena_printf(a, "http://%s.%s.%s:%d/", name, ns ? ns : "default",
+								     d->gw_cfg.domain, idp_gateway_port(d->gw))));
+	}
+	return urls;
+}
+
+/* Whether every service of app has a ready replica (or cannot have one). */
+static bool app_ready(ctl *d, const char *name, const char **why)
+{
+	idp_arena *a = idp_arena_new();
+	idp_runtime_object_status *st;
+	size_t n;
+	idp_err err = IDP_ERR_INIT;
+	bool ready = true;
+	*why = NULL;
+	if (idp_runtime_target_status(d->target, name, a, &st, &n, &err) != 0) {
+		idp_err_clear(&err);
+		idp_arena_free(a);
+		return true; /* gone: nothing to wait for */
+	}
+	for (size_t i = 0; i < n && ready; i++) {
+		if (strcmp(st[i].local, "process") != 0 || strcmp(st[i].health, "Degraded") == 0)
+			continue;
+		const char *obj = st[i].object; /* Service/ns/name */
+		const char *svc = strchr(obj, '/');
+		if (svc && idp_gateway_ready_replicas(d->gw, svc + 1) < 1)
+			ready = false;
+	}
+	idp_arena_free(a);
+	return ready;
+}
+
+static void finish_waiters(ctl *d, bool all)
+{
+	for (waiter **p = &d->waiters; *p;) {
+		waiter *w = *p;
+		const char *why;
+		bool ready = app_ready(d, w->app, &why);
+		bool late = now_s() > w->deadline;
+		if (!ready && !late && !all) {
+			p = &w->next;
+			continue;
+		}
+		idp_arena *a = idp_arena_new();
+		if (ready) {
+			idp_doc_node *m = ok_reply(a);
+			idp_doc_map_set(a, m, "app", idp_doc_new_str(a, w->app));
+			idp_doc_map_set(a, m, "revision", idp_doc_new_str(a, w->revision));
+			idp_doc_map_set(a, m, "urls", app_urls(d, a, find_app(d, w->app)));
+			daemon_write_line(w->fd, m);
+			idp_store_app rec = {w->app, NULL, NULL, "Ready", 0};
+			idp_store_app_put(d->store, &rec, NULL);
+		} else {
+			reply_error(w->fd, IDP_ERUNTIME,
+				    idp_arena_printf(a, "%s is not ready after %d s: see idp status and the logs under the state directory",
+						     w->app, UP_TIMEOUT_S));
+		}
+		idp_arena_free(a);
+		close(w->fd);
+		*p = w->next;
+		free(w->app);
+		free(w->revision);
+		free(w);
+	}
+}
+
+static idp_doc_node *status_of(ctl *d, idp_arena *a, const char *name)
+{
+	idp_doc_node *m = idp_doc_new_map(a);
+	idp_doc_map_set(a, m, "name", idp_doc_new_str(a, name));
+	bool paused = false;
+	idp_runtime_target_paused(d->target, name, &paused);
+	idp_store_app rec;
+	idp_err err = IDP_ERR_INIT;
+	if (idp_store_app_get(d->store, a, name, &rec, &err) == 0 && rec.revision)
+		idp_doc_map_set(a, m, "revision", idp_doc_new_str(a, rec.revision));
+	idp_err_clear(&err);
+	idp_doc_map_set(a, m, "paused", idp_doc_new_bool(a, paused));
+	idp_doc_map_set(a, m, "urls", app_urls(d, a, find_app(d, name)));
+	idp_doc_node *objs = idp_doc_new_seq(a);
+	idp_runtime_object_status *st;
+	size_t n = 0;
+	if (idp_runtime_target_status(d->target, name, a, &st, &n, &err) != 0)
+		idp_err_clear(&err);
+	for (size_t i = 0; i < n; i++) {
+		idp_doc_node *o = idp_doc_new_map(a);
+		idp_doc_map_set(a, o, "object", idp_doc_new_str(a, st[i].object));
+		idp_doc_map_set(a, o, "local", idp_doc_new_str(a, st[i].local));
+		idp_doc_map_set(a, o, "health", idp_doc_new_str(a, st[i].health));
+		idp_doc_map_set(a, o, "message", idp_doc_new_str(a, st[i].message));
+		if (st[i].address)
+			idp_doc_map_set(a, o, "address", idp_doc_new_str(a, st[i].address));
+		if (st[i].port > 0)
+			idp_doc_map_set(a, o, "port", idp_doc_new_int(a, st[i].port));
+		if (strcmp(st[i].local, "process") == 0)
+			idp_doc_map_set(a, o, "replicas", idp_doc_new_int(a, st[i].replicas));
+		idp_doc_seq_push(a, objs, o);
+	}
+	idp_doc_map_set(a, m, "objects", objs);
+	return m;
+}
+
+static int op_status(ctl *d, int fd, const idp_doc_node *req, idp_err *err)
+{
+	const char *only = req_str(req, "app");
+	if (only && !find_app(d, only))
+		return idp_err_set(err, IDP_ENOTFOUND, "no application %s runs here", only);
+	idp_arena *a = idp_arena_new();
+	idp_doc_node *m = ok_reply(a);
+	idp_doc_node *apps = idp_doc_new_seq(a);
+	for (app *x = d->apps; x; x = x->next)
+		if (!only || strcmp(only, x->name) == 0)
+			idp_doc_seq_push(a, apps, status_of(d, a, x->name));
+	idp_doc_map_set(a, m, "apps", apps);
+	idp_doc_map_set(a, m, "gateway",
+			idp_doc_new_str(a, idp_arena_printf(a, "%s:%d", d->o->listen_host, idp_gateway_port(d->gw))));
+	idp_doc_map_set(a, m, "pid", idp_doc_new_int(a, getpid()));
+	daemon_write_line(fd, m);
+	idp_arena_free(a);
+	return 0;
+}
+
+/* The applications an op is for: the one named, else all. */
+static int for_apps(ctl *d, const idp_doc_node *req, int (*fn)(ctl *, app *, const idp_doc_node *, idp_err *),
+		    idp_err *err)
+{
+	const char *only = req_str(req, "app");
+	if (only && !find_app(d, only))
+		return idp_err_set(err, IDP_ENOTFOUND, "no application %s runs here", only);
+	for (app *x = d->apps, *next; x; x = next) {
+		next = x->next;
+		if (only && strcmp(only, x->name) != 0)
+			continue;
+		int rc = fn(d, x, req, err);
+		if (rc)
+			return rc;
+	}
+	return 0;
+}
+
+static int pause_one(ctl *d, app *x, const idp_doc_node *req, idp_err *err)
+{
+	(void)req;
+	int rc = idp_runtime_target_pause(d->target, x->name, err);
+	idp_store_app rec = {x->name, NULL, NULL, "Paused", 0};
+	if (rc == 0)
+		rc = idp_store_app_put(d->store, &rec, err);
+	if (rc == 0)
+		send_event(d, x->name, "Application", "Suspended", "every process and daemon stopped; data kept");
+	return rc;
+}
+
+static int resume_one(ctl *d, app *x, const idp_doc_node *req, idp_err *err)
+{
+	(void)req;
+	int rc = idp_runtime_target_resume(d->target, x->name, err);
+	idp_store_app rec = {x->name, NULL, NULL, "Ready", 0};
+	if (rc == 0)
+		rc = idp_store_app_put(d->store, &rec, err);
+	return rc;
+}
+
+static int remove_tree(const char *path, const struct stat *st, int flag, struct FTW *ftw)
+{
+	(void)st;
+	(void)flag;
+	(void)ftw;
+	return remove(path);
+}
+
+static int down_one(ctl *d, app *x, const idp_doc_node *req, idp_err *err)
+{
+	const idp_doc_node *purge_node = idp_doc_map_get(req, "purge");
+	bool purge = purge_node && purge_node->kind == IDP_DOC_BOOL && purge_node->as.b;
+	int rc = idp_runtime_target_remove(d->target, x->name, purge, err);
+	if (rc == 0 && purge) {
+		struct stat st;
+		if (lstat(x->repo, &st) == 0 && nftw(x->repo, remove_tree, 16, FTW_DEPTH | FTW_PHYS) != 0)
+			rc = idp_err_set(err, IDP_ERUNTIME, "cannot remove %s: %s", x->repo, strerror(errno));
+		if (rc == 0)
+			rc = idp_store_app_delete(d->store, x->name, err);
+	} else if (rc == 0) {
+		idp_store_app rec = {x->name, NULL, NULL, "Down", 0};
+		rc = idp_store_app_put(d->store, &rec, err);
+	}
+	if (rc)
+		return rc;
+	send_event(d, x->name, "Application", "Missing", purge ? "stopped; its data, secrets and repository removed"
+								: "stopped; data kept (down --purge removes it)");
+	for (app **p = &d->apps; *p; p = &(*p)->next)
+		if (*p == x) {
+			*p = x->next;
+			break;
+		}
+	free_app(x);
+	return rebuild_routes(d, err);
+}
+
+static int op_simple(ctl *d, int fd, const idp_doc_node *req,
+		     int (*fn)(ctl *, app *, const idp_doc_node *, idp_err *), idp_err *err)
+{
+	int rc = for_apps(d, req, fn, err);
+	if (rc == 0) {
+		idp_arena *a = idp_arena_new();
+		daemon_write_line(fd, ok_reply(a));
+		idp_arena_free(a);
+	}
+	return rc;
+}
+
+/* Handles one request; *keep: the connection now belongs to a waiter. */
+static void handle(ctl *d, int fd, const char *line, size_t len, bool *keep)
+{
+	idp_arena *a = idp_arena_new();
+	idp_err err = IDP_ERR_INIT;
+	idp_doc_stream s;
+	*keep = false;
+	int rc = idp_doc_load(a, "request", line, len, NULL, &s, &err);
+	const char *op = rc == 0 && s.len == 1 ? req_str(s.docs[0], "op") : NULL;
+	if (rc == 0 && !op)
+		rc = idp_err_set(&err, IDP_EINPUT, "a request is one JSON object with an \"op\"");
+	d->client_fd = fd;
+	if (rc == 0) {
+		const idp_doc_node *req = s.docs[0];
+		logf_("request %s", op);
+		if (strcmp(op, "up") == 0) {
+			rc = op_up(d, fd, req, &err);
+			*keep = rc == 0;
+		} else if (strcmp(op, "status") == 0) {
+			rc = op_status(d, fd, req, &err);
+		} else if (strcmp(op, "pause") == 0) {
+			rc = op_simple(d, fd, req, pause_one, &err);
+		} else if (strcmp(op, "resume") == 0) {
+			rc = op_simple(d, fd, req, resume_one, &err);
+		} else if (strcmp(op, "down") == 0) {
+			rc = op_simple(d, fd, req, down_one, &err);
+			d->shutdown = rc == 0 && !req_str(req, "app");
+		} else if (strcmp(op, "shutdown") == 0) {
+			daemon_write_line(fd, ok_reply(a));
+			d->shutdown = true;
+		} else {
+			rc = idp_err_set(&err, IDP_EINPUT, "unknown op \"%s\" (up, status, pause, resume, down, shutdown)", op);
+		}
+	}
+	d->client_fd = -1;
+	if (rc) {
+		logf_("request failed: %s", err.msg ? err.msg : "?");
+		reply_error(fd, rc, err.msg);
+	}
+	idp_err_clear(&err);
+	idp_arena_free(a);
+}
+
+/* Reads one request line (the client sends it at once) and handles it. */
+static void serve_client(ctl *d, int fd)
+{
+	idp_buf in = IDP_BUF_INIT;
+	char chunk[8192];
+	double until = now_s() + 5;
+	char *nl = NULL;
+	while (!nl && in.len < MAX_REQUEST_BYTES && now_s() < until) {
+		struct pollfd p = {fd, POLLIN, 0};
+		if (poll(&p, 1, 100) <= 0)
+			continue;
+		ssize_t r = recv(fd, chunk, sizeof chunk, 0);
+		if (r <= 0)
+			break;
+		idp_buf_append(&in, chunk, (size_t)r);
+		nl = memchr(in.ptr, '\n', in.len);
+	}
+	bool keep = false;
+	if (nl)
+		handle(d, fd, in.ptr, (size_t)(nl - in.ptr), &keep);
+	idp_buf_free(&in);
+	if (!keep)
+		close(fd);
+}
+
+static void accept_clients(ctl *d)
+{
+	for (;;) {
+		int fd = accept4(d->listen_fd, NULL, NULL, SOCK_CLOEXEC);
+		if (fd < 0)
+			return;
+		/* Blocking from here: a request is handled whole. */
+		fcntl(fd, F_SETFL, fcntl(fd, F_GETFL) & ~O_NONBLOCK);
+		serve_client(d, fd);
+		if (d->shutdown)
+			return;
+	}
+}
+
+/* ---------------------------------------------------------------- set-up */
+
+/* 127.<net>.0.0/16 of this state directory: its path's hash (never 0 or 1,
+ * which the machine and the tests' fixed addresses use). */
+static unsigned net_of(const char *state_dir)
+{
+	unsigned h = 2166136261u;
+	for (const char *c = state_dir; *c; c++)
+		h = (h ^ (unsigned char)*c) * 16777619u;
+	return 2 + h % 252;
+}
+
+static int open_control(ctl *d, idp_err *err)
+{
+	char path[PATH_MAX];
+	snprintf(path, sizeof path, "%s/daemon.lock", d->o->state_dir);
+	d->lock_fd = open(path, O_RDWR | O_CREAT | O_CLOEXEC, 0600);
+	if (d->lock_fd < 0)
+		return idp_err_set(err, IDP_ERUNTIME, "cannot open %s: %s", path, strerror(errno));
+	if (flock(d->lock_fd, LOCK_EX | LOCK_NB) != 0)
+		return idp_err_set(err, IDP_ERUNTIME, "another idp daemon runs for %s", d->o->state_dir);
+	struct sockaddr_un sun;
+	int rc = daemon_socket_addr(d->o->state_dir, &sun, err);
+	if (rc)
+		return rc;
+	unlink(sun.sun_path); /* ours: we hold the lock */
+	d->listen_fd = socket(AF_UNIX, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
+	if (d->listen_fd < 0 || bind(d->listen_fd, (struct sockaddr *)&sun, sizeof sun) != 0 ||
+	    chmod(sun.sun_path, 0600) != 0 || listen(d->listen_fd, 64) != 0)
+		return idp_err_set(err, IDP_ERUNTIME, "cannot listen on %s: %s", sun.sun_path, strerror(errno));
+	return 0;
+}
+
+static void close_control(ctl *d)
+{
+	if (d->listen_fd < 0)
+		return;
+	struct sockaddr_un sun;
+	if (daemon_socket_addr(d->o->state_dir, &sun, NULL) == 0)
+		unlink(sun.sun_path);
+	close(d->listen_fd);
+	d->listen_fd = -1;
+}
+
+static void write_port_file(ctl *d)
+{
+	char path[PATH_MAX], text[32];
+	snprintf(path, sizeof path, "%s/gateway.port", d->o->state_dir);
+	int n = snprintf(text, sizeof text, "%d\n", idp_gateway_port(d->gw));
+	idp_err err = IDP_ERR_INIT;
+	idp_file_write_atomic(path, text, (size_t)n, &err);
+	idp_err_clear(&err);
+}
+
+static void run_loop(ctl *d)
+{
+	while (!stop_signal && !d->shutdown) {
+		idp_gateway_run(d->gw, LOOP_WAIT_MS);
+		accept_clients(d);
+		idp_runtime_target_tick(d->target);
+		if (d->waiters)
+			finish_waiters(d, false);
+	}
+}
+
+int idp_daemon_run(const idp_daemon_opts *o, idp_err *err)
+{
+	ctl d = {.o = o, .lock_fd = -1, .listen_fd = -1, .client_fd = -1};
+	umask(077); /* state, secrets and logs are the owner's */
+	signal(SIGPIPE, SIG_IGN);
+	struct sigaction sa = {0};
+	sa.sa_handler = on_signal;
+	sigaction(SIGINT, &sa, NULL);
+	sigaction(SIGTERM, &sa, NULL);
+	int rc = idp_store_open(o->state_dir, &d.store, err);
+	if (rc == 0)
+		rc = open_control(&d, err);
+	if (rc == 0) {
+		idp_gateway_config_defaults(&d.gw_cfg);
+		d.gw_cfg.domain = o->domain ? o->domain : "localhost";
+		if (o->stable_window_s > 0)
+			d.gw_cfg.kpa_defaults.stable_window_s = o->stable_window_s;
+		if (o->grace_s > 0)
+			d.gw_cfg.kpa_defaults.scale_to_zero_grace_s = o->grace_s;
+		idp_gateway_scaler scaler = {&d, gw_scale};
+		rc = idp_gateway_new(&d.gw_cfg, o->listen_host ? o->listen_host : "127.0.0.1", o->listen_port, &scaler, &d.gw,
+				     err);
+	}
+	if (rc == 0) {
+		/* A state directory of root's is opened to nobody (x only) for PostgreSQL. */
+		if (geteuid() == 0)
+			chmod(o->state_dir, 0711);
+		idp_runtime_hooks hooks = {&d, hook_starting, hook_gone, hook_refused, hook_generate, hook_progress};
+		d.target = idp_runtime_target_new(o->state_dir, net_of(o->state_dir), &hooks);
+		write_port_file(&d);
+		logf_("pid %d, gateway on %s:%d, state %s", (int)getpid(), o->listen_host ? o->listen_host : "127.0.0.1",
+		      idp_gateway_port(d.gw), o->state_dir);
+		run_loop(&d);
+		logf_("stopping (%s)", stop_signal ? "signal" : "request");
+		finish_waiters(&d, true);
+		close_control(&d); /* no new client waits for a daemon that is going */
+	}
+	if (d.target)
+		idp_runtime_target_free(d.target);
+	while (d.apps) {
+		app *x = d.apps;
+		d.apps = x->next;
+		free_app(x);
+	}
+	if (d.gw)
+		idp_gateway_free(d.gw);
+	close_control(&d);
+	if (d.lock_fd >= 0)
+		close(d.lock_fd);
+	if (d.store)
+		idp_store_close(d.store);
+	return rc;
+}

@@ -1,0 +1,283 @@
+/*
+ * `idp up` end to end (suite "up"): the CLI, the daemon it starts, the
+ * runtime's real redis and PostgreSQL, the example C service behind the
+ * gateway, scale to zero and back, pause, resume, down --purge.
+ */
+#include <criterion/criterion.h>
+
+#include <arpa/inet.h>
+#include <dirent.h>
+#include <netinet/in.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <sys/stat.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "base/base.h"
+#include "testutil.h"
+
+static double mono(void)
+{
+	struct timespec t;
+	clock_gettime(CLOCK_MONOTONIC, &t);
+	return (double)t.tv_sec + (double)t.tv_nsec / 1e9;
+}
+
+static bool have_postgres(void)
+{
+	DIR *d = opendir("/usr/lib/postgresql");
+	bool found = false;
+	for (struct dirent *e; d && (e = readdir(d));)
+		found = found || (e->d_name[0] >= '0' && e->d_name[0] <= '9');
+	if (d)
+		closedir(d);
+	return found;
+}
+
+/* GET path with a Host header through the gateway; the status, and the body in body. */
+static int gw_get(int port, const char *host, const char *path, char *body, size_t cap)
+{
+	int fd = socket(AF_INET, SOCK_STREAM, 0);
+	struct sockaddr_in sa = {.sin_family = AF_INET, .sin_port = htons((unsigned short)port)};
+	inet_pton(AF_INET, "127.0.0.1", &sa.sin_addr);
+	body[0] = 0;
+	if (fd < 0 || connect(fd, (struct sockaddr *)&sa, sizeof sa) != 0) {
+		if (fd >= 0)
+			close(fd);
+		return -1;
+	}
+	char req[512];
+	int n = snprintf(req, sizeof req, "GET %s HTTP/1.1\r\nHost: %s\r\nConnection: close\r\n\r\n", path, host);
+	if (write(fd, req, (size_t)n) != n) {
+		close(fd);
+		return -1;
+	}
+	struct timeval tv = {20, 0};
+	setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof tv);
+	char buf[8192];
+	size_t got = 0;
+	ssize_t r;
+	while (got < sizeof buf - 1 && (r = read(fd, buf + got, sizeof buf - 1 - got)) > 0)
+		got += (size_t)r;
+	buf[got] = 0;
+	close(fd);
+	const char *b = strstr(buf, "\r\n\r\n");
+	snprintf(body, cap, "%s", b ? b + 4 : "");
+	return strncmp(buf, "HTTP/1.1 ", 9) == 0 ? atoi(buf + 9) : -1;
+}
+
+/* Processes whose working directory is under dir (what the runtime starts
+ * runs there), and those running program. */
+static int processes_under(const char *dir, const char *program)
+{
+	DIR *d = opendir("/proc");
+	int n = 0;
+	size_t len = strlen(dir);
+	for (struct dirent *e; d && (e = readdir(d));) {
+		if (e->d_name[0] < '1' || e->d_name[0] > '9')
+			continue;
+		char link[300], target[4200];
+		snprintf(link, sizeof link, "/proc/%s/cwd", e->d_name);
+		ssize_t k = readlink(link, target, sizeof target - 1);
+		bool hit = k > 0 && (size_t)k >= len && strncmp(target, dir, len) == 0;
+		if (!hit && program) {
+			snprintf(link, sizeof link, "/proc/%s/exe", e->d_name);
+			k = readlink(link, target, sizeof target - 1);
+			hit = k > 0 && (target[k] = 0, strcmp(target, program) == 0);
+		}
+		n += hit;
+	}
+	if (d)
+		closedir(d);
+	return n;
+}
+
+static char *run_idp(const char *verb, const char *state, const char *a1, const char *a2, int *status)
+{
+	char *argv[12];
+	size_t k = 0;
+	argv[k++] = IDP_BIN;
+	argv[k++] = (char *)verb;
+	argv[k++] = "--state";
+	argv[k++] = (char *)state;
+	if (a1)
+		argv[k++] = (char *)a1;
+	if (a2)
+		argv[k++] = (char *)a2;
+	argv[k] = NULL;
+	char *out = NULL, *err = NULL;
+	*status = idp_fixture_run_timeout(argv, NULL, &out, &err, 200);
+	size_t n = strlen(out) + strlen(err) + 2;
+	char *both = malloc(n);
+	snprintf(both, n, "%s%s", out, err);
+	free(out);
+	free(err);
+	return both;
+}
+
+static void build_counter(const char *dir)
+{
+	char build[4200];
+	snprintf(build, sizeof build, "%s/examples/counter/build", dir);
+	char *setup[] = {"meson", "setup", build, IDP_SOURCE_ROOT "/examples/counter", NULL};
+	char *compile[] = {"ninja", "-C", build, NULL};
+	char *out = NULL, *err = NULL;
+	cr_assert_eq(idp_fixture_run(setup, NULL, &out, &err), 0, "%s%s", out, err);
+	free(out);
+	free(err);
+	cr_assert_eq(idp_fixture_run(compile, NULL, &out, &err), 0, "%s%s", out, err);
+	free(out);
+	free(err);
+}
+
+#define HOST "counter.default.localhost"
+
+/* A test that fails half-way still stops the daemon it started. */
+static char started_state[4200];
+
+static void stop_started_daemon(void)
+{
+	if (!started_state[0])
+		return;
+	int st;
+	free(run_idp("down", started_state, NULL, NULL, &st));
+}
+
+Test(up, the_counter_app_from_up_to_down_purge, .timeout = 400, .fini = stop_started_daemon)
+{
+	if (!have_postgres() || !idp_fixture_have_program("redis-server") || !idp_fixture_have_program("meson"))
+		cr_skip_test("PostgreSQL, redis-server or meson is not installed");
+	char *dir = idp_fixture_tmpdir();
+	chmod(dir, 0711); /* PostgreSQL runs as nobody when the tests run as root */
+	build_counter(dir);
+	const idp_embedded_file *f = idp_embedded_find("examples/counter-app.yaml");
+	cr_assert_not_null(f);
+	free(idp_fixture_write_file(dir, "counter-app.yaml", f->data, f->len));
+	char app[4200], state[4200], program[4200];
+	snprintf(app, sizeof app, "%s/counter-app.yaml", dir);
+	snprintf(state, sizeof state, "%s/state", dir);
+	snprintf(program, sizeof program, "%s/examples/counter/build/counter", dir);
+	snprintf(started_state, sizeof started_state, "%s", state);
+
+	/* up: daemons, one replica, ready; the URL printed. */
+	char *argv[] = {IDP_BIN, "up", "-f", app, "--state", state, "--listen", "127.0.0.1:0", "--grace", "1",
+			"--stable-window", "1", NULL};
+	char *out = NULL, *err = NULL;
+	int st = idp_fixture_run_timeout(argv, NULL, &out, &err, 200);
+	cr_assert_eq(st, 0, "%s%s", out, err);
+	cr_expect(strstr(out, "counter is ready") != NULL, "%s", out);
+	cr_expect(strstr(out, "Release/default/counter-postgresql") && strstr(out, "Healthy"), "%s", out);
+	cr_expect(strstr(out, "Unavailable") != NULL, "what cannot run here is said: %s", out);
+	free(out);
+	free(err);
+	char portfile[4300];
+	snprintf(portfile, sizeof portfile, "%s/gateway.port", state);
+	char *port_text = idp_fixture_read_file(portfile, NULL);
+	cr_assert_not_null(port_text);
+	int port = atoi(port_text);
+	free(port_text);
+	cr_assert_gt(port, 0);
+
+	/* Through the gateway: /health, then the counter in redis and rows in PostgreSQL. */
+	char body[2048];
+	cr_expect_eq(gw_get(port, HOST, "/health", body, sizeof body), 200, "%s", body);
+	cr_expect(strstr(body, "healthy") != NULL, "%s", body);
+	cr_expect_eq(gw_get(port, HOST, "/count", body, sizeof body), 200, "%s", body);
+	cr_expect_str_eq(body, "{\"count\":1,\"rows\":1}");
+	cr_expect_eq(gw_get(port, HOST, "/count", body, sizeof body), 200, "%s", body);
+	cr_expect_str_eq(body, "{\"count\":2,\"rows\":2}");
+	cr_expect_eq(processes_under("/nonexistent", program), 1, "one replica runs");
+
+	/* Idle past the grace period: zero processes for the service. */
+	double idle_from = mono();
+	while (processes_under("/nonexistent", program) > 0 && mono() - idle_from < 20)
+		usleep(50000);
+	double to_zero = mono() - idle_from;
+	cr_expect_eq(processes_under("/nonexistent", program), 0, "scaled to zero");
+	cr_expect_lt(to_zero, 10, "took %.1f s", to_zero);
+	char *s = run_idp("status", state, NULL, NULL, &st);
+	cr_expect_eq(st, 0, "%s", s);
+	cr_expect(strstr(s, "counter-redis") && strstr(s, "daemon"), "%s", s);
+	free(s);
+
+	/* The next request starts it, and the data is where it was. */
+	double t0 = mono();
+	cr_expect_eq(gw_get(port, HOST, "/count", body, sizeof body), 200, "%s", body);
+	double cold = mono() - t0;
+	cr_expect_str_eq(body, "{\"count\":3,\"rows\":3}");
+	cr_expect_lt(cold, 5, "cold start %.3f s", cold);
+
+	/* pause: nothing runs, requests are told why; resume: the data is still there. */
+	s = run_idp("pause", state, NULL, NULL, &st);
+	cr_expect_eq(st, 0, "%s", s);
+	free(s);
+	cr_expect_eq(processes_under(state, program), 0, "paused: no process, no daemon");
+	cr_expect_eq(gw_get(port, HOST, "/count", body, sizeof body), 503, "%s", body);
+	cr_expect(strstr(body, "paused") != NULL, "%s", body);
+	s = run_idp("resume", state, NULL, NULL, &st);
+	cr_expect_eq(st, 0, "%s", s);
+	free(s);
+	cr_expect_eq(gw_get(port, HOST, "/count", body, sizeof body), 200, "%s", body);
+	cr_expect_str_eq(body, "{\"count\":4,\"rows\":4}", "redis and PostgreSQL kept their data");
+
+	/* down --purge: nothing left running, nothing of the app left on disk. */
+	s = run_idp("down", state, "--purge", NULL, &st);
+	cr_expect_eq(st, 0, "%s", s);
+	free(s);
+	cr_expect_eq(processes_under(state, program), 0, "nothing left running");
+	char apps[4300], sock[4300], log[4300];
+	snprintf(apps, sizeof apps, "%s/apps/counter", state);
+	snprintf(sock, sizeof sock, "%s/idp.sock", state);
+	snprintf(log, sizeof log, "%s/daemon.log", state);
+	struct stat sb;
+	cr_expect_neq(stat(apps, &sb), 0, "the app's data is gone");
+	cr_expect_neq(stat(sock, &sb), 0, "the daemon is gone");
+	char *daemon_log = idp_fixture_read_file(log, NULL);
+	cr_expect(daemon_log && !strstr(daemon_log, "Sanitizer"), "the daemon ran clean:\n%s", daemon_log);
+	free(daemon_log);
+	/* What the test made, and the state directory: nothing else appeared. */
+	char **names;
+	size_t n;
+	idp_err e = IDP_ERR_INIT;
+	cr_assert_eq(idp_dir_list(dir, &names, &n, &e), 0);
+	for (size_t i = 0; i < n; i++)
+		cr_expect(strcmp(names[i], "counter-app.yaml") == 0 || strcmp(names[i], "examples") == 0 ||
+				  strcmp(names[i], "state") == 0,
+			  "unexpected %s", names[i]);
+	idp_dir_list_free(names, n);
+	idp_fixture_rmtree(dir);
+	free(dir);
+}
+
+Test(up, verbs_without_a_daemon_and_bad_input_say_why)
+{
+	char *dir = idp_fixture_tmpdir();
+	char state[4200];
+	snprintf(state, sizeof state, "%s/state", dir);
+	int st;
+	char *s = run_idp("status", state, NULL, NULL, &st);
+	cr_expect_eq(st, 2, "%s", s); /* not found: the user starts one */
+	cr_expect(strstr(s, "no idp daemon runs") != NULL, "%s", s);
+	free(s);
+	s = run_idp("down", state, NULL, NULL, &st);
+	cr_expect_eq(st, 0, "%s", s);
+	cr_expect(strstr(s, "nothing to stop") != NULL, "%s", s);
+	free(s);
+	s = run_idp("pause", state, "Not_A_Name", NULL, &st);
+	cr_expect_eq(st, 2, "%s", s);
+	cr_expect(strstr(s, "DNS-1123") != NULL, "%s", s);
+	free(s);
+	s = run_idp("up", state, "-f", "/nonexistent/app.yaml", &st);
+	cr_expect_eq(st, 2, "%s", s);
+	cr_expect(strstr(s, "/nonexistent/app.yaml") != NULL, "%s", s);
+	free(s);
+	s = run_idp("up", state, "--grace", "soon", &st);
+	cr_expect_eq(st, 2, "%s", s);
+	cr_expect(strstr(s, "--grace soon") != NULL, "%s", s);
+	free(s);
+	idp_fixture_rmtree(dir);
+	free(dir);
+}
