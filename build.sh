@@ -6,7 +6,7 @@
 set -eu
 cd "$(dirname "$0")"
 
-RUN_PKGS="build-essential pkg-config meson ninja-build python3 git ca-certificates libyaml-dev libssl-dev zlib1g-dev libh2o-evloop-dev libwslay-dev libgit2-dev libsqlite3-dev libsodium-dev libpq-dev"
+RUN_PKGS="build-essential pkg-config meson ninja-build python3 git ca-certificates libyaml-dev libssl-dev zlib1g-dev libh2o-evloop-dev libwslay-dev libgit2-dev libsqlite3-dev libsodium-dev libpq-dev redis-server postgresql curl"
 TEST_PKGS="$RUN_PKGS libcriterion-dev clang-14 libclang-rt-14-dev python3-yaml prometheus python3-fastapi python3-uvicorn redis-server mosquitto postgresql"
 
 # Installs the Debian packages in $* that are not installed yet (one apt-get
@@ -43,10 +43,24 @@ setup_build() {
 cmd_run() {
 	install_missing $RUN_PKGS
 	setup_build build -Dtests=false
-	# The main job on the embedded default: the seed's examples rendered with the
-	# built-in catalog into what a cluster (or the local runtime) runs.
-	./build/idp validate -f embedded:examples/
-	./build/idp render -f embedded:examples/
+	./build/idp validate -f embedded:examples/ >/dev/null
+	# The main job on the embedded default: the local runtime running the example
+	# application (examples/counter-app.yaml): its PostgreSQL and redis as local
+	# daemons, the C service behind the gateway, scaled to zero when idle.
+	setup_build examples/counter/build examples/counter
+	listen=${IDP_LISTEN:-127.0.0.1:8080}
+	./build/idp up --state build/state --listen "$listen"
+	for i in 1 2; do
+		curl -sS -H 'Host: counter.default.localhost' "http://$listen/count"
+		echo
+	done
+	./build/idp status --state build/state
+	if [ -t 0 ]; then
+		echo "It keeps running; stop it with: ./build/idp down --state build/state [--purge]"
+	else
+		# No terminal (CI, a fresh-machine check): leave nothing running behind.
+		./build/idp down --state build/state
+	fi
 }
 
 # The objects idp writes must pass the published schemas of their kinds.
