@@ -8,6 +8,7 @@
 #include <arpa/inet.h>
 #include <dirent.h>
 #include <netinet/in.h>
+#include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -278,6 +279,169 @@ Test(up, verbs_without_a_daemon_and_bad_input_say_why)
 	cr_expect_eq(st, 2, "%s", s);
 	cr_expect(strstr(s, "--grace soon") != NULL, "%s", s);
 	free(s);
+	idp_fixture_rmtree(dir);
+	free(dir);
+}
+
+/* ---------------------------------------------------------------- sync */
+
+static void commit_app(const char *repo, const char *text, const char *msg)
+{
+	char path[4300];
+	snprintf(path, sizeof path, "%s/oam/applications/application.yaml", repo);
+	FILE *f = fopen(path, "w");
+	cr_assert_not_null(f);
+	fputs(text, f);
+	fclose(f);
+	char *argv[] = {"git", "-C", (char *)repo, "-c", "user.name=dev", "-c", "user.email=dev@example.org", "commit",
+			"-qam", (char *)msg, NULL};
+	char *out = NULL, *err = NULL;
+	cr_assert_eq(idp_fixture_run(argv, NULL, &out, &err), 0, "%s%s", out, err);
+	free(out);
+	free(err);
+}
+
+/* Seconds until GET host/count answers want (or -1 after limit s). */
+static double until_status(int port, const char *host, int want, double limit)
+{
+	double t0 = mono();
+	char body[512];
+	while (mono() - t0 < limit) {
+		if (gw_get(port, host, "/count", body, sizeof body) == want)
+			return mono() - t0;
+		usleep(10000);
+	}
+	return -1;
+}
+
+static pid_t redis_pid(const char *state)
+{
+	char dir[4300];
+	snprintf(dir, sizeof dir, "%s/apps/counter/data/default.counter-redis", state);
+	DIR *d = opendir("/proc");
+	pid_t found = 0;
+	for (struct dirent *e; d && (e = readdir(d)) && !found;) {
+		char link[300], target[4300];
+		snprintf(link, sizeof link, "/proc/%s/cwd", e->d_name);
+		ssize_t k = readlink(link, target, sizeof target - 1);
+		if (k > 0 && (target[k] = 0, strcmp(target, dir) == 0))
+			found = atoi(e->d_name);
+	}
+	if (d)
+		closedir(d);
+	return found;
+}
+
+Test(up, sync_follows_git_prunes_stops_at_the_guard_and_heals_drift, .timeout = 400, .fini = stop_started_daemon)
+{
+	if (!have_postgres() || !idp_fixture_have_program("redis-server") || !idp_fixture_have_program("meson"))
+		cr_skip_test("PostgreSQL, redis-server or meson is not installed");
+	char *dir = idp_fixture_tmpdir();
+	chmod(dir, 0711);
+	build_counter(dir);
+	const idp_embedded_file *f = idp_embedded_find("examples/counter-app.yaml");
+	free(idp_fixture_write_file(dir, "counter-app.yaml", f->data, f->len));
+	char app[4200], state[4200], repo[4300];
+	snprintf(app, sizeof app, "%s/counter-app.yaml", dir);
+	snprintf(state, sizeof state, "%s/state", dir);
+	snprintf(repo, sizeof repo, "%s/gitops/counter-gitops", state);
+	snprintf(started_state, sizeof started_state, "%s", state);
+	char *argv[] = {IDP_BIN, "up", "-f", app, "--state", state, "--listen", "127.0.0.1:0", NULL};
+	char *out = NULL, *err = NULL;
+	cr_assert_eq(idp_fixture_run_timeout(argv, NULL, &out, &err, 200), 0, "%s%s", out, err);
+	free(out);
+	free(err);
+	char portfile[4300];
+	snprintf(portfile, sizeof portfile, "%s/gateway.port", state);
+	char *port_text = idp_fixture_read_file(portfile, NULL);
+	int port = atoi(port_text);
+	free(port_text);
+
+	/* A component added in git serves within a second (no poll interval). */
+	const char *base = f->data;
+	const char *infra = strstr(base, "  - name: counter-infrastructure");
+	cr_assert_not_null(infra);
+	char two[8192];
+	snprintf(two, sizeof two,
+		 "%.*s  - name: counter2\n    type: webservice\n    properties:\n      image: "
+		 "local:examples/counter/build/counter\n      port: 8080\n      healthPath: /health\n      envFrom:\n"
+		 "      - secretRef:\n          name: counter-postgres-secret\n      - secretRef:\n          name: "
+		 "counter-redis-secret\n%s",
+		 (int)(infra - base), base, infra);
+	commit_app(repo, two, "add counter2");
+	double served = until_status(port, "counter2.default.localhost", 200, 10);
+	cr_expect(served >= 0 && served < 1.0, "counter2 served after %.3f s", served);
+	/* The commit changed oam/ alone: the daemon rendered manifests/ on top. */
+	char *log_argv[] = {"git", "-C", repo, "log", "-3", "--format=%s%n%b", NULL};
+	cr_assert_eq(idp_fixture_run(log_argv, NULL, &out, &err), 0);
+	cr_expect(strstr(out, "Idp-Source: render") != NULL, "%s", out);
+	free(out);
+	free(err);
+
+	/* Removed from git: pruned. */
+	commit_app(repo, base, "remove counter2");
+	double pruned = until_status(port, "counter2.default.localhost", 404, 10);
+	cr_expect(pruned >= 0 && pruned < 1.0, "counter2 pruned after %.3f s", pruned);
+
+	/* Most objects removed: the guard stops the sync, nothing changes. */
+	char *only = strndup(base, (size_t)(infra - base));
+	commit_app(repo, only, "remove the infrastructure");
+	free(only);
+	usleep(500000);
+	char body[512];
+	cr_expect_eq(gw_get(port, "counter.default.localhost", "/count", body, sizeof body), 200, "%s", body);
+	int st;
+	char *s = run_idp("diff", state, "counter", NULL, &st);
+	cr_expect_eq(st, 0, "%s", s);
+	cr_expect(strstr(s, "- Release/default/counter-postgresql") || strstr(s, "counter-postgresql"), "%s", s);
+	cr_expect(strstr(s, "would stop") != NULL, "%s", s);
+	free(s);
+	s = run_idp("sync", state, "counter", NULL, &st);
+	cr_expect_eq(st, 2, "%s", s);
+	cr_expect(strstr(s, "--allow-mass-prune") != NULL, "%s", s);
+	free(s);
+	commit_app(repo, base, "bring the infrastructure back");
+	usleep(500000);
+	s = run_idp("diff", state, "counter", NULL, &st);
+	cr_expect(strstr(s, "Synced") != NULL, "%s", s);
+	free(s);
+
+	/* Drift: a Secret's file edited, redis killed: both come back. */
+	char secret[4400];
+	snprintf(secret, sizeof secret, "%s/apps/counter/secrets/default.counter-redis-secret/REDIS_PASSWORD", state);
+	char *before = idp_fixture_read_file(secret, NULL);
+	cr_assert_not_null(before);
+	FILE *w = fopen(secret, "w");
+	fputs("tampered", w);
+	fclose(w);
+	double t0 = mono();
+	char *now = NULL;
+	while (mono() - t0 < 6) {
+		free(now);
+		now = idp_fixture_read_file(secret, NULL);
+		if (now && strcmp(now, before) == 0)
+			break;
+		usleep(50000);
+	}
+	cr_expect_str_eq(now ? now : "", before, "the Secret's file is restored (self-heal)");
+	free(now);
+	free(before);
+	pid_t old = redis_pid(state);
+	cr_assert_gt(old, 0);
+	kill(old, SIGKILL);
+	t0 = mono();
+	pid_t fresh = 0;
+	while ((fresh = redis_pid(state)) == 0 || fresh == old) {
+		if (mono() - t0 > 6)
+			break;
+		usleep(50000);
+	}
+	cr_expect(fresh > 0 && fresh != old, "redis runs again");
+	cr_expect_eq(until_status(port, "counter.default.localhost", 200, 5) >= 0, true);
+	s = run_idp("down", state, "--purge", NULL, &st);
+	cr_expect_eq(st, 0, "%s", s);
+	free(s);
+	started_state[0] = 0;
 	idp_fixture_rmtree(dir);
 	free(dir);
 }

@@ -29,6 +29,7 @@ static const verb verbs[] = {
 	{"rollback", idp_cmd_rollback, "commit an old revision's content again (history is kept)"},
 	{"up", idp_cmd_up, "run an application on this machine: daemons, processes behind the gateway"},
 	{"status", idp_cmd_status, "what the local runtime runs: applications, objects, health"},
+	{"sync", idp_cmd_sync, "sync an application now: git head against what runs (waves, prune guard)"},
 	{"pause", idp_cmd_pause, "stop an application's processes and daemons, keep its data"},
 	{"resume", idp_cmd_resume, "start a paused application again"},
 	{"down", idp_cmd_down, "stop applications (--purge: and remove their data)"},

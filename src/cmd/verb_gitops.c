@@ -529,6 +529,19 @@ int idp_cmd_history(int argc, char **argv)
 
 int idp_cmd_diff(int argc, char **argv)
 {
+	/* idp diff APP (one operand, no revision): desired against live. */
+	size_t operands = 0;
+	bool state = false;
+	for (int i = 1; i < argc; i++) {
+		if (strcmp(argv[i], "--state") == 0)
+			state = true;
+		if (strcmp(argv[i], "--dir") == 0 || strcmp(argv[i], "--state") == 0)
+			i++;
+		else if (argv[i][0] != '-')
+			operands++;
+	}
+	if (state || operands == 1)
+		return idp_cmd_diff_live(argc, argv);
 	return run(argc, argv, 1, diff);
 }
 

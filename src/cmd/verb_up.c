@@ -52,6 +52,22 @@ static const char down_usage[] =
 	"\n"
 	"Stops APP (every application, and then the daemon, without APP). --purge removes\n"
 	"its data, secrets and GitOps repository from the state directory too.\n";
+static const char sync_usage[] =
+	"usage: idp sync APP [--dry-run] [--allow-mass-prune] [--state DIR]\n"
+	"\n"
+	"Syncs APP now, as Argo CD would: the objects at the head of its GitOps repository\n"
+	"(an OAM change without its manifests is rendered and committed first) against what\n"
+	"runs; applied wave by wave (argocd.argoproj.io/sync-wave), what left git pruned last.\n"
+	"A sync that would prune more than half of the live objects stops unless\n"
+	"--allow-mass-prune. The daemon also syncs by itself as soon as the repository's\n"
+	"branch moves, and re-applies drift (self-heal).\n";
+static const char diff_live_usage[] =
+	"usage: idp diff APP [--state DIR]\n"
+	"\n"
+	"What a sync of APP would change: desired (the head of its GitOps repository) against\n"
+	"live, per object (+ create, ~ update with the fields, - prune); secret values are never\n"
+	"shown. With revisions (idp diff APP REV1 [REV2]) it compares two revisions instead.\n";
+
 static const char daemon_usage[] =
 	"usage: idp daemon [--state DIR] [--listen HOST:PORT] [--domain D] [--grace S] [--stable-window S]\n"
 	"\n"
@@ -65,10 +81,10 @@ typedef struct opts {
 	int listen_port;
 	const char *listen_arg, *grace_arg, *window_arg;
 	double grace, window;
-	bool purge;
+	bool purge, dry_run, allow_mass_prune;
 } opts;
 
-enum { OPT_STATE = 256, OPT_LISTEN, OPT_DOMAIN, OPT_GRACE, OPT_WINDOW, OPT_PURGE };
+enum { OPT_STATE = 256, OPT_LISTEN, OPT_DOMAIN, OPT_GRACE, OPT_WINDOW, OPT_PURGE, OPT_DRY, OPT_MASS };
 
 static int bad(const char *verb, const char *usage, const char *fmt, const char *arg)
 {
@@ -112,6 +128,8 @@ static int parse(int argc, char **argv, const char *usage, const char *shortopts
 						 {"grace", required_argument, NULL, OPT_GRACE},
 						 {"stable-window", required_argument, NULL, OPT_WINDOW},
 						 {"purge", no_argument, NULL, OPT_PURGE},
+						 {"dry-run", no_argument, NULL, OPT_DRY},
+						 {"allow-mass-prune", no_argument, NULL, OPT_MASS},
 						 {"help", no_argument, NULL, 'h'},
 						 {NULL, 0, NULL, 0}};
 	memset(o, 0, sizeof(*o));
@@ -127,6 +145,8 @@ static int parse(int argc, char **argv, const char *usage, const char *shortopts
 		case OPT_STATE: o->state = optarg; break;
 		case OPT_DOMAIN: o->domain = optarg; break;
 		case OPT_PURGE: o->purge = true; break;
+		case OPT_DRY: o->dry_run = true; break;
+		case OPT_MASS: o->allow_mass_prune = true; break;
 		case OPT_LISTEN:
 			o->listen_arg = optarg;
 			if (!parse_listen(optarg, o->listen_host, &o->listen_port))
@@ -374,12 +394,26 @@ static int simple_verb(int argc, char **argv, const char *usage, const char *sho
 		idp_doc_map_set(a, req, "app", idp_doc_new_str(a, o.app));
 	if (o.purge)
 		idp_doc_map_set(a, req, "purge", idp_doc_new_bool(a, true));
+	if (o.dry_run)
+		idp_doc_map_set(a, req, "dry_run", idp_doc_new_bool(a, true));
+	if (o.allow_mass_prune)
+		idp_doc_map_set(a, req, "allow_mass_prune", idp_doc_new_bool(a, true));
+	if ((strcmp(op, "sync") == 0 || strcmp(op, "diff") == 0) && !o.app) {
+		idp_arena_free(a);
+		return bad(argv[0], usage, "%s", "which application? (APP)");
+	}
 	if (rc == 0 && strcmp(op, "down") == 0 && !idp_daemon_running(o.state)) {
 		printf("no idp daemon runs for %s: nothing to stop\n", o.state);
 	} else if (rc == 0) {
 		rc = idp_daemon_call(o.state, a, req, print_event, NULL, &reply, &err);
 		if (rc == 0 && strcmp(op, "down") == 0 && !o.app)
 			rc = idp_daemon_wait_gone(o.state, 60, &err);
+		if (rc == 0 && (strcmp(op, "sync") == 0 || strcmp(op, "diff") == 0)) {
+			const char *plan = idp_doc_map_get_str(reply, "plan");
+			fputs(plan ? plan : "", stdout);
+			printf("%s: %s%s%s\n", o.app, str_or(reply, "status", "?"), *str_or(reply, "message", "") ? ": " : "",
+			       str_or(reply, "message", ""));
+		}
 		if (rc == 0 && strcmp(op, "status") == 0) {
 			if (o.output && strcmp(o.output, "json") == 0) {
 				idp_buf b = IDP_BUF_INIT;
@@ -415,6 +449,16 @@ int idp_cmd_resume(int argc, char **argv)
 int idp_cmd_down(int argc, char **argv)
 {
 	return simple_verb(argc, argv, down_usage, "h", "down");
+}
+
+int idp_cmd_sync(int argc, char **argv)
+{
+	return simple_verb(argc, argv, sync_usage, "h", "sync");
+}
+
+int idp_cmd_diff_live(int argc, char **argv)
+{
+	return simple_verb(argc, argv, diff_live_usage, "h", "diff");
 }
 
 int idp_cmd_daemon(int argc, char **argv)

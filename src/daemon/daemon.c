@@ -8,6 +8,7 @@
 #include "render/render.h"
 #include "runtime/runtime.h"
 #include "store/store.h"
+#include "sync/sync.h"
 
 #include <errno.h>
 #include <fcntl.h>
@@ -27,14 +28,25 @@
 #define LOOP_WAIT_MS 20
 #define UP_TIMEOUT_S 120
 #define MAX_REQUEST_BYTES (4 << 20)
+#define HEAL_EVERY_S 2.0
+#define WAVE_TIMEOUT_S 120
+
+/* What a file looked like: the ref watch compares these. */
+typedef struct file_sig {
+	long long mtime_ns, size, ino;
+} file_sig;
 
 typedef struct app {
 	char *name;
 	char *repo;       /* its GitOps repository */
 	char *base_dir;   /* where its local: programs are */
 	idp_arena *arena; /* objs */
-	idp_doc_node **objs;
+	idp_doc_node **objs; /* desired at the last sync */
 	size_t n_objs;
+	char synced[41];  /* the revision synced last */
+	char *ref_path, *packed_path; /* the branch's ref files, watched */
+	file_sig ref_sig, packed_sig;
+	double next_heal;
 	struct app *next;
 } app;
 
@@ -182,6 +194,8 @@ static app *find_app(ctl *d, const char *name)
 
 static void free_app(app *x)
 {
+	free(x->ref_path);
+	free(x->packed_path);
 	free(x->name);
 	free(x->repo);
 	free(x->base_dir);
@@ -210,13 +224,31 @@ static int rebuild_routes(ctl *d, idp_err *err)
 
 /* The objects the local target runs: the Application rendered with its
  * claims composed in, as Crossplane would compose them in a cluster. */
-static int render_objects(idp_arena *a, const char *file, const char *text, size_t len, const char **name,
-			  idp_doc_node ***objs, size_t *n, idp_err *err)
+static int render_objects(idp_arena *a, const char *file, const char *text, size_t len,
+			  const idp_gitops_files *claims, const char **name, idp_doc_node ***objs, size_t *n, idp_err *err)
 {
 	idp_doc_stream s;
 	int rc = idp_doc_load(a, file, text, len, NULL, &s, err);
 	if (rc)
 		return rc;
+	/* The claims kept in git are rendered (composed) with the Application. */
+	idp_doc_node **docs = s.docs;
+	size_t n_docs = s.len, cap = s.len;
+	for (size_t c = 0; claims && c < claims->len; c++) {
+		idp_doc_stream cs;
+		rc = idp_doc_load(a, claims->items[c].path, claims->items[c].content, claims->items[c].len, NULL, &cs, err);
+		for (size_t i = 0; rc == 0 && i < cs.len; i++) {
+			if (docs == s.docs) {
+				docs = idp_arena_alloc(a, (n_docs + 1) * sizeof(*docs));
+				memcpy(docs, s.docs, n_docs * sizeof(*docs));
+				cap = n_docs + 1;
+			}
+			docs = idp_arena_grow(a, docs, n_docs, &cap, sizeof(*docs));
+			docs[n_docs++] = cs.docs[i];
+		}
+		if (rc)
+			return rc;
+	}
 	*name = NULL;
 	for (size_t i = 0; i < s.len && !*name; i++) {
 		const char *kind = idp_doc_map_get_str(s.docs[i], "kind");
@@ -233,7 +265,7 @@ static int render_objects(idp_arena *a, const char *file, const char *text, size
 	ro.compose = IDP_RENDER_COMPOSE_INLINE;
 	ro.unwrap_objects = true;
 	if (rc == 0)
-		rc = idp_render_docs(a, reg, s.docs, s.len, &ro, objs, n, err);
+		rc = idp_render_docs(a, reg, docs, n_docs, &ro, objs, n, err);
 	idp_render_registry_free(reg);
 	return rc;
 }
@@ -273,6 +305,206 @@ static const char *req_str(const idp_doc_node *req, const char *key)
 	return idp_doc_map_get_str(req, key);
 }
 
+/* ---------------------------------------------------------------- sync */
+
+static void sig_of(const char *path, file_sig *out)
+{
+	struct stat st;
+	memset(out, 0, sizeof(*out));
+	if (path && stat(path, &st) == 0)
+		*out = (file_sig){(long long)st.st_mtim.tv_sec * 1000000000LL + st.st_mtim.tv_nsec, (long long)st.st_size,
+				  (long long)st.st_ino};
+}
+
+static bool sig_same(const file_sig *x, const file_sig *y)
+{
+	return x->mtime_ns == y->mtime_ns && x->size == y->size && x->ino == y->ino;
+}
+
+/* The branch's ref files, so that a commit by anyone is seen at once. */
+static void watch_ref(app *x)
+{
+	idp_arena *a = idp_arena_new();
+	const char *branch = NULL;
+	idp_err err = IDP_ERR_INIT;
+	if (idp_gitops_current_branch(a, x->repo, &branch, &err) != 0)
+		branch = "main";
+	idp_err_clear(&err);
+	free(x->ref_path);
+	free(x->packed_path);
+	x->ref_path = idp_xstrdup(idp_arena_printf(a, "%s/.git/refs/heads/%s", x->repo, branch));
+	x->packed_path = idp_xstrdup(idp_arena_printf(a, "%s/.git/packed-refs", x->repo));
+	idp_arena_free(a);
+}
+
+static bool git_busy(const app *x)
+{
+	char lock[PATH_MAX];
+	snprintf(lock, sizeof lock, "%s/.git/index.lock", x->repo);
+	return access(lock, F_OK) == 0;
+}
+
+/* The desired objects at the head of x's repository. With render_on_top, an
+ * OAM Application whose manifests/ do not match it is rendered and
+ * committed first (Idp-Source: render), and that commit is the one synced. */
+static int desired_at_head(ctl *d, app *x, idp_arena *a, bool render_on_top, idp_doc_node ***objs, size_t *n,
+			   char rev[41], idp_err *err)
+{
+	idp_gitops_repo *r = NULL;
+	idp_buf text = IDP_BUF_INIT;
+	idp_gitops_files claims = {0};
+	int rc = idp_gitops_open(x->repo, 10000, IDP_GITOPS_OWNED, &r, err);
+	if (rc == 0)
+		rc = idp_gitops_read(r, "HEAD", IDP_GITOPS_OAM_FILE, &text, err);
+	if (rc == 0 && render_on_top) {
+		idp_gitops_identity who = IDP_GITOPS_IDENTITY_DEFAULT;
+		idp_gitops_commit_result res;
+		rc = idp_gitops_set_application(r, a, idp_buf_cstr(&text), text.len, "render", d->o->renderer, &who, &res,
+						err);
+		if (rc == 0 && res.changed)
+			logf_("%s: %s changed without its manifests: rendered and committed %.7s", x->name,
+			      IDP_GITOPS_OAM_FILE, res.id);
+	}
+	if (rc == 0)
+		rc = idp_gitops_resolve(r, "HEAD", rev, err);
+	idp_gitops_files all = {0};
+	if (rc == 0)
+		rc = idp_gitops_list(r, a, "HEAD", "claims/", &all, err);
+	for (size_t i = 0; rc == 0 && i < all.len; i++) /* claims/README.md is no claim */
+		if (idp_str_has_suffix(all.items[i].path, ".yaml") || idp_str_has_suffix(all.items[i].path, ".yml"))
+			idp_gitops_files_put(a, &claims, all.items[i].path, all.items[i].content, all.items[i].len);
+	if (r)
+		idp_gitops_close(r);
+	const char *name = NULL;
+	if (rc == 0)
+		rc = render_objects(a, IDP_GITOPS_OAM_FILE, idp_buf_cstr(&text), text.len, &claims, &name, objs, n, err);
+	if (rc == 0 && strcmp(name, x->name) != 0)
+		rc = idp_err_set(err, IDP_EINPUT, "%s: %s names application %s, not %s", x->repo, IDP_GITOPS_OAM_FILE, name,
+				 x->name);
+	idp_buf_free(&text);
+	return rc;
+}
+
+typedef struct sync_ctx {
+	ctl *d;
+	app *x;
+} sync_ctx;
+
+/* The sync engine's target: the runtime, with the gateway's routes. */
+static int sync_apply(void *ctx, idp_doc_node *const *objs, size_t n, idp_err *err)
+{
+	sync_ctx *c = ctx;
+	app *x = c->x;
+	idp_arena *mine = idp_arena_new(), *theirs = idp_arena_new();
+	idp_doc_node **keep = idp_arena_alloc(mine, (n + 1) * sizeof(*keep));
+	idp_doc_node **give = idp_arena_alloc(theirs, (n + 1) * sizeof(*give));
+	for (size_t i = 0; i < n; i++) {
+		keep[i] = idp_doc_copy(mine, objs[i]);
+		give[i] = idp_doc_copy(theirs, objs[i]);
+	}
+	idp_arena_free(x->arena);
+	x->arena = mine;
+	x->objs = keep;
+	x->n_objs = n;
+	int rc = rebuild_routes(c->d, err);
+	if (rc == 0)
+		return idp_runtime_target_apply(c->d->target, x->name, theirs, give, n, x->base_dir, err);
+	idp_arena_free(theirs);
+	return rc;
+}
+
+static idp_sync_health sync_health(void *ctx, const char *key, const char **why)
+{
+	sync_ctx *c = ctx;
+	idp_arena *a = idp_arena_new();
+	idp_doc_node **live;
+	idp_runtime_object_status *st;
+	size_t n;
+	idp_err err = IDP_ERR_INIT;
+	idp_sync_health h = IDP_SYNC_MISSING;
+	*why = "not applied";
+	if (idp_runtime_target_live(c->d->target, c->x->name, a, &live, &st, &n, &err) == 0)
+		for (size_t i = 0; i < n; i++) {
+			if (strcmp(idp_sync_key(a, live[i]), key) != 0)
+				continue;
+			const char *w = NULL;
+			/* What cannot run here is reported, not waited for. */
+			h = strcmp(st[i].local, "unavailable") == 0 ? IDP_SYNC_SUSPENDED : idp_sync_object_health(a, live[i], &w);
+			*why = NULL;
+			break;
+		}
+	idp_err_clear(&err);
+	idp_arena_free(a);
+	return h;
+}
+
+static void sync_wait(void *ctx, double seconds)
+{
+	sync_ctx *c = ctx;
+	double until = now_s() + seconds;
+	while (now_s() < until) {
+		idp_gateway_run(c->d->gw, (int)(seconds * 1000) + 1);
+		idp_runtime_target_tick(c->d->target);
+	}
+}
+
+typedef struct sync_req {
+	bool dry_run, allow_mass_prune, from_git;
+	const char *source; /* "up", "auto", "manual", "self-heal" */
+} sync_req;
+
+/* Syncs x: desired (from git, or the last desired for a self-heal) against
+ * live. *plan_text gets the plan; *out the result. */
+static int sync_app(ctl *d, app *x, idp_arena *a, const sync_req *q, const char **plan_text, idp_sync_result *out,
+		    idp_err *err)
+{
+	idp_doc_node **desired = x->objs, **live;
+	size_t nd = x->n_objs, nl;
+	char rev[41];
+	memcpy(rev, x->synced, sizeof rev);
+	int rc = 0;
+	if (q->from_git)
+		rc = desired_at_head(d, x, a, !q->dry_run, &desired, &nd, rev, err);
+	idp_runtime_object_status *st;
+	if (rc == 0)
+		rc = idp_runtime_target_live(d->target, x->name, a, &live, &st, &nl, err);
+	idp_sync_plan plan;
+	if (rc == 0)
+		rc = idp_sync_plan_make(a, desired, nd, live, nl, &plan, err);
+	if (rc)
+		return rc;
+	idp_buf text = IDP_BUF_INIT;
+	idp_sync_plan_print(&plan, &text);
+	*plan_text = idp_arena_strndup(a, text.ptr ? text.ptr : "", text.len);
+	idp_buf_free(&text);
+	bool paused = false;
+	idp_runtime_target_paused(d->target, x->name, &paused);
+	if (paused && !q->dry_run && (plan.creates || plan.updates || plan.prunes))
+		return idp_err_set(err, IDP_EINPUT, "%s is paused: idp resume %s first", x->name, x->name);
+	idp_sync_opts o = IDP_SYNC_OPTS_DEFAULT;
+	o.dry_run = q->dry_run;
+	o.allow_mass_prune = q->allow_mass_prune;
+	int64_t run_id = 0;
+	bool record = !q->dry_run && (plan.creates || plan.updates || plan.prunes);
+	if (record)
+		idp_store_sync_begin(d->store, x->name, rev, &run_id, NULL);
+	sync_ctx c = {d, x};
+	idp_sync_target t = {&c, sync_apply, sync_health, sync_wait};
+	rc = idp_sync_run(a, &plan, nl, &o, &t, WAVE_TIMEOUT_S, out, err);
+	if (record) {
+		idp_store_sync_end(d->store, run_id, rc ? idp_arena_printf(a, "Failed: %s", err->msg) : "Succeeded", NULL);
+		logf_("%s: sync (%s) at %.7s: %s, %s", x->name, q->source, rev, out->status, out->message);
+	}
+	if (rc == 0 && !q->dry_run) {
+		if (strcmp(x->synced, rev) != 0)
+			idp_store_revision_add(d->store, x->name, rev, q->source, NULL);
+		memcpy(x->synced, rev, sizeof rev);
+		idp_store_app rec = {x->name, x->repo, rev, paused ? "Paused" : "Synced", 0};
+		idp_store_app_put(d->store, &rec, NULL);
+	}
+	return rc;
+}
+
 /* up: {"text": the Application's YAML, "file": its name, "base_dir": where
  * its local: programs are}. */
 static int op_up(ctl *d, int fd, const idp_doc_node *req, idp_err *err)
@@ -284,7 +516,8 @@ static int op_up(ctl *d, int fd, const idp_doc_node *req, idp_err *err)
 	const char *name;
 	idp_doc_node **objs;
 	size_t n;
-	int rc = render_objects(a, file, text, strlen(text), &name, &objs, &n, err);
+	/* Rendered first: bad input is refused before anything is written. */
+	int rc = render_objects(a, file, text, strlen(text), NULL, &name, &objs, &n, err);
 	const char *repo = NULL;
 	char revision[41] = "";
 	if (rc == 0)
@@ -298,44 +531,117 @@ static int op_up(ctl *d, int fd, const idp_doc_node *req, idp_err *err)
 	if (!x) {
 		x = idp_xcalloc(1, sizeof(*x));
 		x->name = idp_xstrdup(name);
+		x->arena = idp_arena_new();
 		app **tail = &d->apps;
 		while (*tail)
 			tail = &(*tail)->next;
 		*tail = x;
-	} else {
-		free(x->repo);
-		free(x->base_dir);
-		idp_arena_free(x->arena);
 	}
+	free(x->repo);
+	free(x->base_dir);
 	x->repo = idp_xstrdup(repo);
 	x->base_dir = idp_xstrdup(base);
-	x->arena = a;
-	x->objs = objs;
-	x->n_objs = n;
+	watch_ref(x);
 	idp_store_app rec = {name, repo, revision, "Progressing", 0};
 	rc = idp_store_app_put(d->store, &rec, err);
+	bool paused = false;
+	if (rc == 0 && idp_runtime_target_paused(d->target, name, &paused) == 0 && paused)
+		rc = idp_runtime_target_resume(d->target, name, err); /* up after pause: running again */
+	sync_req q = {false, false, true, "up"};
+	const char *plan_text;
+	idp_sync_result res;
 	if (rc == 0)
-		rc = rebuild_routes(d, err);
-	/* The target gets its own copy: it keeps them as long as it runs them. */
-	idp_arena *ta = idp_arena_new();
-	idp_doc_node **copy = idp_arena_alloc(ta, (n ? n : 1) * sizeof(*copy));
-	for (size_t i = 0; i < n; i++)
-		copy[i] = idp_doc_copy(ta, objs[i]);
-	if (rc == 0)
-		rc = idp_runtime_target_apply(d->target, name, ta, copy, n, base, err);
-	else
-		idp_arena_free(ta);
+		rc = sync_app(d, x, a, &q, &plan_text, &res, err);
+	/* The ref moved with our own commit: the watch need not sync it again. */
+	sig_of(x->ref_path, &x->ref_sig);
+	sig_of(x->packed_path, &x->packed_sig);
+	x->next_heal = now_s() + HEAL_EVERY_S;
 	if (rc == 0) {
 		waiter *w = idp_xcalloc(1, sizeof(*w));
 		w->fd = fd;
 		w->app = idp_xstrdup(name);
-		w->revision = idp_xstrdup(revision);
+		w->revision = idp_xstrdup(x->synced);
 		w->deadline = now_s() + UP_TIMEOUT_S;
 		w->next = d->waiters;
 		d->waiters = w;
-		idp_store_event_add(d->store, name, NULL, "Up", revision, NULL);
+		idp_store_event_add(d->store, name, NULL, "Up", x->synced, NULL);
 	}
+	idp_arena_free(a);
 	return rc;
+}
+
+static bool req_bool(const idp_doc_node *req, const char *key)
+{
+	const idp_doc_node *v = idp_doc_map_get(req, key);
+	return v && v->kind == IDP_DOC_BOOL && v->as.b;
+}
+
+/* sync {"app", "dry_run", "allow_mass_prune"} and diff {"app"}: the plan,
+ * and for sync its result. */
+static int op_sync(ctl *d, int fd, const idp_doc_node *req, bool diff_only, idp_err *err)
+{
+	const char *name = req_str(req, "app");
+	app *x = name ? find_app(d, name) : NULL;
+	if (!x)
+		return idp_err_set(err, IDP_ENOTFOUND, "no application %s runs here (idp up -f APP.yaml)", name ? name : "");
+	idp_arena *a = idp_arena_new();
+	sync_req q = {diff_only || req_bool(req, "dry_run"), req_bool(req, "allow_mass_prune"), true, "manual"};
+	const char *plan_text = "";
+	idp_sync_result res = {0};
+	int rc = sync_app(d, x, a, &q, &plan_text, &res, err);
+	if (rc == 0) {
+		idp_doc_node *m = ok_reply(a);
+		idp_doc_map_set(a, m, "app", idp_doc_new_str(a, name));
+		idp_doc_map_set(a, m, "status", idp_doc_new_str(a, *plan_text ? (q.dry_run ? "OutOfSync" : res.status) : "Synced"));
+		idp_doc_map_set(a, m, "message", idp_doc_new_str(a, res.message ? res.message : ""));
+		idp_doc_map_set(a, m, "plan", idp_doc_new_str(a, plan_text));
+		daemon_write_line(fd, m);
+	}
+	idp_arena_free(a);
+	return rc;
+}
+
+/* The ref watch and self-heal, once per loop: a moved ref syncs its
+ * application now (no poll interval); every HEAL_EVERY_S, live state that
+ * drifted from the last sync's desired state is applied again. */
+static void reconcile(ctl *d)
+{
+	double now = now_s();
+	for (app *x = d->apps; x; x = x->next) {
+		file_sig ref, packed;
+		sig_of(x->ref_path, &ref);
+		sig_of(x->packed_path, &packed);
+		bool moved = !sig_same(&ref, &x->ref_sig) || !sig_same(&packed, &x->packed_sig);
+		bool heal = now >= x->next_heal;
+		if (!moved && !heal)
+			continue;
+		/* A developer's git is still writing (its commit holds the index
+		 * lock past the ref update): the render-on-top commit would fight
+		 * it for the index, so wait for it to finish. */
+		if (moved && git_busy(x))
+			continue;
+		bool paused = false;
+		idp_runtime_target_paused(d->target, x->name, &paused);
+		if (paused)
+			continue;
+		x->ref_sig = ref;
+		x->packed_sig = packed;
+		x->next_heal = now + HEAL_EVERY_S;
+		idp_arena *a = idp_arena_new();
+		idp_err err = IDP_ERR_INIT;
+		sync_req q = {false, false, moved, moved ? "auto" : "self-heal"};
+		const char *plan_text;
+		idp_sync_result res;
+		if (sync_app(d, x, a, &q, &plan_text, &res, &err) != 0) {
+			logf_("%s: %s sync failed: %s", x->name, q.source, err.msg ? err.msg : "?");
+			idp_store_event_add(d->store, x->name, NULL, "SyncFailed", err.msg, NULL);
+		}
+		/* Our own render-on-top commit moved the ref again: already synced. */
+		sig_of(x->ref_path, &x->ref_sig);
+		sig_of(x->packed_path, &x->packed_sig);
+		idp_err_clear(&err);
+		idp_arena_free(a);
+	}
 }
 
 /* The URLs of an application's Knative Services, through the gateway. */
@@ -580,6 +886,10 @@ static void handle(ctl *d, int fd, const char *line, size_t len, bool *keep)
 			*keep = rc == 0;
 		} else if (strcmp(op, "status") == 0) {
 			rc = op_status(d, fd, req, &err);
+		} else if (strcmp(op, "sync") == 0) {
+			rc = op_sync(d, fd, req, false, &err);
+		} else if (strcmp(op, "diff") == 0) {
+			rc = op_sync(d, fd, req, true, &err);
 		} else if (strcmp(op, "pause") == 0) {
 			rc = op_simple(d, fd, req, pause_one, &err);
 		} else if (strcmp(op, "resume") == 0) {
@@ -591,7 +901,8 @@ static void handle(ctl *d, int fd, const char *line, size_t len, bool *keep)
 			daemon_write_line(fd, ok_reply(a));
 			d->shutdown = true;
 		} else {
-			rc = idp_err_set(&err, IDP_EINPUT, "unknown op \"%s\" (up, status, pause, resume, down, shutdown)", op);
+			rc = idp_err_set(&err, IDP_EINPUT, "unknown op \"%s\" (up, status, sync, diff, pause, resume, down, shutdown)",
+					 op);
 		}
 	}
 	d->client_fd = -1;
@@ -702,6 +1013,7 @@ static void run_loop(ctl *d)
 		idp_gateway_run(d->gw, LOOP_WAIT_MS);
 		accept_clients(d);
 		idp_runtime_target_tick(d->target);
+		reconcile(d);
 		if (d->waiters)
 			finish_waiters(d, false);
 	}

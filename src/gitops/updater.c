@@ -164,7 +164,9 @@ int idp_gitops_set_application(idp_gitops_repo *r, idp_arena *a, const char *tex
 			       const idp_gitops_renderer *renderer, const idp_gitops_identity *who,
 			       idp_gitops_commit_result *res, idp_err *err)
 {
-	idp_gitops_change change = {"Set the OAM Application", NULL, NULL, {0}, NULL};
+	bool render = source && strcmp(source, "render") == 0;
+	idp_gitops_change change = {render ? "Render the manifests of the OAM Application" : "Set the OAM Application",
+				    NULL, NULL, {0}, NULL};
 	idp_gitops_files_put(a, &change.files, IDP_GITOPS_OAM_FILE, text, len);
 	int rc = gitops_render_into(r, a, renderer, text, len, &change.files, err);
 	if (rc)

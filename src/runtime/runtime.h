@@ -266,6 +266,15 @@ int idp_runtime_target_paused(const idp_runtime_target *t, const char *app, bool
 /* One entry per object of app (strings in a); IDP_ENOTFOUND for an unknown app. */
 int idp_runtime_target_status(idp_runtime_target *t, const char *app, idp_arena *a, idp_runtime_object_status **out,
 			      size_t *n, idp_err *err);
+/* What app's objects are live: the objects applied, in order, each with
+ * its status here (one per object, as idp_runtime_target_status); daemons
+ * and Knative Services carry a Ready condition from what runs; a Secret
+ * whose files were changed or removed carries a changed value under the
+ * key (a secret value is never returned). An app the target does not hold
+ * has no live objects. */
+int idp_runtime_target_live(idp_runtime_target *t, const char *app, idp_arena *a, idp_doc_node ***objs,
+			    idp_runtime_object_status **status, size_t *n, idp_err *err);
+
 /* The processes running now, all applications together (for `down` checks). */
 size_t idp_runtime_target_running(const idp_runtime_target *t);
 

@@ -44,8 +44,15 @@ typedef struct daemon_state {
 	const char *problem;
 } daemon_state;
 
+typedef struct secret_file {
+	const char *object; /* Secret/ns/name */
+	const char *key, *path, *value;
+} secret_file;
+
 typedef struct app_state {
 	char *name;
+	secret_file *files; /* what write_secrets wrote: drift is any difference */
+	size_t n_files, files_cap;
 	unsigned slot;
 	idp_arena *arena; /* objects, plan, specs */
 	idp_doc_node *const *objs;
@@ -401,8 +408,10 @@ static int write_secrets(idp_runtime_target *t, app_state *app, idp_err *err)
 		for (size_t k = 0; rc == 0 && k < env.n; k++) {
 			if (strchr(env.keys[k], '/') || env.keys[k][0] == '.')
 				continue; /* a key is no path */
-			rc = write_private(idp_arena_printf(a, "%s/%s", dir, env.keys[k]), env.values[k],
-					   strlen(env.values[k]), err);
+			const char *path = idp_arena_printf(a, "%s/%s", dir, env.keys[k]);
+			rc = write_private(path, env.values[k], strlen(env.values[k]), err);
+			app->files = idp_arena_grow(a, app->files, app->n_files, &app->files_cap, sizeof(*app->files));
+			app->files[app->n_files++] = (secret_file){it->object, env.keys[k], path, env.values[k]};
 		}
 	}
 	return rc;
@@ -795,6 +804,78 @@ int idp_runtime_target_status(idp_runtime_target *t, const char *name, idp_arena
 			process_status(app, &app->procs[pi++], a, o);
 		o->message = idp_arena_strdup(a, o->message ? o->message : "");
 		o->address = o->address ? idp_arena_strdup(a, o->address) : NULL;
+	}
+	return 0;
+}
+
+/* ---------------------------------------------------------------- live state */
+
+/* Whether the file still holds what was written (a secret value is
+ * compared, never returned). */
+static bool file_holds(const char *path, const char *value)
+{
+	idp_buf b = IDP_BUF_INIT;
+	idp_err err = IDP_ERR_INIT;
+	bool same = idp_file_read(path, 1 << 20, &b, &err) == 0 && b.len == strlen(value) &&
+		    memcmp(b.ptr ? b.ptr : "", value, b.len) == 0;
+	idp_err_clear(&err);
+	idp_buf_free(&b);
+	return same;
+}
+
+static void set_ready(idp_arena *a, idp_doc_node *obj, const idp_runtime_object_status *st)
+{
+	const char *status = strcmp(st->health, "Healthy") == 0	    ? "True"
+			     : strcmp(st->health, "Progressing") == 0 ? "Unknown"
+								      : "False";
+	idp_doc_node *cond = idp_doc_new_map(a);
+	idp_doc_map_set(a, cond, "type", idp_doc_new_str(a, "Ready"));
+	idp_doc_map_set(a, cond, "status", idp_doc_new_str(a, status));
+	idp_doc_map_set(a, cond, "reason", idp_doc_new_str(a, idp_arena_printf(a, "Local%s", st->health)));
+	idp_doc_map_set(a, cond, "message", idp_doc_new_str(a, st->message ? st->message : ""));
+	idp_doc_node *conds = idp_doc_new_seq(a), *stat = idp_doc_new_map(a);
+	idp_doc_seq_push(a, conds, cond);
+	idp_doc_map_set(a, stat, "conditions", conds);
+	idp_doc_map_set(a, obj, "status", stat);
+}
+
+int idp_runtime_target_live(idp_runtime_target *t, const char *name, idp_arena *a, idp_doc_node ***objs,
+			    idp_runtime_object_status **status, size_t *n, idp_err *err)
+{
+	*objs = NULL;
+	*n = 0;
+	app_state *app = find_app(t, name);
+	if (!app)
+		return 0; /* nothing live */
+	size_t ns;
+	int rc = idp_runtime_target_status(t, name, a, status, &ns, err);
+	if (rc)
+		return rc;
+	*objs = idp_arena_alloc(a, (app->n_objs + 1) * sizeof(**objs));
+	for (size_t i = 0; i < app->n_objs; i++) {
+		idp_doc_node *o = idp_doc_copy(a, app->objs[i]);
+		const idp_runtime_item *it = &app->plan.items[i];
+		if (it->kind == IDP_LOCAL_DAEMON || it->kind == IDP_LOCAL_PROCESS)
+			set_ready(a, o, &(*status)[i]);
+		for (size_t k = 0; it->kind == IDP_LOCAL_SECRET && k < app->n_files; k++) {
+			const secret_file *f = &app->files[k];
+			if (strcmp(f->object, it->object) != 0 || file_holds(f->path, f->value))
+				continue;
+			/* Drift: the key reads differently from git's (a generated key
+			 * is git's through the annotation that asks for it). */
+			idp_doc_node *sd = idp_doc_map_get(o, "stringData");
+			if (sd && sd->kind == IDP_DOC_MAP && idp_doc_map_get(sd, f->key)) {
+				idp_doc_map_set(a, sd, f->key, idp_doc_new_str(a, "(changed on this machine)"));
+				continue;
+			}
+			idp_doc_node *ann = idp_doc_map_get(idp_doc_map_get(o, "metadata"), "annotations");
+			const char *gen = idp_doc_map_get_str(ann, "platform.example.org/generate");
+			if (gen)
+				idp_doc_map_set(a, ann, "platform.example.org/generate",
+						idp_doc_new_str(a, idp_arena_printf(a, "%s (%s changed on this machine)", gen,
+										    f->key)));
+		}
+		(*objs)[(*n)++] = o;
 	}
 	return 0;
 }
