@@ -192,6 +192,26 @@ Test(up, the_counter_app_from_up_to_down_purge, .timeout = 400, .fini = stop_sta
 	cr_expect_str_eq(body, "{\"count\":2,\"rows\":2}");
 	cr_expect_eq(processes_under("/nonexistent", program), 1, "one replica runs");
 
+	/* The views: get, describe (a tree, JSON, DOT), logs. */
+	int vst;
+	char *v = run_idp("get", state, "apps", NULL, &vst);
+	cr_expect(vst == 0 && strstr(v, "counter") && strstr(v, "Healthy"), "%s", v);
+	free(v);
+	v = run_idp("describe", state, "counter", NULL, &vst);
+	cr_expect(vst == 0 && strstr(v, "component counter") && strstr(v, "Release/default/counter-redis") &&
+			  strstr(v, "daemon: redis-server"),
+		  "%s", v);
+	free(v);
+	v = run_idp("describe", state, "counter", "-odot", &vst);
+	cr_expect(vst == 0 && strncmp(v, "digraph \"counter\"", 17) == 0, "%s", v);
+	free(v);
+	v = run_idp("logs", state, "counter", "counter", &vst);
+	cr_expect(vst == 0 && strstr(v, "] counter listening on"), "%s", v);
+	free(v);
+	v = run_idp("logs", state, "counter", "nosuch", &vst);
+	cr_expect(vst == 2 && strstr(v, "no component nosuch"), "%s", v);
+	free(v);
+
 	/* Idle past the grace period: zero processes for the service. */
 	double idle_from = mono();
 	while (processes_under("/nonexistent", program) > 0 && mono() - idle_from < 20)

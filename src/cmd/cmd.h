@@ -80,6 +80,9 @@ int idp_cmd_resume(int argc, char **argv);
 int idp_cmd_down(int argc, char **argv);
 int idp_cmd_daemon(int argc, char **argv);
 int idp_cmd_sync(int argc, char **argv);
+int idp_cmd_logs(int argc, char **argv);
+int idp_cmd_get(int argc, char **argv);
+int idp_cmd_describe(int argc, char **argv);
 /* idp diff APP (no revisions): desired against live, from the daemon. */
 int idp_cmd_diff_live(int argc, char **argv);
 

@@ -2,6 +2,7 @@
  * Each one talks to the state directory's daemon (starting it for up). */
 #include "cmd/cmd.h"
 #include "daemon/daemon.h"
+#include "runtime/runtime.h"
 #include "store/store.h"
 
 #include <errno.h>
@@ -68,6 +69,23 @@ static const char diff_live_usage[] =
 	"live, per object (+ create, ~ update with the fields, - prune); secret values are never\n"
 	"shown. With revisions (idp diff APP REV1 [REV2]) it compares two revisions instead.\n";
 
+static const char logs_usage[] =
+	"usage: idp logs APP [COMPONENT] [-f] [--state DIR]\n"
+	"\n"
+	"The output of APP's processes (every replica of a Knative Service) and of its\n"
+	"daemons (redis, PostgreSQL ...), each line prefixed with its name; COMPONENT\n"
+	"narrows it (counter: counter, counter-redis, ...). -f follows new lines.\n";
+static const char get_usage[] =
+	"usage: idp get apps|components|objects [APP] [-o wide|json] [--state DIR]\n"
+	"\n"
+	"Lists what the local runtime runs, as kubectl get does: applications (revision,\n"
+	"health, objects), components (their objects and health), or objects.\n";
+static const char describe_usage[] =
+	"usage: idp describe APP [-o json|dot] [--state DIR]\n"
+	"\n"
+	"APP as a tree: application -> component -> object -> what runs it here (process,\n"
+	"daemon, secret files, route), with health and the reason; -o dot for Graphviz.\n";
+
 static const char daemon_usage[] =
 	"usage: idp daemon [--state DIR] [--listen HOST:PORT] [--domain D] [--grace S] [--stable-window S]\n"
 	"\n"
@@ -81,7 +99,9 @@ typedef struct opts {
 	int listen_port;
 	const char *listen_arg, *grace_arg, *window_arg;
 	double grace, window;
-	bool purge, dry_run, allow_mass_prune;
+	bool purge, dry_run, allow_mass_prune, follow;
+	const char *args[3]; /* the operands; app is args[0] */
+	size_t n_args;
 } opts;
 
 enum { OPT_STATE = 256, OPT_LISTEN, OPT_DOMAIN, OPT_GRACE, OPT_WINDOW, OPT_PURGE, OPT_DRY, OPT_MASS };
@@ -140,7 +160,12 @@ static int parse(int argc, char **argv, const char *usage, const char *shortopts
 	opterr = 0;
 	while ((c = getopt_long(argc, argv, shortopts, longopts, NULL)) != -1) {
 		switch (c) {
-		case 'f': o->file = optarg; break;
+		case 'f':
+			if (optarg)
+				o->file = optarg;
+			else
+				o->follow = true; /* idp logs -f */
+			break;
 		case 'o': o->output = optarg; break;
 		case OPT_STATE: o->state = optarg; break;
 		case OPT_DOMAIN: o->domain = optarg; break;
@@ -167,13 +192,18 @@ static int parse(int argc, char **argv, const char *usage, const char *shortopts
 			return bad(argv[0], usage, "unknown or incomplete option %s", argv[optind - 1]);
 		}
 	}
-	if (optind < argc)
-		o->app = argv[optind++];
+	size_t max_args = strcmp(argv[0], "logs") == 0 || strcmp(argv[0], "get") == 0 ? 2 : 1;
+	while (optind < argc && o->n_args < max_args)
+		o->args[o->n_args++] = argv[optind++];
 	if (optind < argc)
 		return bad(argv[0], usage, "unexpected argument \"%s\"", argv[optind]);
-	if (o->app && idp_name_check_dns1123_label(o->app))
-		return bad(argv[0], usage, "APP \"%s\" is no application name (a DNS-1123 label)", o->app);
-	if (o->output && strcmp(o->output, "wide") != 0 && strcmp(o->output, "json") != 0)
+	for (size_t i = 0; i < o->n_args; i++)
+		if (idp_name_check_dns1123_label(o->args[i]))
+			return bad(argv[0], usage, "\"%s\" is no application or component name (a DNS-1123 label)",
+				   o->args[i]);
+	o->app = o->n_args ? o->args[0] : NULL;
+	if (o->output && strcmp(o->output, "wide") != 0 && strcmp(o->output, "json") != 0 &&
+	    !(strcmp(o->output, "dot") == 0 && strcmp(argv[0], "describe") == 0))
 		return bad(argv[0], usage, "-o %s: want wide or json", o->output);
 	return -1;
 }
@@ -459,6 +489,283 @@ int idp_cmd_sync(int argc, char **argv)
 int idp_cmd_diff_live(int argc, char **argv)
 {
 	return simple_verb(argc, argv, diff_live_usage, "h", "diff");
+}
+
+/* ---------------------------------------------------------------- logs */
+
+static long print_from(const char *name, const char *path, long from, int width)
+{
+	FILE *f = fopen(path, "r");
+	if (!f)
+		return from;
+	if (fseek(f, from, SEEK_SET) != 0)
+		fseek(f, 0, SEEK_SET);
+	char line[8192];
+	long at = ftell(f);
+	while (fgets(line, sizeof line, f)) {
+		size_t len = strlen(line);
+		if (len && line[len - 1] != '\n' && !feof(f)) {
+			printf("[%-*s] %s", width, name, line); /* a very long line, in pieces */
+		} else if (len && line[len - 1] != '\n') {
+			break; /* a line still being written: the next round prints it whole */
+		} else {
+			printf("[%-*s] %s", width, name, line);
+		}
+		at = ftell(f);
+	}
+	fclose(f);
+	fflush(stdout);
+	return at;
+}
+
+int idp_cmd_logs(int argc, char **argv)
+{
+	opts o;
+	int ex = parse(argc, argv, logs_usage, "fh", &o);
+	if (ex >= 0)
+		return ex;
+	if (!o.app)
+		return bad(argv[0], logs_usage, "%s", "which application? (APP)");
+	idp_arena *a = idp_arena_new();
+	idp_err err = IDP_ERR_INIT;
+	const char **names = NULL, **paths = NULL;
+	size_t n = 0;
+	int rc = state_dir(a, &o, &err);
+	if (rc == 0)
+		rc = idp_runtime_logs(a, o.state, o.app, o.n_args > 1 ? o.args[1] : NULL, &names, &paths, &n, &err);
+	int width = 0;
+	for (size_t i = 0; i < n; i++)
+		if ((int)strlen(names[i]) > width)
+			width = (int)strlen(names[i]);
+	long *at = idp_arena_alloc(a, (n + 1) * sizeof(*at));
+	for (size_t i = 0; rc == 0 && i < n; i++)
+		at[i] = print_from(names[i], paths[i], 0, width);
+	while (rc == 0 && o.follow) { /* until interrupted, as tail -f */
+		usleep(200000);
+		for (size_t i = 0; i < n; i++)
+			at[i] = print_from(names[i], paths[i], at[i], width);
+	}
+	int code = rc ? fail(&err, rc) : IDP_EXIT_OK;
+	idp_err_clear(&err);
+	idp_arena_free(a);
+	return code;
+}
+
+/* ---------------------------------------------------------------- get, describe */
+
+/* The status reply of the daemon for app (NULL: all). */
+static int status_reply(idp_arena *a, opts *o, const char *app, idp_doc_node **reply, idp_err *err)
+{
+	int rc = state_dir(a, o, err);
+	idp_doc_node *req = idp_doc_new_map(a);
+	idp_doc_map_set(a, req, "op", idp_doc_new_str(a, "status"));
+	if (app)
+		idp_doc_map_set(a, req, "app", idp_doc_new_str(a, app));
+	if (rc == 0)
+		rc = idp_daemon_call(o->state, a, req, NULL, NULL, reply, err);
+	return rc;
+}
+
+static size_t seq_len(const idp_doc_node *n)
+{
+	return n && n->kind == IDP_DOC_SEQ ? n->as.seq.len : 0;
+}
+
+static const idp_doc_node *seq_at(const idp_doc_node *n, size_t i)
+{
+	return n->as.seq.items[i];
+}
+
+/* The worst health among an app's (or a component's) objects, Argo CD's
+ * order; Unavailable (what cannot run here) does not make an app worse. */
+static const char *worst(const idp_doc_node *objs, const char *component)
+{
+	static const char *const order[] = {"Healthy", "Suspended", "Progressing", "Missing", "Degraded"};
+	int w = 0;
+	for (size_t i = 0; i < seq_len(objs); i++) {
+		const idp_doc_node *ob = seq_at(objs, i);
+		if (component && strcmp(str_or(ob, "component", "(composed)"), component) != 0)
+			continue;
+		const char *h = str_or(ob, "health", "Healthy");
+		for (int k = 0; k < 5; k++)
+			if (strcmp(h, order[k]) == 0 && k > w)
+				w = k;
+	}
+	return order[w];
+}
+
+/* The components of an app, in the order their objects come. */
+static size_t components_of(idp_arena *a, const idp_doc_node *objs, const char ***out)
+{
+	size_t n = 0, cap = 0;
+	*out = NULL;
+	for (size_t i = 0; i < seq_len(objs); i++) {
+		const char *c = str_or(seq_at(objs, i), "component", "(composed)");
+		size_t k = 0;
+		while (k < n && strcmp((*out)[k], c) != 0)
+			k++;
+		if (k == n) {
+			*out = idp_arena_grow(a, *out, n, &cap, sizeof(**out));
+			(*out)[n++] = c;
+		}
+	}
+	return n;
+}
+
+static void print_get(idp_arena *a, const idp_doc_node *reply, const char *what, bool wide)
+{
+	const idp_doc_node *apps = idp_doc_map_get(reply, "apps");
+	if (strcmp(what, "apps") == 0) {
+		printf("%-24s %-9s %-12s %-8s %s\n", "NAME", "REVISION", "HEALTH", "OBJECTS", "URL");
+		for (size_t i = 0; i < seq_len(apps); i++) {
+			const idp_doc_node *app = seq_at(apps, i), *objs = idp_doc_map_get(app, "objects");
+			const idp_doc_node *urls = idp_doc_map_get(app, "urls"), *paused = idp_doc_map_get(app, "paused");
+			bool p = paused && paused->kind == IDP_DOC_BOOL && paused->as.b;
+			printf("%-24s %-9.7s %-12s %-8zu %s\n", str_or(app, "name", "?"), str_or(app, "revision", "-"),
+			       p ? "Suspended" : worst(objs, NULL), seq_len(objs),
+			       seq_len(urls) && seq_at(urls, 0)->kind == IDP_DOC_STR ? seq_at(urls, 0)->as.str.ptr : "-");
+		}
+		return;
+	}
+	if (strcmp(what, "components") == 0) {
+		printf("%-24s %-32s %-12s %s\n", "APP", "COMPONENT", "HEALTH", "OBJECTS");
+		for (size_t i = 0; i < seq_len(apps); i++) {
+			const idp_doc_node *app = seq_at(apps, i), *objs = idp_doc_map_get(app, "objects");
+			const char **comps;
+			size_t nc = components_of(a, objs, &comps);
+			for (size_t c = 0; c < nc; c++) {
+				size_t count = 0;
+				for (size_t k = 0; k < seq_len(objs); k++)
+					count += strcmp(str_or(seq_at(objs, k), "component", "(composed)"), comps[c]) == 0;
+				printf("%-24s %-32s %-12s %zu\n", str_or(app, "name", "?"), comps[c], worst(objs, comps[c]), count);
+			}
+		}
+		return;
+	}
+	printf("%-16s %-60s %-12s %-12s %s\n", "APP", "OBJECT", "LOCAL", "HEALTH", wide ? "MESSAGE" : "COMPONENT");
+	for (size_t i = 0; i < seq_len(apps); i++) {
+		const idp_doc_node *app = seq_at(apps, i), *objs = idp_doc_map_get(app, "objects");
+		for (size_t k = 0; k < seq_len(objs); k++) {
+			const idp_doc_node *ob = seq_at(objs, k);
+			printf("%-16s %-60s %-12s %-12s %s\n", str_or(app, "name", "?"), str_or(ob, "object", "?"),
+			       str_or(ob, "local", "?"), str_or(ob, "health", "?"),
+			       wide ? str_or(ob, "message", "") : str_or(ob, "component", "(composed)"));
+		}
+	}
+}
+
+static int print_json(const idp_doc_node *n, idp_err *err)
+{
+	idp_buf b = IDP_BUF_INIT;
+	int rc = idp_doc_emit_json(n, IDP_DOC_JSON_PRETTY, &b, err);
+	if (rc == 0)
+		fwrite(b.ptr, 1, b.len, stdout);
+	idp_buf_free(&b);
+	return rc;
+}
+
+int idp_cmd_get(int argc, char **argv)
+{
+	opts o;
+	int ex = parse(argc, argv, get_usage, "o:h", &o);
+	if (ex >= 0)
+		return ex;
+	const char *what = o.app;
+	if (!what || (strcmp(what, "apps") && strcmp(what, "components") && strcmp(what, "objects")))
+		return bad(argv[0], get_usage, "get %s: want apps, components or objects", what ? what : "what?");
+	idp_arena *a = idp_arena_new();
+	idp_err err = IDP_ERR_INIT;
+	idp_doc_node *reply = NULL;
+	int rc = status_reply(a, &o, o.n_args > 1 ? o.args[1] : NULL, &reply, &err);
+	if (rc == 0 && o.output && strcmp(o.output, "json") == 0)
+		rc = print_json(idp_doc_map_get(reply, "apps"), &err);
+	else if (rc == 0)
+		print_get(a, reply, what, o.output != NULL);
+	int code = rc ? fail(&err, rc) : IDP_EXIT_OK;
+	idp_err_clear(&err);
+	idp_arena_free(a);
+	return code;
+}
+
+/* DOT ids are quoted strings; the names here are DNS labels and kinds. */
+static void print_dot(idp_arena *a, const idp_doc_node *app)
+{
+	const char *name = str_or(app, "name", "?");
+	const idp_doc_node *objs = idp_doc_map_get(app, "objects");
+	printf("digraph \"%s\" {\n  rankdir=LR;\n  node [shape=box];\n  \"app/%s\" [label=\"%s\\n%s\"];\n", name, name, name,
+	       worst(objs, NULL));
+	const char **comps;
+	size_t nc = components_of(a, objs, &comps);
+	for (size_t c = 0; c < nc; c++)
+		printf("  \"app/%s\" -> \"component/%s\";\n  \"component/%s\" [label=\"%s\\n%s\"];\n", name, comps[c],
+		       comps[c], comps[c], worst(objs, comps[c]));
+	for (size_t k = 0; k < seq_len(objs); k++) {
+		const idp_doc_node *ob = seq_at(objs, k);
+		const char *obj = str_or(ob, "object", "?");
+		printf("  \"component/%s\" -> \"%s\";\n  \"%s\" [label=\"%s\\n%s (%s)\"];\n", str_or(ob, "component", "(composed)"), obj,
+		       obj, obj, str_or(ob, "health", "?"), str_or(ob, "local", "?"));
+	}
+	puts("}");
+}
+
+static void print_tree(idp_arena *a, const idp_doc_node *app)
+{
+	const idp_doc_node *objs = idp_doc_map_get(app, "objects"), *paused = idp_doc_map_get(app, "paused");
+	bool p = paused && paused->kind == IDP_DOC_BOOL && paused->as.b;
+	printf("%s  %s  revision %.7s\n", str_or(app, "name", "?"), p ? "Suspended" : worst(objs, NULL),
+	       str_or(app, "revision", "-"));
+	const char **comps;
+	size_t nc = components_of(a, objs, &comps);
+	for (size_t c = 0; c < nc; c++) {
+		bool last_c = c + 1 == nc;
+		printf("%s component %s  %s\n", last_c ? "└─" : "├─", comps[c], worst(objs, comps[c]));
+		size_t total = 0, seen = 0;
+		for (size_t k = 0; k < seq_len(objs); k++)
+			total += strcmp(str_or(seq_at(objs, k), "component", "(composed)"), comps[c]) == 0;
+		for (size_t k = 0; k < seq_len(objs); k++) {
+			const idp_doc_node *ob = seq_at(objs, k);
+			if (strcmp(str_or(ob, "component", "(composed)"), comps[c]) != 0)
+				continue;
+			bool last_o = ++seen == total;
+			const idp_doc_node *rep = idp_doc_map_get(ob, "replicas");
+			printf("%s  %s %s  %s\n", last_c ? "  " : "│ ", last_o ? "└─" : "├─", str_or(ob, "object", "?"),
+			       str_or(ob, "health", "?"));
+			printf("%s  %s    %s: %s", last_c ? "  " : "│ ", last_o ? "  " : "│ ", str_or(ob, "local", "?"),
+			       str_or(ob, "message", ""));
+			if (rep && rep->kind == IDP_DOC_INT)
+				printf(" (%lld running)", (long long)rep->as.i);
+			putchar('\n');
+		}
+	}
+}
+
+int idp_cmd_describe(int argc, char **argv)
+{
+	opts o;
+	int ex = parse(argc, argv, describe_usage, "o:h", &o);
+	if (ex >= 0)
+		return ex;
+	if (!o.app)
+		return bad(argv[0], describe_usage, "%s", "which application? (APP)");
+	if (o.output && strcmp(o.output, "wide") == 0)
+		return bad(argv[0], describe_usage, "-o %s: want json or dot", o.output);
+	idp_arena *a = idp_arena_new();
+	idp_err err = IDP_ERR_INIT;
+	idp_doc_node *reply = NULL;
+	int rc = status_reply(a, &o, o.app, &reply, &err);
+	const idp_doc_node *apps = rc == 0 ? idp_doc_map_get(reply, "apps") : NULL;
+	if (rc == 0 && seq_len(apps) != 1)
+		rc = idp_err_set(&err, IDP_ENOTFOUND, "no application %s runs here", o.app);
+	if (rc == 0 && o.output && strcmp(o.output, "json") == 0)
+		rc = print_json(seq_at(apps, 0), &err);
+	else if (rc == 0 && o.output)
+		print_dot(a, seq_at(apps, 0));
+	else if (rc == 0)
+		print_tree(a, seq_at(apps, 0));
+	int code = rc ? fail(&err, rc) : IDP_EXIT_OK;
+	idp_err_clear(&err);
+	idp_arena_free(a);
+	return code;
 }
 
 int idp_cmd_daemon(int argc, char **argv)

@@ -740,9 +740,18 @@ static idp_doc_node *status_of(ctl *d, idp_arena *a, const char *name)
 	size_t n = 0;
 	if (idp_runtime_target_status(d->target, name, a, &st, &n, &err) != 0)
 		idp_err_clear(&err);
+	const app *x = find_app(d, name);
 	for (size_t i = 0; i < n; i++) {
 		idp_doc_node *o = idp_doc_new_map(a);
 		idp_doc_map_set(a, o, "object", idp_doc_new_str(a, st[i].object));
+		/* The target holds the objects in the order the sync gave them. */
+		const idp_doc_node *labels =
+			x && i < x->n_objs ? idp_doc_map_get(idp_doc_map_get(x->objs[i], "metadata"), "labels") : NULL;
+		const char *component = idp_doc_map_get_str(labels, "app.oam.dev/component");
+		if (!component) /* a resource composed for a claim: the claim's */
+			component = idp_doc_map_get_str(labels, "crossplane.io/claim-name");
+		if (component)
+			idp_doc_map_set(a, o, "component", idp_doc_new_str(a, component));
 		idp_doc_map_set(a, o, "local", idp_doc_new_str(a, st[i].local));
 		idp_doc_map_set(a, o, "health", idp_doc_new_str(a, st[i].health));
 		idp_doc_map_set(a, o, "message", idp_doc_new_str(a, st[i].message));

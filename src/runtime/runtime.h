@@ -275,6 +275,14 @@ int idp_runtime_target_status(idp_runtime_target *t, const char *app, idp_arena 
 int idp_runtime_target_live(idp_runtime_target *t, const char *app, idp_arena *a, idp_doc_node ***objs,
 			    idp_runtime_object_status **status, size_t *n, idp_err *err);
 
+/* The log files of app under state_dir, whether or not a daemon runs: its
+ * Knative Services' (STATE/apps/APP/logs/NAME.log, every replica) and its
+ * daemons' (STATE/apps/APP/data/NS.NAME/daemon.log), with their names
+ * (NAME). component NULL: all; else those named component or
+ * component-SOMETHING (counter-redis for counter). Processes first, then daemons. */
+int idp_runtime_logs(idp_arena *a, const char *state_dir, const char *app, const char *component, const char ***names,
+		     const char ***paths, size_t *n, idp_err *err);
+
 /* The processes running now, all applications together (for `down` checks). */
 size_t idp_runtime_target_running(const idp_runtime_target *t);
 

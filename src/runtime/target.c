@@ -879,3 +879,61 @@ int idp_runtime_target_live(idp_runtime_target *t, const char *name, idp_arena *
 	}
 	return 0;
 }
+
+/* ---------------------------------------------------------------- logs */
+
+static bool log_wanted(const char *name, const char *component)
+{
+	size_t n = component ? strlen(component) : 0;
+	return !component || strcmp(name, component) == 0 || (strncmp(name, component, n) == 0 && name[n] == '-');
+}
+
+static void add_log(idp_arena *a, const char *name, const char *path, const char ***names, const char ***paths, size_t *n,
+		    size_t *cap)
+{
+	size_t c = *cap;
+	*names = idp_arena_grow(a, *names, *n, &c, sizeof(**names));
+	*paths = idp_arena_grow(a, *paths, *n, cap, sizeof(**paths));
+	(*names)[*n] = idp_arena_strdup(a, name);
+	(*paths)[(*n)++] = path;
+}
+
+int idp_runtime_logs(idp_arena *a, const char *state_dir, const char *app, const char *component, const char ***names,
+		     const char ***paths, size_t *n, idp_err *err)
+{
+	*names = NULL;
+	*paths = NULL;
+	*n = 0;
+	size_t cap = 0;
+	char **files;
+	size_t nf;
+	const char *logs = idp_arena_printf(a, "%s/apps/%s/logs", state_dir, app);
+	const char *data = idp_arena_printf(a, "%s/apps/%s/data", state_dir, app);
+	struct stat st;
+	if (stat(logs, &st) != 0 && stat(data, &st) != 0)
+		return idp_err_set(err, IDP_ENOTFOUND, "no application %s in %s (nothing was run for it)", app, state_dir);
+	if (idp_dir_list(logs, &files, &nf, NULL) == 0) {
+		for (size_t i = 0; i < nf; i++) {
+			size_t len = strlen(files[i]);
+			if (len <= 4 || strcmp(files[i] + len - 4, ".log") != 0)
+				continue;
+			const char *name = idp_arena_strndup(a, files[i], len - 4);
+			if (log_wanted(name, component))
+				add_log(a, name, idp_arena_printf(a, "%s/%s", logs, files[i]), names, paths, n, &cap);
+		}
+		idp_dir_list_free(files, nf);
+	}
+	if (idp_dir_list(data, &files, &nf, NULL) == 0) {
+		for (size_t i = 0; i < nf; i++) {
+			const char *dot = strchr(files[i], '.'); /* NS.NAME */
+			const char *name = dot ? dot + 1 : files[i];
+			const char *path = idp_arena_printf(a, "%s/%s/daemon.log", data, files[i]);
+			if (log_wanted(name, component) && stat(path, &st) == 0)
+				add_log(a, name, path, names, paths, n, &cap);
+		}
+		idp_dir_list_free(files, nf);
+	}
+	if (*n == 0 && component)
+		return idp_err_set(err, IDP_ENOTFOUND, "application %s has no component %s with a log", app, component);
+	return 0;
+}
