@@ -14,6 +14,7 @@
 #include <fcntl.h>
 #include <ftw.h>
 #include <limits.h>
+#include <malloc.h>
 #include <poll.h>
 #include <signal.h>
 #include <stdio.h>
@@ -641,6 +642,8 @@ static void reconcile(ctl *d)
 		sig_of(x->packed_path, &x->packed_sig);
 		idp_err_clear(&err);
 		idp_arena_free(a);
+		if (moved)
+			malloc_trim(0);
 	}
 }
 
@@ -944,6 +947,9 @@ static void serve_client(ctl *d, int fd)
 	if (nl)
 		handle(d, fd, in.ptr, (size_t)(nl - in.ptr), &keep);
 	idp_buf_free(&in);
+	/* A render or a sync frees megabytes of arenas: give them back, the
+	 * daemon idles for long between requests. */
+	malloc_trim(0);
 	if (!keep)
 		close(fd);
 }

@@ -140,7 +140,7 @@ int idp_store_open(const char *dir, idp_store **out, idp_err *err)
 			usleep(10000);
 		}
 		if (rc == 0)
-			rc = exec(s, "PRAGMA synchronous=NORMAL; PRAGMA foreign_keys=ON;", err);
+			rc = exec(s, "PRAGMA synchronous=NORMAL; PRAGMA foreign_keys=ON; PRAGMA cache_size=-512;", err);
 	}
 	if (rc == 0)
 		rc = store_migrate(s->db, err);
