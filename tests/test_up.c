@@ -458,6 +458,33 @@ Test(up, sync_follows_git_prunes_stops_at_the_guard_and_heals_drift, .timeout = 
 	}
 	cr_expect(fresh > 0 && fresh != old, "redis runs again");
 	cr_expect_eq(until_status(port, "counter.default.localhost", 200, 5) >= 0, true);
+
+	/* kill -9 of the daemon leaves no orphan; the next up runs it all again,
+	 * with its data. */
+	char lockpath[4300];
+	snprintf(lockpath, sizeof lockpath, "%s/daemon.log", state);
+	char *dlog = idp_fixture_read_file(lockpath, NULL);
+	const char *pidp = dlog ? strstr(dlog, "idp daemon: pid ") : NULL;
+	cr_assert_not_null(pidp);
+	pid_t daemon_pid = atoi(pidp + strlen("idp daemon: pid "));
+	free(dlog);
+	cr_assert_gt(daemon_pid, 0);
+	cr_assert_eq(kill(daemon_pid, SIGKILL), 0);
+	t0 = mono();
+	while (processes_under(state, NULL) > 0 && mono() - t0 < 10)
+		usleep(50000);
+	cr_expect_eq(processes_under(state, NULL), 0, "every child died with the daemon");
+	char *argv2[] = {IDP_BIN, "up", "-f", app, "--state", state, "--listen", "127.0.0.1:0", NULL};
+	cr_assert_eq(idp_fixture_run_timeout(argv2, NULL, &out, &err, 200), 0, "%s%s", out, err);
+	free(out);
+	free(err);
+	port_text = idp_fixture_read_file(portfile, NULL);
+	port = atoi(port_text);
+	free(port_text);
+	int before_count = 0;
+	cr_expect_eq(gw_get(port, "counter.default.localhost", "/count", body, sizeof body), 200, "%s", body);
+	cr_expect(sscanf(body, "{\"count\":%d", &before_count) == 1 && before_count > 1, "the counter kept its data: %s",
+		  body);
 	s = run_idp("down", state, "--purge", NULL, &st);
 	cr_expect_eq(st, 0, "%s", s);
 	free(s);

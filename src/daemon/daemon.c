@@ -506,6 +506,66 @@ static int sync_app(ctl *d, app *x, idp_arena *a, const sync_req *q, const char 
 	return rc;
 }
 
+static const char *base_dir_file(idp_arena *a, const ctl *d, const char *app_name)
+{
+	return idp_arena_printf(a, "%s/apps/%s/base_dir", d->o->state_dir, app_name);
+}
+
+static void remember_base_dir(ctl *d, const app *x)
+{
+	idp_arena *a = idp_arena_new();
+	idp_err err = IDP_ERR_INIT;
+	idp_file_write_atomic(base_dir_file(a, d, x->name), x->base_dir, strlen(x->base_dir), &err);
+	idp_err_clear(&err);
+	idp_arena_free(a);
+}
+
+/* A daemon that starts again (after `down` of the daemon, a reboot, a
+ * kill -9) runs again what it ran: every application of the store not
+ * taken down, synced from its repository; a paused one stays paused. */
+static void restore_apps(ctl *d)
+{
+	idp_arena *a = idp_arena_new();
+	idp_store_app *apps;
+	size_t n = 0;
+	idp_err err = IDP_ERR_INIT;
+	if (idp_store_app_list(d->store, a, &apps, &n, &err) != 0)
+		n = 0;
+	idp_err_clear(&err);
+	for (size_t i = 0; i < n; i++) {
+		struct stat st;
+		if (!apps[i].gitops || stat(apps[i].gitops, &st) != 0 || (apps[i].status && strcmp(apps[i].status, "Down") == 0))
+			continue;
+		idp_buf base = IDP_BUF_INIT;
+		bool have_base = idp_file_read(base_dir_file(a, d, apps[i].name), 4096, &base, &err) == 0;
+		idp_err_clear(&err);
+		app *x = idp_xcalloc(1, sizeof(*x));
+		x->name = idp_xstrdup(apps[i].name);
+		x->repo = idp_xstrdup(apps[i].gitops);
+		x->base_dir = idp_xstrdup(have_base ? idp_buf_cstr(&base) : "/");
+		x->arena = idp_arena_new();
+		idp_buf_free(&base);
+		x->next = d->apps;
+		d->apps = x;
+		watch_ref(x);
+		sync_req q = {false, false, true, "restore"};
+		const char *plan_text;
+		idp_sync_result res;
+		idp_arena *sa = idp_arena_new();
+		int rc = sync_app(d, x, sa, &q, &plan_text, &res, &err);
+		logf_("%s: restored from %s: %s", x->name, x->repo, rc ? err.msg : res.message);
+		if (rc == 0 && apps[i].status && strcmp(apps[i].status, "Paused") == 0)
+			idp_runtime_target_pause(d->target, x->name, NULL);
+		idp_err_clear(&err);
+		idp_arena_free(sa);
+		sig_of(x->ref_path, &x->ref_sig);
+		sig_of(x->packed_path, &x->packed_sig);
+		x->next_heal = now_s() + HEAL_EVERY_S;
+	}
+	idp_arena_free(a);
+	malloc_trim(0);
+}
+
 /* up: {"text": the Application's YAML, "file": its name, "base_dir": where
  * its local: programs are}. */
 static int op_up(ctl *d, int fd, const idp_doc_node *req, idp_err *err)
@@ -553,6 +613,8 @@ static int op_up(ctl *d, int fd, const idp_doc_node *req, idp_err *err)
 	idp_sync_result res;
 	if (rc == 0)
 		rc = sync_app(d, x, a, &q, &plan_text, &res, err);
+	if (rc == 0) /* for a daemon that starts again later (restore_apps) */
+		remember_base_dir(d, x);
 	/* The ref moved with our own commit: the watch need not sync it again. */
 	sig_of(x->ref_path, &x->ref_sig);
 	sig_of(x->packed_path, &x->packed_sig);
@@ -1064,6 +1126,7 @@ int idp_daemon_run(const idp_daemon_opts *o, idp_err *err)
 		idp_runtime_hooks hooks = {&d, hook_starting, hook_gone, hook_refused, hook_generate, hook_progress};
 		d.target = idp_runtime_target_new(o->state_dir, net_of(o->state_dir), &hooks);
 		write_port_file(&d);
+		restore_apps(&d);
 		logf_("pid %d, gateway on %s:%d, state %s", (int)getpid(), o->listen_host ? o->listen_host : "127.0.0.1",
 		      idp_gateway_port(d.gw), o->state_dir);
 		run_loop(&d);

@@ -117,6 +117,46 @@ static const char *superuser_password(idp_arena *a, const char *data_dir, idp_er
 	return pw;
 }
 
+/* Whether pid is gone for good: absent, or a zombie nobody reaped yet (a
+ * runtime killed with -9 leaves its postmaster to whoever adopts it, and
+ * PostgreSQL counts a zombie as a live postmaster), or another program now. */
+static bool pid_is_stale(pid_t pid, const char *pgdata)
+{
+	char path[64], buf[512];
+	snprintf(path, sizeof path, "/proc/%d/stat", (int)pid);
+	FILE *f = fopen(path, "r");
+	if (!f)
+		return true;
+	size_t n = fread(buf, 1, sizeof buf - 1, f);
+	fclose(f);
+	buf[n] = 0;
+	const char *close_paren = strrchr(buf, ')');
+	if (close_paren && close_paren[1] == ' ' && close_paren[2] == 'Z')
+		return true;
+	char cwd[4200], real[4200];
+	snprintf(path, sizeof path, "/proc/%d/cwd", (int)pid);
+	ssize_t k = readlink(path, cwd, sizeof cwd - 1);
+	if (k <= 0)
+		return false; /* cannot tell: PostgreSQL's own check decides */
+	cwd[k] = 0;
+	return realpath(pgdata, real) && strcmp(cwd, real) != 0; /* a postmaster runs in its data directory */
+}
+
+/* Removes postmaster.pid when the postmaster it names is stale. */
+static void clear_stale_lock(idp_arena *a, const char *pgdata)
+{
+	const char *lock = idp_arena_printf(a, "%s/postmaster.pid", pgdata);
+	FILE *f = fopen(lock, "r");
+	long pid = 0;
+	if (!f)
+		return;
+	if (fscanf(f, "%ld", &pid) != 1)
+		pid = 0;
+	fclose(f);
+	if (pid > 0 && pid_is_stale((pid_t)pid, pgdata))
+		unlink(lock);
+}
+
 int runtime_postgres_prepare(idp_arena *a, const idp_runtime_daemon *d, char ***argv, runtime_user *u, idp_err *err)
 {
 	if (!d->user || !d->password || !d->database)
@@ -133,6 +173,8 @@ int runtime_postgres_prepare(idp_arena *a, const idp_runtime_daemon *d, char ***
 	struct stat st;
 	if (rc == 0 && u->switch_user && chmod(d->data_dir, 0711) != 0) /* nobody goes through, to pgdata/ */
 		rc = idp_err_set(err, IDP_ERUNTIME, "cannot open %s to nobody: %s", d->data_dir, strerror(errno));
+	if (rc == 0 && stat(pgdata, &st) == 0)
+		clear_stale_lock(a, pgdata);
 	if (rc == 0 && stat(pgdata, &st) != 0) { /* a new cluster */
 		if (mkdir(pgdata, 0700) != 0 || (u->switch_user && chown(pgdata, u->uid, u->gid) != 0))
 			rc = idp_err_set(err, IDP_ERUNTIME, "cannot create %s: %s", pgdata, strerror(errno));
