@@ -6,6 +6,7 @@
  */
 #include <criterion/criterion.h>
 
+#include <fcntl.h>
 #include <signal.h>
 #include <stdio.h>
 #include <sys/stat.h>
@@ -81,6 +82,40 @@ Test(runtime, starts_logs_and_stops_a_process_group)
 	cr_expect_eq(st.state, IDP_RUNTIME_STOPPED);
 	cr_expect_eq(idp_runtime_stop(s, "nope", 10, &err), IDP_ENOTFOUND);
 	idp_err_clear(&err);
+	idp_runtime_supervisor_free(s);
+	idp_fixture_rmtree(dir);
+	free(dir);
+}
+
+/* The runtime's own descriptors (sockets, the store) never reach a child. */
+Test(runtime, a_child_gets_only_stdin_stdout_and_stderr)
+{
+	char *dir = idp_fixture_tmpdir();
+	char log[4096];
+	snprintf(log, sizeof log, "%s/fds.log", dir);
+	int leak = open("/dev/null", O_RDONLY); /* not close-on-exec, on purpose */
+	cr_assert_geq(leak, 3);
+	idp_runtime_supervisor *s = idp_runtime_supervisor_new(NULL);
+	char *argv[] = {"sh", "-c", "ls /proc/self/fd > /dev/null; for f in /proc/$$/fd/*; do echo ${f##*/}; done", NULL};
+	idp_runtime_proc_spec spec = {"fds", argv, NULL, dir, log, false, false, 0, 0, 0};
+	idp_err err = IDP_ERR_INIT;
+	cr_assert_eq(idp_runtime_start(s, &spec, &err), 0, "%s", tu_errstr(&err));
+	idp_runtime_proc_status st;
+	double until = mono() + 5;
+	do {
+		idp_runtime_tick(s);
+		usleep(5000);
+	} while (idp_runtime_status(s, "fds", &st) == 0 && st.state == IDP_RUNTIME_RUNNING && mono() < until);
+	char *text = idp_fixture_read_file(log, NULL);
+	cr_assert_not_null(text);
+	/* The shell's own fds 0, 1, 2 (and maybe one it opens for the glob). */
+	cr_expect(strncmp(text, "0\n1\n2\n", 6) == 0, "%s", text);
+	int count = 0;
+	for (char *line = strtok(text, "\n"); line; line = strtok(NULL, "\n"))
+		count += atoi(line) >= 3 && atoi(line) != 255;
+	cr_expect_leq(count, 1, "descriptors leaked into the child");
+	free(text);
+	close(leak);
 	idp_runtime_supervisor_free(s);
 	idp_fixture_rmtree(dir);
 	free(dir);

@@ -100,6 +100,12 @@ static void child(const proc *p, pid_t parent, int report)
 	int out = open(p->log_path ? p->log_path : "/dev/null", O_WRONLY | O_CREAT | O_APPEND, 0600);
 	if (in < 0 || out < 0 || dup2(in, 0) < 0 || dup2(out, 1) < 0 || dup2(out, 2) < 0)
 		goto fail;
+	/* Nothing else of the runtime's (the gateway's listening socket, the
+	 * store, other children's pipes) goes into the child; report closes
+	 * itself on exec. */
+	if (report > 3)
+		close_range(3, (unsigned)report - 1, 0);
+	close_range((unsigned)report + 1, ~0U, 0);
 	if (p->as_user && (setgroups(0, NULL) != 0 || setgid(p->gid) != 0 || setuid(p->uid) != 0))
 		goto fail;
 	/* After the change of user, which clears the parent-death signal. */
