@@ -619,3 +619,62 @@ Test(runtime, the_counter_app_maps_to_daemons_a_process_secrets_and_reasons)
 	idp_render_registry_free(reg);
 	idp_arena_free(a);
 }
+
+/* ---------------------------------------------------------------- known software as Deployments, Kafka */
+
+Test(runtime, deployments_of_known_images_map_to_daemons_and_kafka_names_reach_the_mock)
+{
+	idp_arena *a = idp_arena_new();
+	idp_render_registry *reg = idp_render_registry_new(a);
+	idp_err err = IDP_ERR_INIT;
+	cr_assert_eq(idp_render_registry_load_builtin(reg, &err), 0, "%s", tu_errstr(&err));
+	const idp_embedded_file *f = idp_embedded_find("examples/complex-app.yaml");
+	cr_assert_not_null(f);
+	idp_doc_stream s;
+	cr_assert_eq(idp_doc_load(a, "complex-app.yaml", f->data, f->len, NULL, &s, &err), 0);
+	idp_render_opts o = IDP_RENDER_OPTS_INIT;
+	o.compose = IDP_RENDER_COMPOSE_INLINE;
+	o.unwrap_objects = true;
+	idp_doc_node **objs;
+	size_t n;
+	cr_assert_eq(idp_render_docs(a, reg, s.docs, s.len, &o, &objs, &n, &err), 0, "%s", tu_errstr(&err));
+	idp_runtime_plan p;
+	cr_assert_eq(idp_runtime_plan_objects(a, objs, n, &p), 0);
+	const char *ns = "health-streaming-realtime";
+	char key[256];
+	snprintf(key, sizeof key, "Deployment/%s/postgres", ns);
+	const idp_runtime_item *pg = item(&p, key);
+	cr_expect_eq(pg->kind, IDP_LOCAL_DAEMON);
+	cr_expect_eq(pg->daemon, IDP_DAEMON_POSTGRESQL);
+	cr_expect_str_eq(pg->user, "lenses", "POSTGRES_USER from the Secret its envFrom names");
+	cr_expect_str_eq(pg->database, "lenses");
+	cr_expect_str_eq(pg->secret, "postgres-credentials");
+	cr_expect_str_eq(pg->password_key, "POSTGRES_PASSWORD", "a generated key");
+	char host[256];
+	snprintf(host, sizeof host, "postgres.%s.svc.cluster.local", ns);
+	cr_expect(has_host(pg, host), "the Service that selects it");
+	snprintf(key, sizeof key, "Deployment/%s/mqtt-broker", ns);
+	cr_expect_eq(item(&p, key)->daemon, IDP_DAEMON_MOSQUITTO);
+	snprintf(key, sizeof key, "Deployment/%s/kafka", ns);
+	idp_runtime_item *kafka = (idp_runtime_item *)item(&p, key);
+	cr_expect_eq(kafka->daemon, IDP_DAEMON_KAFKA);
+	snprintf(key, sizeof key, "Deployment/%s/metabase", ns);
+	cr_expect_eq(item(&p, key)->kind, IDP_LOCAL_UNAVAILABLE, "an image nothing local stands for");
+	cr_expect(strstr(item(&p, key)->reason, "metabase/metabase") != NULL, "%s", item(&p, key)->reason);
+
+	/* The mock: a real Kafka protocol endpoint; host:9092 of its names goes to it. */
+	idp_runtime_kafka *k;
+	cr_assert_eq(idp_runtime_kafka_start(&k, &err), 0, "%s", tu_errstr(&err));
+	cr_expect(idp_runtime_kafka_ready(k));
+	cr_expect(strncmp(idp_runtime_kafka_bootstrap(k), "127.0.0.1:", 10) == 0, "%s", idp_runtime_kafka_bootstrap(k));
+	idp_runtime_assign_addresses(a, &p);
+	kafka->address = "127.0.0.1";
+	kafka->actual_port = idp_runtime_kafka_port(k);
+	char in[256], want[256];
+	snprintf(in, sizeof in, "PLAINTEXT://kafka.%s:9092,kafka.%s.svc.cluster.local:9092", ns, ns);
+	snprintf(want, sizeof want, "PLAINTEXT://%s,%s", idp_runtime_kafka_bootstrap(k), idp_runtime_kafka_bootstrap(k));
+	cr_expect_str_eq(idp_runtime_rewrite_env(a, &p, "KAFKA_BOOTSTRAP_SERVERS", in), want);
+	idp_runtime_kafka_stop(k);
+	idp_render_registry_free(reg);
+	idp_arena_free(a);
+}

@@ -1111,6 +1111,7 @@ int idp_daemon_run(const idp_daemon_opts *o, idp_err *err)
 	if (rc == 0) {
 		idp_gateway_config_defaults(&d.gw_cfg);
 		d.gw_cfg.domain = o->domain ? o->domain : "localhost";
+		d.gw_cfg.skip_foreign_destinations = true; /* e.g. to a Deployment run as a daemon */
 		if (o->stable_window_s > 0)
 			d.gw_cfg.kpa_defaults.stable_window_s = o->stable_window_s;
 		if (o->grace_s > 0)

@@ -47,6 +47,10 @@ typedef struct idp_gateway_config {
 	size_t max_body_bytes;                         /* request body limit (64 MiB) */
 	double idle_timeout_s;                         /* client and upstream I/O timeout (60) */
 	idp_gateway_kpa_config kpa_defaults;           /* config-autoscaler (Knative's defaults) */
+	bool skip_foreign_destinations;                /* a VirtualService destination that is no Knative
+							  Service of the objects is left out (a route left
+							  with none too) instead of an error: the local
+							  runtime's, where such Services are daemons (false) */
 } idp_gateway_config;
 
 /* Fills c with the defaults above. */

@@ -82,6 +82,7 @@ struct idp_gateway_routes {
 	http_route *routes;
 	size_t n_routes;
 	bool use_headers;              /* some route matches on request headers */
+	bool lenient;                  /* config skip_foreign_destinations */
 	const char **names;            /* for idp_gateway_routes_services */
 	idp_gateway_kpa_config *configs;
 };
@@ -91,6 +92,21 @@ static void string_match_free(string_match *m)
 	free(m->text);
 	if (m->has_re)
 		regfree(&m->re);
+}
+
+static void http_route_free(http_route *h)
+{
+	free(h->host);
+	string_match_free(&h->uri);
+	for (size_t k = 0; k < h->n_headers; k++) {
+		free(h->headers[k].name);
+		string_match_free(&h->headers[k].value);
+	}
+	free(h->headers);
+	free(h->rewrite);
+	for (size_t k = 0; k < h->n_dests; k++)
+		free(h->dests[k].service);
+	free(h->dests);
 }
 
 void idp_gateway_routes_free(idp_gateway_routes *r)
@@ -104,20 +120,8 @@ void idp_gateway_routes_free(idp_gateway_routes *r)
 			free(r->services[i].hosts[k]);
 		free(r->services[i].hosts);
 	}
-	for (size_t i = 0; i < r->n_routes; i++) {
-		http_route *h = &r->routes[i];
-		free(h->host);
-		string_match_free(&h->uri);
-		for (size_t k = 0; k < h->n_headers; k++) {
-			free(h->headers[k].name);
-			string_match_free(&h->headers[k].value);
-		}
-		free(h->headers);
-		free(h->rewrite);
-		for (size_t k = 0; k < h->n_dests; k++)
-			free(h->dests[k].service);
-		free(h->dests);
-	}
+	for (size_t i = 0; i < r->n_routes; i++)
+		http_route_free(&r->routes[i]);
 	for (int t = 0; t < IDP_GATEWAY_TOOL_COUNT; t++)
 		free(r->tool_urls[t]);
 	free(r->api);
@@ -372,6 +376,10 @@ static int add_http_route(idp_gateway_routes *r, const char *host, const idp_doc
 		if (!dhost)
 			return idp_err_at(err, d->pos, path, "route[%zu] needs destination.host", i);
 		char *key = destination_key(dhost, vs_ns);
+		if (!find_service(r, key) && r->lenient) {
+			free(key); /* no Knative Service here: this destination is left out */
+			continue;
+		}
 		if (!find_service(r, key)) {
 			int rc = idp_err_at(err, idp_doc_map_get(d, "destination")->pos, path,
 					    "destination %s is not a Knative Service of this application (%s)", dhost, key);
@@ -383,6 +391,11 @@ static int add_http_route(idp_gateway_routes *r, const char *host, const idp_doc
 		h->dests = idp_xrealloc(h->dests, (h->n_dests + 1) * sizeof(*h->dests));
 		h->dests[h->n_dests++] = (destination){key, weight};
 		h->total_weight += weight;
+	}
+	if (h->n_dests == 0 && r->lenient) { /* every destination was left out: so is the route */
+		http_route_free(h);
+		r->n_routes--;
+		return 0;
 	}
 	if (h->total_weight <= 0)
 		return idp_err_at(err, dests->pos, path, "route weights add up to 0");
@@ -416,6 +429,7 @@ int idp_gateway_routes_build(const idp_gateway_config *c, idp_doc_node *const *o
 			     idp_gateway_routes **out, idp_err *err)
 {
 	idp_gateway_routes *r = idp_xcalloc(1, sizeof(*r));
+	r->lenient = c->skip_foreign_destinations;
 	for (int t = 0; t < IDP_GATEWAY_TOOL_COUNT; t++)
 		if (c->tools[t]) {
 			r->tool_urls[t] = idp_xstrdup(c->tools[t]);

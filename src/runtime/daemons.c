@@ -173,6 +173,7 @@ bool idp_runtime_daemon_ready(const idp_runtime_daemon *d)
 	case IDP_DAEMON_REDIS: return redis_ready(d);
 	case IDP_DAEMON_MOSQUITTO: return mqtt_ready(d);
 	case IDP_DAEMON_POSTGRESQL: return runtime_postgres_ready(d);
+	case IDP_DAEMON_KAFKA: break; /* no process: idp_runtime_kafka_ready */
 	}
 	return false;
 }
@@ -250,6 +251,8 @@ static bool ours_running(idp_runtime_supervisor *s, const idp_runtime_daemon *d)
 
 int idp_runtime_daemon_start(idp_runtime_supervisor *s, const idp_runtime_daemon *d, double timeout_s, idp_err *err)
 {
+	if (d->kind == IDP_DAEMON_KAFKA)
+		return idp_err_set(err, IDP_EINPUT, "%s: Kafka runs as idp_runtime_kafka, not as a process", d->name);
 	int vrc = check_config_values(d, err);
 	if (vrc)
 		return vrc;

@@ -7,6 +7,7 @@
 #include "runtime/runtime.h"
 
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
 /* 127.1.0.2, 127.1.0.3, ...: plan order, so the same objects get the same
@@ -93,17 +94,29 @@ static const char *rewrite(idp_arena *a, const idp_runtime_plan *p, const char *
 		bool authority = (s - value >= 2 && s[-1] == '/' && s[-2] == '/' && s[n] != '@') ||
 				 (s > value && s[-1] == '@'); /* //user@host: the user is no host */
 		const char *addr = NULL;
+		const idp_runtime_item *hit = NULL;
 		for (size_t i = 0; i < p->n && !addr; i++)
 			for (size_t k = 0; p->items[i].address && k < p->items[i].n_hosts && !addr; k++) {
 				const char *h = p->items[i].hosts[k];
-				if (strlen(h) == n && strncmp(h, s, n) == 0 && (whole || authority || strstr(h, ".svc")))
+				if (strlen(h) == n && strncmp(h, s, n) == 0 && (whole || authority || strstr(h, ".svc"))) {
 					addr = p->items[i].address;
+					hit = &p->items[i];
+				}
 			}
 		if (addr)
 			idp_buf_puts(&out, addr);
 		else
 			idp_buf_append(&out, s, n);
 		s += n;
+		/* host:port of a daemon on another port than its Service's (Kafka's mock). */
+		if (hit && hit->actual_port > 0 && *s == ':') {
+			char *end;
+			long port = strtol(s + 1, &end, 10);
+			if (end != s + 1 && port == hit->service_port && !host_char(*end)) {
+				idp_buf_printf(&out, ":%d", hit->actual_port);
+				s = end;
+			}
+		}
 	}
 	const char *r = idp_arena_strndup(a, out.ptr ? out.ptr : "", out.len);
 	idp_buf_free(&out);

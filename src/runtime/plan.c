@@ -37,6 +37,8 @@ static idp_runtime_item *push(idp_arena *a, idp_runtime_plan *p, idp_runtime_ite
 	return it;
 }
 
+#define KAFKA_REASON "Kafka: librdkafka's mock cluster in the runtime (mock, no persistence)"
+
 static void unavailable(idp_arena *a, idp_runtime_plan *p, const idp_doc_node *obj, const char *reason)
 {
 	push(a, p, IDP_LOCAL_UNAVAILABLE, obj)->reason = reason;
@@ -74,9 +76,15 @@ static void helm_release(idp_arena *a, idp_runtime_plan *p, const idp_doc_node *
 		it->database = str_at(fp, "values.auth.database");
 		add_host(a, it, base, it->namespace);
 		it->reason = "PostgreSQL (its own cluster) on its own loopback address";
-	} else if (strcmp(chart, "mongodb") == 0 || strcmp(chart, "kafka") == 0) {
-		unavailable(a, p, obj,
-			    idp_arena_printf(a, "the %s chart has no local daemon yet (mongod / a Kafka broker: issue 8)", chart));
+	} else if (strcmp(chart, "kafka") == 0) {
+		idp_runtime_item *it = push(a, p, IDP_LOCAL_DAEMON, obj);
+		it->namespace = ns ? ns : it->namespace;
+		it->daemon = IDP_DAEMON_KAFKA;
+		it->service_port = 9092;
+		add_host(a, it, base, it->namespace);
+		it->reason = KAFKA_REASON;
+	} else if (strcmp(chart, "mongodb") == 0) {
+		unavailable(a, p, obj, "MongoDB: no local daemon yet (mongod is not run by the runtime)");
 	} else {
 		unavailable(a, p, obj, idp_arena_printf(a, "chart %s: no local equivalent is known", chart));
 	}
@@ -131,6 +139,189 @@ static void secret(idp_arena *a, idp_runtime_plan *p, const idp_doc_node *obj)
 	it->reason = "files (0600) and environment; generated values kept encrypted in the store";
 }
 
+
+/* ---------------------------------------------------------------- Deployments of known software */
+
+/* The repository of an image: registry, "library/" and tag dropped
+ * (docker.io/library/postgres:13 -> postgres; bitnami/redis:7 -> bitnami/redis). */
+static const char *image_repo(idp_arena *a, const char *image)
+{
+	const char *s = image;
+	const char *slash = strchr(s, '/');
+	if (slash && (memchr(s, '.', (size_t)(slash - s)) || memchr(s, ':', (size_t)(slash - s)) ||
+		      strncmp(s, "localhost/", 10) == 0))
+		s = slash + 1; /* a registry host */
+	if (strncmp(s, "library/", 8) == 0)
+		s += 8;
+	size_t n = strcspn(s, "@");
+	const char *colon = memchr(s, ':', n);
+	if (colon && !memchr(colon, '/', n - (size_t)(colon - s)))
+		n = (size_t)(colon - s);
+	return idp_arena_strndup(a, s, n);
+}
+
+typedef struct known_image {
+	const char *repo;
+	idp_runtime_daemon_kind kind;
+} known_image;
+
+/* docs/RUNTIME.md's table: image repositories run as local daemons. */
+static const known_image known_images[] = {
+	{"postgres", IDP_DAEMON_POSTGRESQL},      {"bitnami/postgresql", IDP_DAEMON_POSTGRESQL},
+	{"redis", IDP_DAEMON_REDIS},              {"bitnami/redis", IDP_DAEMON_REDIS},
+	{"eclipse-mosquitto", IDP_DAEMON_MOSQUITTO}, {"lensesio/fast-data-dev", IDP_DAEMON_KAFKA},
+	{"bitnami/kafka", IDP_DAEMON_KAFKA},      {"apache/kafka", IDP_DAEMON_KAFKA},
+	{"confluentinc/cp-kafka", IDP_DAEMON_KAFKA},
+};
+
+static const idp_doc_node *secret_named(idp_doc_node *const *objs, size_t n, const char *ns, const char *name)
+{
+	for (size_t i = 0; i < n; i++) {
+		const char *kind = idp_doc_map_get_str(objs[i], "kind"), *on = str_at(objs[i], "metadata.name");
+		const char *ons = str_at(objs[i], "metadata.namespace");
+		if (kind && !strcmp(kind, "Secret") && on && !strcmp(on, name) && !strcmp(ons ? ons : "default", ns))
+			return objs[i];
+	}
+	return NULL;
+}
+
+/* Whether key is one of the comma-separated keys of list. */
+static bool listed(const char *list, const char *key)
+{
+	size_t kn = strlen(key);
+	for (const char *s = list; s && *s;) {
+		size_t n = strcspn(s, ",");
+		if (n == kn && strncmp(s, key, n) == 0)
+			return true;
+		s += n + (s[n] == ',');
+	}
+	return false;
+}
+
+/* An environment variable of container c0: a literal (*value), or where a
+ * Secret holds it (*secret, *key; its value may be generated). */
+static bool container_var(idp_doc_node *const *objs, size_t n, const char *ns, const idp_doc_node *c0,
+			  const char *var, const char **value, const char **secret, const char **key)
+{
+	*value = *secret = *key = NULL;
+	const idp_doc_node *env = idp_doc_map_get(c0, "env");
+	for (size_t i = 0; env && env->kind == IDP_DOC_SEQ && i < env->as.seq.len; i++) {
+		const idp_doc_node *e = env->as.seq.items[i];
+		const char *name = idp_doc_map_get_str(e, "name");
+		if (!name || strcmp(name, var) != 0)
+			continue;
+		if ((*value = idp_doc_map_get_str(e, "value")))
+			return true;
+		*secret = str_at(e, "valueFrom.secretKeyRef.name");
+		*key = str_at(e, "valueFrom.secretKeyRef.key");
+		break;
+	}
+	const idp_doc_node *from = idp_doc_map_get(c0, "envFrom");
+	for (size_t i = 0; !*secret && from && from->kind == IDP_DOC_SEQ && i < from->as.seq.len; i++) {
+		const char *sname = str_at(from->as.seq.items[i], "secretRef.name");
+		const idp_doc_node *sec = sname ? secret_named(objs, n, ns, sname) : NULL;
+		const char *gen = str_at(sec, "metadata.annotations[\"platform.example.org/generate\"]");
+		bool generated = listed(gen, var);
+		if (sec && (idp_doc_map_get(idp_doc_map_get(sec, "stringData"), var) || generated)) {
+			*secret = sname;
+			*key = var;
+		}
+	}
+	if (*secret && *key) { /* a literal in the Secret's stringData is a value */
+		const idp_doc_node *sec = secret_named(objs, n, ns, *secret);
+		const char *lit = idp_doc_map_get_str(idp_doc_map_get(sec, "stringData"), *key);
+		if (lit)
+			*value = lit;
+		return true;
+	}
+	return false;
+}
+
+/* The core Services in ns whose selector picks pods labelled labels. */
+static void services_selecting(idp_arena *a, idp_doc_node *const *objs, size_t n, const char *ns,
+			       const idp_doc_node *labels, idp_runtime_item *it)
+{
+	for (size_t i = 0; labels && i < n; i++) {
+		const char *api = idp_doc_map_get_str(objs[i], "apiVersion"), *kind = idp_doc_map_get_str(objs[i], "kind");
+		const char *sns = str_at(objs[i], "metadata.namespace"), *name = str_at(objs[i], "metadata.name");
+		if (!api || !kind || strcmp(api, "v1") || strcmp(kind, "Service") || !name || strcmp(sns ? sns : "default", ns))
+			continue;
+		const idp_doc_node *sel = idp_doc_map_get(idp_doc_map_get(objs[i], "spec"), "selector");
+		bool match = sel && sel->kind == IDP_DOC_MAP && sel->as.map.len > 0;
+		for (size_t k = 0; match && k < sel->as.map.len; k++) {
+			const char *want = sel->as.map.items[k].value->kind == IDP_DOC_STR ? sel->as.map.items[k].value->as.str.ptr
+											  : NULL;
+			const char *have = idp_doc_map_get_str(labels, sel->as.map.items[k].key);
+			match = want && have && strcmp(want, have) == 0;
+		}
+		if (match)
+			add_host(a, it, name, ns);
+	}
+}
+
+static void deployment(idp_arena *a, idp_runtime_plan *p, idp_doc_node *const *objs, size_t n, const idp_doc_node *obj)
+{
+	idp_doc_node *c0;
+	if (idp_doc_path_get(obj, "spec.template.spec.containers[0]", &c0, NULL) != 0 || !idp_doc_map_get_str(c0, "image")) {
+		unavailable(a, p, obj, "a Deployment without a container image");
+		return;
+	}
+	const char *image = idp_doc_map_get_str(c0, "image"), *repo = image_repo(a, image);
+	const known_image *known = NULL;
+	for (size_t i = 0; i < sizeof known_images / sizeof *known_images && !known; i++)
+		if (strcmp(known_images[i].repo, repo) == 0)
+			known = &known_images[i];
+	if (!known) {
+		unavailable(a, p, obj,
+			    idp_arena_printf(a, "image %s: no local daemon is known for it (containers are not run)", image));
+		return;
+	}
+	idp_runtime_item *it = push(a, p, IDP_LOCAL_DAEMON, obj);
+	it->daemon = known->kind;
+	idp_doc_node *labels = NULL;
+	if (idp_doc_path_get(obj, "spec.template.metadata.labels", &labels, NULL) != 0)
+		labels = NULL;
+	services_selecting(a, objs, n, it->namespace, labels, it);
+	const char *value, *secret, *key;
+	switch (known->kind) {
+	case IDP_DAEMON_POSTGRESQL: {
+		const char *user = container_var(objs, n, it->namespace, c0, "POSTGRES_USER", &value, &secret, &key) && value
+					   ? value
+					   : "postgres";
+		const char *db = container_var(objs, n, it->namespace, c0, "POSTGRES_DB", &value, &secret, &key) && value
+					 ? value
+					 : user;
+		if (strcmp(user, "postgres") == 0) {
+			it->kind = IDP_LOCAL_UNAVAILABLE;
+			it->reason = "POSTGRES_USER is postgres, the local cluster's own superuser: set another user";
+			return;
+		}
+		it->user = user;
+		it->database = db;
+		if (container_var(objs, n, it->namespace, c0, "POSTGRES_PASSWORD", &value, &secret, &key) && secret) {
+			it->secret = secret;
+			it->password_key = key;
+		}
+		it->reason = "PostgreSQL (its own cluster) on its own loopback address";
+		break;
+	}
+	case IDP_DAEMON_REDIS:
+		if (container_var(objs, n, it->namespace, c0, "REDIS_PASSWORD", &value, &secret, &key) && secret) {
+			it->secret = secret;
+			it->password_key = key;
+		}
+		it->reason = "redis-server on its own loopback address";
+		break;
+	case IDP_DAEMON_MOSQUITTO:
+		it->reason = "mosquitto on its own loopback address (anonymous: reachable from this machine only)";
+		break;
+	case IDP_DAEMON_KAFKA:
+		it->service_port = 9092;
+		it->reason = KAFKA_REASON;
+		break;
+	}
+}
+
 int idp_runtime_plan_objects(idp_arena *a, idp_doc_node *const *objs, size_t n, idp_runtime_plan *out)
 {
 	memset(out, 0, sizeof(*out));
@@ -149,6 +340,8 @@ int idp_runtime_plan_objects(idp_arena *a, idp_doc_node *const *objs, size_t n, 
 			helm_release(a, out, o);
 		else if (strcmp(kind, "Service") == 0 && strcmp(group, "serving.knative.dev") == 0)
 			knative_service(a, out, o);
+		else if (strcmp(kind, "Deployment") == 0 && strcmp(group, "apps") == 0)
+			deployment(a, out, objs, n, o);
 		else if (strcmp(kind, "Secret") == 0 && !*group)
 			secret(a, out, o);
 		else if (strcmp(kind, "ConfigMap") == 0 && !*group)

@@ -82,7 +82,8 @@ int idp_runtime_status(const idp_runtime_supervisor *s, const char *name, idp_ru
 typedef enum idp_runtime_daemon_kind {
 	IDP_DAEMON_REDIS,     /* redis-server */
 	IDP_DAEMON_MOSQUITTO, /* mosquitto (MQTT 3.1.1 / 5) */
-	IDP_DAEMON_POSTGRESQL /* postgres from /usr/lib/postgresql/<version>/bin */
+	IDP_DAEMON_POSTGRESQL, /* postgres from /usr/lib/postgresql/<version>/bin */
+	IDP_DAEMON_KAFKA      /* no process: idp_runtime_kafka, the mock cluster (the target's) */
 } idp_runtime_daemon_kind;
 
 /* A daemon of known software for one Service of an application. */
@@ -105,6 +106,21 @@ int idp_runtime_daemon_start(idp_runtime_supervisor *s, const idp_runtime_daemon
  * CONNECT -> CONNACK accepted, PostgreSQL `SELECT 1` as the user in its
  * database. */
 bool idp_runtime_daemon_ready(const idp_runtime_daemon *d);
+
+/* ---------------------------------------------------------------- Kafka */
+
+/* A Kafka "broker" for one machine without one installed: librdkafka's mock
+ * cluster (one broker on 127.0.0.1, a port of its choosing, topics made on
+ * first use, no persistence), hosted in the runtime's process. */
+typedef struct idp_runtime_kafka idp_runtime_kafka;
+
+int idp_runtime_kafka_start(idp_runtime_kafka **out, idp_err *err);
+/* "127.0.0.1:PORT" (borrowed), and the port. */
+const char *idp_runtime_kafka_bootstrap(const idp_runtime_kafka *k);
+int idp_runtime_kafka_port(const idp_runtime_kafka *k);
+/* A metadata request as a client makes it answers with a broker. */
+bool idp_runtime_kafka_ready(const idp_runtime_kafka *k);
+void idp_runtime_kafka_stop(idp_runtime_kafka *k);
 
 /* ---------------------------------------------------------------- plan */
 
@@ -140,6 +156,9 @@ typedef struct idp_runtime_item {
 	size_t n_generate, generate_cap;
 	/* daemons and processes: the loopback address (idp_runtime_assign_addresses) */
 	const char *address;
+	/* a daemon whose port is not the one declared (Kafka's mock: 9092 ->
+	 * its own): "host:port" of its names is rewritten to it; 0: none */
+	int service_port, actual_port;
 } idp_runtime_item;
 
 typedef struct idp_runtime_plan {

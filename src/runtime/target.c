@@ -42,6 +42,7 @@ typedef struct daemon_state {
 	idp_runtime_daemon spec;
 	bool running;
 	const char *problem;
+	idp_runtime_kafka *kafka; /* IDP_DAEMON_KAFKA: the mock cluster, in this process */
 } daemon_state;
 
 typedef struct secret_file {
@@ -355,7 +356,34 @@ static int default_port(idp_runtime_daemon_kind k)
 	return k == IDP_DAEMON_REDIS ? 6379 : k == IDP_DAEMON_POSTGRESQL ? 5432 : 1883;
 }
 
-static int prepare_daemon(idp_runtime_target *t, app_state *app, const idp_runtime_item *it, daemon_state *d,
+/* Kafka's mock cluster, taken over from the previous apply when it ran one
+ * of that name (its port, which workloads were given, stays the same). */
+static int start_kafka(app_state *app, app_state *old, idp_runtime_item *it, daemon_state *d, idp_err *err)
+{
+	for (size_t k = 0; old && k < old->n_daemons && !d->kafka; k++)
+		if (old->daemons[k].kafka && strcmp(old->daemons[k].spec.name, d->spec.name) == 0) {
+			d->kafka = old->daemons[k].kafka;
+			old->daemons[k].kafka = NULL;
+			old->daemons[k].running = false;
+		}
+	if (!d->kafka) {
+		int rc = idp_runtime_kafka_start(&d->kafka, err);
+		if (rc)
+			return rc;
+		if (!idp_runtime_kafka_ready(d->kafka))
+			return idp_err_set(err, IDP_ERUNTIME, "%s: the Kafka mock cluster answers no metadata request",
+					   d->spec.name);
+	}
+	it->address = "127.0.0.1"; /* where librdkafka's mock listens */
+	it->actual_port = idp_runtime_kafka_port(d->kafka);
+	d->spec.host = it->address;
+	d->spec.port = it->actual_port;
+	d->running = true;
+	(void)app;
+	return 0;
+}
+
+static int prepare_daemon(idp_runtime_target *t, app_state *app, app_state *old, idp_runtime_item *it, daemon_state *d,
 			  idp_err *err)
 {
 	idp_arena *a = app->arena;
@@ -384,6 +412,8 @@ static int prepare_daemon(idp_runtime_target *t, app_state *app, const idp_runti
 		.password = password,
 		.database = it->database,
 	};
+	if (it->daemon == IDP_DAEMON_KAFKA)
+		return start_kafka(app, old, it, d, err);
 	if (!it->address)
 		d->problem = "no loopback address left in the application's /24";
 	return 0;
@@ -436,17 +466,29 @@ static int start_daemons(idp_runtime_target *t, app_state *app, idp_err *err)
 	return 0;
 }
 
-static void stop_daemons(idp_runtime_target *t, app_state *app)
+/* keep_kafka: a pause keeps the in-process mock (its port is in the
+ * workloads' environment; it holds no process of its own). */
+static void stop_daemons(idp_runtime_target *t, app_state *app, bool keep_kafka)
 {
-	for (size_t i = app->n_daemons; i-- > 0;)
-		if (app->daemons[i].running) {
-			idp_runtime_stop(t->sup, app->daemons[i].spec.name, 10000, NULL);
-			app->daemons[i].running = false;
+	for (size_t i = app->n_daemons; i-- > 0;) {
+		daemon_state *d = &app->daemons[i];
+		if (d->kafka) {
+			if (!keep_kafka) {
+				idp_runtime_kafka_stop(d->kafka);
+				d->kafka = NULL;
+				d->running = false;
+			}
+		} else if (d->running) {
+			idp_runtime_stop(t->sup, d->spec.name, 10000, NULL);
+			d->running = false;
 		}
+	}
 }
 
 static void free_app(app_state *app)
 {
+	for (size_t i = 0; i < app->n_daemons; i++)
+		idp_runtime_kafka_stop(app->daemons[i].kafka);
 	for (size_t i = 0; i < app->n_procs; i++) {
 		process *p = &app->procs[i];
 		for (size_t k = 0; k < p->n_replicas; k++)
@@ -488,13 +530,15 @@ static unsigned pick_slot(const idp_runtime_target *t, const char *name)
 static bool same_daemon(const daemon_state *old, const daemon_state *d)
 {
 	const idp_runtime_daemon *x = &old->spec, *y = &d->spec;
+	if (old->kafka || d->kafka)
+		return false; /* taken over by start_kafka instead */
 #define SAME(f) ((x->f == NULL && y->f == NULL) || (x->f && y->f && strcmp(x->f, y->f) == 0))
 	return x->kind == y->kind && x->port == y->port && SAME(name) && SAME(data_dir) && SAME(host) && SAME(user) &&
 	       SAME(password) && SAME(database);
 #undef SAME
 }
 
-static int build_app(idp_runtime_target *t, app_state *app, const char *base_dir, idp_err *err)
+static int build_app(idp_runtime_target *t, app_state *app, app_state *old, const char *base_dir, idp_err *err)
 {
 	idp_runtime_plan_objects(app->arena, app->objs, app->n_objs, &app->plan);
 	idp_runtime_assign_addresses_in(app->arena, &app->plan, t->net, app->slot);
@@ -505,19 +549,23 @@ static int build_app(idp_runtime_target *t, app_state *app, const char *base_dir
 	}
 	app->procs = idp_xcalloc(np ? np : 1, sizeof(*app->procs));
 	app->daemons = idp_xcalloc(nd ? nd : 1, sizeof(*app->daemons));
+	/* Daemons first: Kafka's address is known once its mock runs, and the
+	 * processes' environment names it. */
+	for (size_t i = 0; i < app->plan.n; i++) {
+		idp_runtime_item *it = &app->plan.items[i];
+		int rc = it->kind == IDP_LOCAL_DAEMON ? prepare_daemon(t, app, old, it, &app->daemons[app->n_daemons++], err) : 0;
+		if (rc)
+			return rc;
+	}
 	for (size_t i = 0; i < app->plan.n; i++) {
 		const idp_runtime_item *it = &app->plan.items[i];
-		int rc = 0;
-		if (it->kind == IDP_LOCAL_PROCESS) {
-			app_state *other = NULL;
-			const char *svc = idp_arena_printf(app->arena, "%s/%s", it->namespace, it->name);
-			if (find_process(t, svc, &other) && strcmp(other->name, app->name) != 0)
-				return idp_err_set(err, IDP_EINPUT, "Knative Service %s belongs to application %s", svc,
-						   other->name);
-			rc = prepare_process(t, app, it, base_dir, &app->procs[app->n_procs++], err);
-		} else if (it->kind == IDP_LOCAL_DAEMON) {
-			rc = prepare_daemon(t, app, it, &app->daemons[app->n_daemons++], err);
-		}
+		if (it->kind != IDP_LOCAL_PROCESS)
+			continue;
+		app_state *other = NULL;
+		const char *svc = idp_arena_printf(app->arena, "%s/%s", it->namespace, it->name);
+		if (find_process(t, svc, &other) && strcmp(other->name, app->name) != 0)
+			return idp_err_set(err, IDP_EINPUT, "Knative Service %s belongs to application %s", svc, other->name);
+		int rc = prepare_process(t, app, it, base_dir, &app->procs[app->n_procs++], err);
 		if (rc)
 			return rc;
 	}
@@ -551,8 +599,9 @@ int idp_runtime_target_apply(idp_runtime_target *t, const char *name, idp_arena 
 	if (rc == 0)
 		rc = make_dir(app_dir(tmp, t, name, "logs"), 0700, err);
 	idp_arena_free(tmp);
+	app_state *old = find_app(t, name);
 	if (rc == 0)
-		rc = build_app(t, app, base_dir, err);
+		rc = build_app(t, app, old, base_dir, err);
 	if (rc == 0)
 		rc = write_secrets(t, app, err);
 	if (rc) {
@@ -560,7 +609,6 @@ int idp_runtime_target_apply(idp_runtime_target *t, const char *name, idp_arena 
 		return rc;
 	}
 	/* What changed stops; a daemon that is the same keeps running (and its data). */
-	app_state *old = find_app(t, name);
 	if (old) {
 		stop_processes(t, old);
 		for (size_t i = 0; i < old->n_daemons; i++) {
@@ -569,9 +617,9 @@ int idp_runtime_target_apply(idp_runtime_target *t, const char *name, idp_arena 
 			for (size_t k = 0; k < app->n_daemons && d->running && !kept; k++)
 				if (same_daemon(d, &app->daemons[k]))
 					kept = app->daemons[k].running = true;
-			if (d->running && !kept)
+			if (d->running && !kept && !d->kafka)
 				idp_runtime_stop(t->sup, d->spec.name, 10000, NULL);
-			d->running = false;
+			d->running = false; /* a mock not taken over stops with free_app */
 		}
 		app->paused = false;
 		unlink_app(t, old);
@@ -609,7 +657,7 @@ int idp_runtime_target_pause(idp_runtime_target *t, const char *name, idp_err *e
 		return idp_err_set(err, IDP_ENOTFOUND, "no application %s", name);
 	app->paused = true;
 	stop_processes(t, app);
-	stop_daemons(t, app);
+	stop_daemons(t, app, true);
 	return 0;
 }
 
@@ -627,7 +675,7 @@ int idp_runtime_target_remove(idp_runtime_target *t, const char *name, bool purg
 	app_state *app = find_app(t, name);
 	if (app) {
 		stop_processes(t, app);
-		stop_daemons(t, app);
+		stop_daemons(t, app, false);
 		unlink_app(t, app);
 		free_app(app);
 	}
@@ -654,7 +702,7 @@ void idp_runtime_target_free(idp_runtime_target *t)
 	while (t->apps) {
 		app_state *app = t->apps;
 		stop_processes(t, app);
-		stop_daemons(t, app);
+		stop_daemons(t, app, false);
 		t->apps = app->next;
 		free_app(app);
 	}
@@ -745,6 +793,9 @@ static void daemon_status(idp_runtime_target *t, const app_state *app, const dae
 	if (d->problem) {
 		o->health = "Degraded";
 		o->message = d->problem;
+	} else if (d->kafka) {
+		o->health = "Healthy"; /* in this process: it answered a metadata request at start */
+		o->message = idp_arena_printf(a, "%s on %s", d->item->reason, idp_runtime_kafka_bootstrap(d->kafka));
 	} else if (app->paused) {
 		o->health = "Suspended";
 		o->message = "paused: data kept";
