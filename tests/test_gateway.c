@@ -553,6 +553,13 @@ Test(gateway, route_errors_are_positioned)
 	cr_expect_eq(err.line, 7, "line %u: %s", err.line, err.msg);
 	cr_expect(strstr(err.msg, "missing"), "%s", err.msg);
 	idp_err_clear(&err);
+	/* The local runtime's gateway leaves such a route out instead. */
+	c.skip_foreign_destinations = true;
+	cr_assert_eq(idp_gateway_routes_build(&c, docs.docs, docs.len, &r, &err), 0, "%s", err.msg);
+	idp_gateway_route_match m;
+	idp_gateway_routes_match(r, a, "x.example.com", "/", NULL, 0, 0.5, &m);
+	cr_expect_eq(m.target, IDP_GATEWAY_NONE);
+	idp_gateway_routes_free(r);
 	idp_arena_free(a);
 }
 
