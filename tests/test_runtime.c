@@ -662,6 +662,19 @@ Test(runtime, deployments_of_known_images_map_to_daemons_and_kafka_names_reach_t
 	cr_expect_eq(item(&p, key)->kind, IDP_LOCAL_UNAVAILABLE, "an image nothing local stands for");
 	cr_expect(strstr(item(&p, key)->reason, "metabase/metabase") != NULL, "%s", item(&p, key)->reason);
 
+	/* Names that become paths must be DNS-1123: "../x" would write outside the state directory. */
+	const char *evil = "apiVersion: v1\nkind: Secret\nmetadata: {name: s, namespace: ../../../../tmp/evil}\n"
+			   "---\napiVersion: v1\nkind: ConfigMap\nmetadata: {name: ../up}\n";
+	idp_doc_stream es;
+	cr_assert_eq(idp_doc_load(a, "evil.yaml", evil, strlen(evil), NULL, &es, &err), 0);
+	idp_runtime_plan ep;
+	cr_assert_eq(idp_runtime_plan_objects(a, es.docs, es.len, &ep), 0);
+	cr_assert_eq(ep.n, 2);
+	for (size_t i = 0; i < ep.n; i++) {
+		cr_expect_eq(ep.items[i].kind, IDP_LOCAL_UNAVAILABLE, "%s", ep.items[i].object);
+		cr_expect(strstr(ep.items[i].reason, "DNS-1123") != NULL, "%s", ep.items[i].reason);
+	}
+
 	/* The mock: a real Kafka protocol endpoint; host:9092 of its names goes to it. */
 	idp_runtime_kafka *k;
 	cr_assert_eq(idp_runtime_kafka_start(&k, &err), 0, "%s", tu_errstr(&err));

@@ -18,6 +18,7 @@
 #include <unistd.h>
 
 #include "base/base.h"
+#include "daemon/daemon.h"
 #include "testutil.h"
 
 static double mono(void)
@@ -238,6 +239,35 @@ Test(up, the_counter_app_from_up_to_down_purge, .timeout = 400, .fini = stop_sta
 	cr_expect_eq(processes_under(state, program), 0, "paused: no process, no daemon");
 	cr_expect_eq(gw_get(port, HOST, "/count", body, sizeof body), 503, "%s", body);
 	cr_expect(strstr(body, "paused") != NULL, "%s", body);
+
+	/* Requests with wrong types are refused, not read as "everything". */
+	idp_arena *ra = idp_arena_new();
+	idp_err rerr = IDP_ERR_INIT;
+	idp_doc_stream rs;
+	const char *bad = "{\"op\": \"down\", \"app\": 7}";
+	cr_assert_eq(idp_doc_load(ra, "req", bad, strlen(bad), NULL, &rs, &rerr), 0);
+	idp_doc_node *reply = NULL;
+	cr_expect_eq(idp_daemon_call(state, ra, rs.docs[0], NULL, NULL, &reply, &rerr), IDP_EINPUT);
+	cr_expect(rerr.msg && strstr(rerr.msg, "must be a string"), "%s", rerr.msg ? rerr.msg : "");
+	idp_err_clear(&rerr);
+
+	/* A daemon started again keeps a paused application paused. */
+	const char *stop = "{\"op\": \"shutdown\"}";
+	cr_assert_eq(idp_doc_load(ra, "req", stop, strlen(stop), NULL, &rs, &rerr), 0);
+	cr_expect_eq(idp_daemon_call(state, ra, rs.docs[0], NULL, NULL, &reply, &rerr), 0, "%s", rerr.msg);
+	cr_expect_eq(idp_daemon_wait_gone(state, 30, &rerr), 0);
+	char *dargv[] = {IDP_BIN, "daemon", "--state", state, "--listen", "127.0.0.1:0", "--grace", "1", "--stable-window",
+			 "1", NULL};
+	cr_assert_eq(idp_daemon_spawn(state, dargv, 30, &rerr), 0, "%s", rerr.msg);
+	idp_arena_free(ra);
+	usleep(300000);
+	cr_expect_eq(processes_under(state, program), 0, "nothing of a paused app starts");
+	char *ps = run_idp("status", state, NULL, NULL, &st);
+	cr_expect(strstr(ps, "(paused)") != NULL, "%s", ps);
+	free(ps);
+	port_text = idp_fixture_read_file(portfile, NULL);
+	port = atoi(port_text);
+	free(port_text);
 	s = run_idp("resume", state, NULL, NULL, &st);
 	cr_expect_eq(st, 0, "%s", s);
 	free(s);

@@ -433,7 +433,19 @@ static int simple_verb(int argc, char **argv, const char *usage, const char *sho
 		return bad(argv[0], usage, "%s", "which application? (APP)");
 	}
 	if (rc == 0 && strcmp(op, "down") == 0 && !idp_daemon_running(o.state)) {
-		printf("no idp daemon runs for %s: nothing to stop\n", o.state);
+		/* Nothing runs; the record says down (and purge removes the files),
+		 * so that the next daemon does not bring the application back. */
+		const char **done;
+		size_t n = 0;
+		struct stat st;
+		char db[PATH_MAX];
+		snprintf(db, sizeof db, "%s/state.db", o.state);
+		if (stat(db, &st) == 0)
+			rc = idp_daemon_forget(o.state, o.app, o.purge, a, &done, &n, &err);
+		printf("no idp daemon runs for %s: nothing to stop", o.state);
+		for (size_t i = 0; rc == 0 && i < n; i++)
+			printf("%s%s", i ? ", " : "; recorded as down: ", done[i]);
+		printf("%s\n", n && o.purge ? " (and purged)" : "");
 	} else if (rc == 0) {
 		rc = idp_daemon_call(o.state, a, req, print_event, NULL, &reply, &err);
 		if (rc == 0 && strcmp(op, "down") == 0 && !o.app)

@@ -90,6 +90,7 @@ int idp_daemon_spawn(const char *state_dir, char *const *argv, double timeout_s,
 		dup2(in, 0);
 		dup2(fd, 1);
 		dup2(fd, 2);
+		close_range(3, ~0U, 0); /* the CLI's descriptors are not the daemon's */
 		execv(argv[0], argv);
 		_exit(127);
 	}

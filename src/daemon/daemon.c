@@ -15,6 +15,7 @@
 #include <ftw.h>
 #include <limits.h>
 #include <malloc.h>
+#include <math.h>
 #include <poll.h>
 #include <signal.h>
 #include <stdio.h>
@@ -28,7 +29,8 @@
 
 #define LOOP_WAIT_MS 20
 #define UP_TIMEOUT_S 120
-#define MAX_REQUEST_BYTES (4 << 20)
+#define MAX_REQUEST_BYTES (16 << 20)
+#define REQUEST_WAIT_S 2.0
 #define HEAL_EVERY_S 2.0
 #define WAVE_TIMEOUT_S 120
 
@@ -48,6 +50,11 @@ typedef struct app {
 	char *ref_path, *packed_path; /* the branch's ref files, watched */
 	file_sig ref_sig, packed_sig;
 	double next_heal;
+	double heal_backoff;  /* after a failed automatic sync: doubles up to 5 min */
+	char *last_failure;   /* recorded once as an event, not every retry */
+	bool dormant;         /* paused when the daemon started: not applied until resumed */
+	bool index_lock_said; /* a leftover .git/index.lock was logged */
+	double lock_since;    /* when the ref watch first waited for it */
 	struct app *next;
 } app;
 
@@ -195,6 +202,7 @@ static app *find_app(ctl *d, const char *name)
 
 static void free_app(app *x)
 {
+	free(x->last_failure);
 	free(x->ref_path);
 	free(x->packed_path);
 	free(x->name);
@@ -389,6 +397,9 @@ static int desired_at_head(ctl *d, app *x, idp_arena *a, bool render_on_top, idp
 typedef struct sync_ctx {
 	ctl *d;
 	app *x;
+	idp_arena *a;                /* the sync's: reasons handed back live here */
+	idp_doc_node **live, **applied; /* live[i] as it was applied (without the live view's marks) */
+	size_t n_live;
 } sync_ctx;
 
 /* The sync engine's target: the runtime, with the gateway's routes. */
@@ -400,8 +411,15 @@ static int sync_apply(void *ctx, idp_doc_node *const *objs, size_t n, idp_err *e
 	idp_doc_node **keep = idp_arena_alloc(mine, (n + 1) * sizeof(*keep));
 	idp_doc_node **give = idp_arena_alloc(theirs, (n + 1) * sizeof(*give));
 	for (size_t i = 0; i < n; i++) {
-		keep[i] = idp_doc_copy(mine, objs[i]);
-		give[i] = idp_doc_copy(theirs, objs[i]);
+		/* An object the engine keeps as it is live goes back as it was
+		 * applied: the live view's marks (a drifted secret's
+		 * "(changed on this machine)") are never applied. */
+		const idp_doc_node *o = objs[i];
+		for (size_t k = 0; k < c->n_live; k++)
+			if (o == c->live[k])
+				o = c->applied[k];
+		keep[i] = idp_doc_copy(mine, o);
+		give[i] = idp_doc_copy(theirs, o);
 	}
 	idp_arena_free(x->arena);
 	x->arena = mine;
@@ -424,14 +442,14 @@ static idp_sync_health sync_health(void *ctx, const char *key, const char **why)
 	idp_err err = IDP_ERR_INIT;
 	idp_sync_health h = IDP_SYNC_MISSING;
 	*why = "not applied";
-	if (idp_runtime_target_live(c->d->target, c->x->name, a, &live, &st, &n, &err) == 0)
+	if (idp_runtime_target_live(c->d->target, c->x->name, a, &live, NULL, &st, &n, &err) == 0)
 		for (size_t i = 0; i < n; i++) {
 			if (strcmp(idp_sync_key(a, live[i]), key) != 0)
 				continue;
 			const char *w = NULL;
 			/* What cannot run here is reported, not waited for. */
 			h = strcmp(st[i].local, "unavailable") == 0 ? IDP_SYNC_SUSPENDED : idp_sync_object_health(a, live[i], &w);
-			*why = NULL;
+			*why = w ? idp_arena_strdup(c->a, w) : NULL; /* a is freed below */
 			break;
 		}
 	idp_err_clear(&err);
@@ -459,8 +477,13 @@ typedef struct sync_req {
 static int sync_app(ctl *d, app *x, idp_arena *a, const sync_req *q, const char **plan_text, idp_sync_result *out,
 		    idp_err *err)
 {
-	idp_doc_node **desired = x->objs, **live;
+	if (x->dormant && !q->dry_run)
+		return idp_err_set(err, IDP_EINPUT, "%s is paused: idp resume %s first", x->name, x->name);
+	/* The last desired state is x's, which an apply replaces: a copy. */
+	idp_doc_node **desired = idp_arena_alloc(a, (x->n_objs + 1) * sizeof(*desired)), **live, **applied;
 	size_t nd = x->n_objs, nl;
+	for (size_t i = 0; i < nd; i++)
+		desired[i] = idp_doc_copy(a, x->objs[i]);
 	char rev[41];
 	memcpy(rev, x->synced, sizeof rev);
 	int rc = 0;
@@ -468,7 +491,7 @@ static int sync_app(ctl *d, app *x, idp_arena *a, const sync_req *q, const char 
 		rc = desired_at_head(d, x, a, !q->dry_run, &desired, &nd, rev, err);
 	idp_runtime_object_status *st;
 	if (rc == 0)
-		rc = idp_runtime_target_live(d->target, x->name, a, &live, &st, &nl, err);
+		rc = idp_runtime_target_live(d->target, x->name, a, &live, &applied, &st, &nl, err);
 	idp_sync_plan plan;
 	if (rc == 0)
 		rc = idp_sync_plan_make(a, desired, nd, live, nl, &plan, err);
@@ -489,7 +512,7 @@ static int sync_app(ctl *d, app *x, idp_arena *a, const sync_req *q, const char 
 	bool record = !q->dry_run && (plan.creates || plan.updates || plan.prunes);
 	if (record)
 		idp_store_sync_begin(d->store, x->name, rev, &run_id, NULL);
-	sync_ctx c = {d, x};
+	sync_ctx c = {d, x, a, live, applied, nl};
 	idp_sync_target t = {&c, sync_apply, sync_health, sync_wait};
 	rc = idp_sync_run(a, &plan, nl, &o, &t, WAVE_TIMEOUT_S, out, err);
 	if (record) {
@@ -548,16 +571,21 @@ static void restore_apps(ctl *d)
 		x->next = d->apps;
 		d->apps = x;
 		watch_ref(x);
-		sync_req q = {false, false, true, "restore"};
-		const char *plan_text;
-		idp_sync_result res;
-		idp_arena *sa = idp_arena_new();
-		int rc = sync_app(d, x, sa, &q, &plan_text, &res, &err);
-		logf_("%s: restored from %s: %s", x->name, x->repo, rc ? err.msg : res.message);
-		if (rc == 0 && apps[i].status && strcmp(apps[i].status, "Paused") == 0)
-			idp_runtime_target_pause(d->target, x->name, NULL);
-		idp_err_clear(&err);
-		idp_arena_free(sa);
+		if (apps[i].status && strcmp(apps[i].status, "Paused") == 0) {
+			/* Nothing of it runs until it is resumed (or up again). */
+			x->dormant = true;
+			memcpy(x->synced, apps[i].revision && strlen(apps[i].revision) == 40 ? apps[i].revision : "", 41);
+			logf_("%s: paused; not started (idp resume %s)", x->name, x->name);
+		} else {
+			sync_req q = {false, false, true, "restore"};
+			const char *plan_text;
+			idp_sync_result res;
+			idp_arena *sa = idp_arena_new();
+			int rc = sync_app(d, x, sa, &q, &plan_text, &res, &err);
+			logf_("%s: restored from %s: %s", x->name, x->repo, rc ? err.msg : res.message);
+			idp_err_clear(&err);
+			idp_arena_free(sa);
+		}
 		sig_of(x->ref_path, &x->ref_sig);
 		sig_of(x->packed_path, &x->packed_sig);
 		x->next_heal = now_s() + HEAL_EVERY_S;
@@ -599,15 +627,20 @@ static int op_up(ctl *d, int fd, const idp_doc_node *req, idp_err *err)
 		*tail = x;
 	}
 	free(x->repo);
-	free(x->base_dir);
 	x->repo = idp_xstrdup(repo);
-	x->base_dir = idp_xstrdup(base);
 	watch_ref(x);
 	idp_store_app rec = {name, repo, revision, "Progressing", 0};
 	rc = idp_store_app_put(d->store, &rec, err);
 	bool paused = false;
 	if (rc == 0 && idp_runtime_target_paused(d->target, name, &paused) == 0 && paused)
 		rc = idp_runtime_target_resume(d->target, name, err); /* up after pause: running again */
+	x->dormant = false;
+	/* Programs found elsewhere now (up from another directory): apply again. */
+	bool moved_base = x->base_dir && strcmp(x->base_dir, base) != 0;
+	if (rc == 0 && moved_base)
+		idp_runtime_target_remove(d->target, name, false, NULL);
+	free(x->base_dir);
+	x->base_dir = idp_xstrdup(base);
 	sync_req q = {false, false, true, "up"};
 	const char *plan_text;
 	idp_sync_result res;
@@ -676,28 +709,55 @@ static void reconcile(ctl *d)
 		sig_of(x->packed_path, &packed);
 		bool moved = !sig_same(&ref, &x->ref_sig) || !sig_same(&packed, &x->packed_sig);
 		bool heal = now >= x->next_heal;
-		if (!moved && !heal)
+		if ((!moved && !heal) || x->dormant)
 			continue;
 		/* A developer's git is still writing (its commit holds the index
 		 * lock past the ref update): the render-on-top commit would fight
 		 * it for the index, so wait for it to finish. */
-		if (moved && git_busy(x))
-			continue;
+		if (moved && git_busy(x)) {
+			if (x->lock_since == 0)
+				x->lock_since = now;
+			if (!x->index_lock_said && now - x->lock_since > 10) {
+				logf_("%s: %s/.git/index.lock has been there for a while: the new revision waits for it "
+				      "(remove it if no git runs)", x->name, x->repo);
+				x->index_lock_said = true;
+			}
+			if (!heal)
+				continue;
+			moved = false; /* heal what runs meanwhile */
+		} else {
+			x->index_lock_said = false;
+			x->lock_since = 0;
+		}
 		bool paused = false;
 		idp_runtime_target_paused(d->target, x->name, &paused);
 		if (paused)
 			continue;
-		x->ref_sig = ref;
-		x->packed_sig = packed;
-		x->next_heal = now + HEAL_EVERY_S;
+		if (moved) {
+			x->ref_sig = ref;
+			x->packed_sig = packed;
+		}
+		x->next_heal = now + (x->heal_backoff > HEAL_EVERY_S ? x->heal_backoff : HEAL_EVERY_S);
 		idp_arena *a = idp_arena_new();
 		idp_err err = IDP_ERR_INIT;
 		sync_req q = {false, false, moved, moved ? "auto" : "self-heal"};
 		const char *plan_text;
 		idp_sync_result res;
 		if (sync_app(d, x, a, &q, &plan_text, &res, &err) != 0) {
-			logf_("%s: %s sync failed: %s", x->name, q.source, err.msg ? err.msg : "?");
-			idp_store_event_add(d->store, x->name, NULL, "SyncFailed", err.msg, NULL);
+			/* The same failure again: said once, retried less and less often. */
+			const char *msg = err.msg ? err.msg : "?";
+			if (!x->last_failure || strcmp(x->last_failure, msg) != 0) {
+				logf_("%s: %s sync failed: %s", x->name, q.source, msg);
+				idp_store_event_add(d->store, x->name, NULL, "SyncFailed", msg, NULL);
+				free(x->last_failure);
+				x->last_failure = idp_xstrdup(msg);
+			}
+			x->heal_backoff = x->heal_backoff < HEAL_EVERY_S ? 2 * HEAL_EVERY_S : fmin(2 * x->heal_backoff, 300);
+			x->next_heal = now + x->heal_backoff;
+		} else {
+			free(x->last_failure);
+			x->last_failure = NULL;
+			x->heal_backoff = 0;
 		}
 		/* Our own render-on-top commit moved the ref again: already synced. */
 		sig_of(x->ref_path, &x->ref_sig);
@@ -728,44 +788,52 @@ static idp_doc_node *app_urls(ctl *d, idp_arena *a, const app *x)
 }
 
 /* Whether every service of app has a ready replica (or cannot have one). */
-static bool app_ready(ctl *d, const char *name, const char **why)
+typedef enum readiness { APP_READY, APP_WAITING, APP_FAILED } readiness;
+
+/* Whether every Knative Service of app has a ready replica; a process that
+ * cannot run (its program is missing) or an app taken down fails the wait,
+ * with *why (in a). */
+static readiness app_ready(ctl *d, idp_arena *a, const char *name, const char **why)
 {
-	idp_arena *a = idp_arena_new();
 	idp_runtime_object_status *st;
 	size_t n;
 	idp_err err = IDP_ERR_INIT;
-	bool ready = true;
 	*why = NULL;
-	if (idp_runtime_target_status(d->target, name, a, &st, &n, &err) != 0) {
+	if (!find_app(d, name) || idp_runtime_target_status(d->target, name, a, &st, &n, &err) != 0) {
 		idp_err_clear(&err);
-		idp_arena_free(a);
-		return true; /* gone: nothing to wait for */
+		*why = idp_arena_printf(a, "%s was taken down before it was ready", name);
+		return APP_FAILED;
 	}
-	for (size_t i = 0; i < n && ready; i++) {
-		if (strcmp(st[i].local, "process") != 0 || strcmp(st[i].health, "Degraded") == 0)
+	for (size_t i = 0; i < n; i++) {
+		if (strcmp(st[i].local, "process") != 0)
 			continue;
-		const char *obj = st[i].object; /* Service/ns/name */
-		const char *svc = strchr(obj, '/');
+		if (strcmp(st[i].health, "Degraded") == 0) {
+			*why = idp_arena_printf(a, "%s: %s", st[i].object, st[i].message);
+			return APP_FAILED;
+		}
+		const char *svc = strchr(st[i].object, '/'); /* Service/ns/name */
 		if (svc && idp_gateway_ready_replicas(d->gw, svc + 1) < 1)
-			ready = false;
+			return APP_WAITING;
 	}
-	idp_arena_free(a);
-	return ready;
+	return APP_READY;
 }
 
+/* Answers the `up`s waiting for their app: ready, failed, late, or (all)
+ * the daemon is stopping. */
 static void finish_waiters(ctl *d, bool all)
 {
 	for (waiter **p = &d->waiters; *p;) {
 		waiter *w = *p;
+		idp_arena *a = idp_arena_new();
 		const char *why;
-		bool ready = app_ready(d, w->app, &why);
+		readiness r = app_ready(d, a, w->app, &why);
 		bool late = now_s() > w->deadline;
-		if (!ready && !late && !all) {
+		if (r == APP_WAITING && !late && !all) {
+			idp_arena_free(a);
 			p = &w->next;
 			continue;
 		}
-		idp_arena *a = idp_arena_new();
-		if (ready) {
+		if (r == APP_READY) {
 			idp_doc_node *m = ok_reply(a);
 			idp_doc_map_set(a, m, "app", idp_doc_new_str(a, w->app));
 			idp_doc_map_set(a, m, "revision", idp_doc_new_str(a, w->revision));
@@ -773,10 +841,13 @@ static void finish_waiters(ctl *d, bool all)
 			daemon_write_line(w->fd, m);
 			idp_store_app rec = {w->app, NULL, NULL, "Ready", 0};
 			idp_store_app_put(d->store, &rec, NULL);
+		} else if (r == APP_FAILED) {
+			reply_error(w->fd, IDP_ERUNTIME, why);
 		} else {
 			reply_error(w->fd, IDP_ERUNTIME,
-				    idp_arena_printf(a, "%s is not ready after %d s: see idp status and the logs under the state directory",
-						     w->app, UP_TIMEOUT_S));
+				    all ? idp_arena_printf(a, "the idp daemon stopped before %s was ready", w->app)
+					: idp_arena_printf(a, "%s is not ready after %d s: see idp status and idp logs %s", w->app,
+							   UP_TIMEOUT_S, w->app));
 		}
 		idp_arena_free(a);
 		close(w->fd);
@@ -793,6 +864,8 @@ static idp_doc_node *status_of(ctl *d, idp_arena *a, const char *name)
 	idp_doc_map_set(a, m, "name", idp_doc_new_str(a, name));
 	bool paused = false;
 	idp_runtime_target_paused(d->target, name, &paused);
+	const app *ax = find_app(d, name);
+	paused = paused || (ax && ax->dormant);
 	idp_store_app rec;
 	idp_err err = IDP_ERR_INIT;
 	if (idp_store_app_get(d->store, a, name, &rec, &err) == 0 && rec.revision)
@@ -873,6 +946,8 @@ static int for_apps(ctl *d, const idp_doc_node *req, int (*fn)(ctl *, app *, con
 static int pause_one(ctl *d, app *x, const idp_doc_node *req, idp_err *err)
 {
 	(void)req;
+	if (x->dormant)
+		return 0; /* paused already, nothing of it runs */
 	int rc = idp_runtime_target_pause(d->target, x->name, err);
 	idp_store_app rec = {x->name, NULL, NULL, "Paused", 0};
 	if (rc == 0)
@@ -885,6 +960,20 @@ static int pause_one(ctl *d, app *x, const idp_doc_node *req, idp_err *err)
 static int resume_one(ctl *d, app *x, const idp_doc_node *req, idp_err *err)
 {
 	(void)req;
+	if (x->dormant) { /* paused when the daemon started: applied now */
+		x->dormant = false;
+		idp_arena *a = idp_arena_new();
+		sync_req q = {false, false, true, "resume"};
+		const char *plan_text;
+		idp_sync_result res;
+		int rc = sync_app(d, x, a, &q, &plan_text, &res, err);
+		idp_arena_free(a);
+		x->dormant = rc != 0;
+		if (rc)
+			return rc;
+		idp_store_app rec = {x->name, NULL, NULL, "Ready", 0};
+		return idp_store_app_put(d->store, &rec, err);
+	}
 	int rc = idp_runtime_target_resume(d->target, x->name, err);
 	idp_store_app rec = {x->name, NULL, NULL, "Ready", 0};
 	if (rc == 0)
@@ -904,7 +993,7 @@ static int down_one(ctl *d, app *x, const idp_doc_node *req, idp_err *err)
 {
 	const idp_doc_node *purge_node = idp_doc_map_get(req, "purge");
 	bool purge = purge_node && purge_node->kind == IDP_DOC_BOOL && purge_node->as.b;
-	int rc = idp_runtime_target_remove(d->target, x->name, purge, err);
+	int rc = x->dormant && !purge ? 0 : idp_runtime_target_remove(d->target, x->name, purge, err);
 	if (rc == 0 && purge) {
 		struct stat st;
 		if (lstat(x->repo, &st) == 0 && nftw(x->repo, remove_tree, 16, FTW_DEPTH | FTW_PHYS) != 0)
@@ -940,6 +1029,28 @@ static int op_simple(ctl *d, int fd, const idp_doc_node *req,
 	return rc;
 }
 
+/* The fields a request may carry have their types: {"op":"down","app":7}
+ * must not read as "every application". */
+static int check_request(const idp_doc_node *req, idp_err *err)
+{
+	static const char *const strings[] = {"op", "app", "text", "file", "base_dir"};
+	static const char *const bools[] = {"purge", "dry_run", "allow_mass_prune"};
+	for (size_t i = 0; i < sizeof strings / sizeof *strings; i++) {
+		const idp_doc_node *v = idp_doc_map_get(req, strings[i]);
+		if (v && v->kind != IDP_DOC_STR)
+			return idp_err_set(err, IDP_EINPUT, "request field %s must be a string", strings[i]);
+	}
+	for (size_t i = 0; i < sizeof bools / sizeof *bools; i++) {
+		const idp_doc_node *v = idp_doc_map_get(req, bools[i]);
+		if (v && v->kind != IDP_DOC_BOOL)
+			return idp_err_set(err, IDP_EINPUT, "request field %s must be true or false", bools[i]);
+	}
+	const char *name = idp_doc_map_get_str(req, "app");
+	if (name && idp_name_check_dns1123_label(name))
+		return idp_err_set(err, IDP_EINPUT, "\"%s\" is no application name (a DNS-1123 label)", name);
+	return 0;
+}
+
 /* Handles one request; *keep: the connection now belongs to a waiter. */
 static void handle(ctl *d, int fd, const char *line, size_t len, bool *keep)
 {
@@ -951,6 +1062,8 @@ static void handle(ctl *d, int fd, const char *line, size_t len, bool *keep)
 	const char *op = rc == 0 && s.len == 1 ? req_str(s.docs[0], "op") : NULL;
 	if (rc == 0 && !op)
 		rc = idp_err_set(&err, IDP_EINPUT, "a request is one JSON object with an \"op\"");
+	if (rc == 0)
+		rc = check_request(s.docs[0], &err);
 	d->client_fd = fd;
 	if (rc == 0) {
 		const idp_doc_node *req = s.docs[0];
@@ -968,6 +1081,11 @@ static void handle(ctl *d, int fd, const char *line, size_t len, bool *keep)
 			rc = op_simple(d, fd, req, pause_one, &err);
 		} else if (strcmp(op, "resume") == 0) {
 			rc = op_simple(d, fd, req, resume_one, &err);
+		} else if (strcmp(op, "down") == 0 && req_str(req, "app") && !find_app(d, req_str(req, "app"))) {
+			/* Not loaded (down already, or paused before a restart): the record. */
+			rc = daemon_forget_app(d->store, d->o->state_dir, req_str(req, "app"), req_bool(req, "purge"), &err);
+			if (rc == 0)
+				daemon_write_line(fd, ok_reply(a));
 		} else if (strcmp(op, "down") == 0) {
 			rc = op_simple(d, fd, req, down_one, &err);
 			d->shutdown = rc == 0 && !req_str(req, "app");
@@ -992,22 +1110,30 @@ static void handle(ctl *d, int fd, const char *line, size_t len, bool *keep)
 static void serve_client(ctl *d, int fd)
 {
 	idp_buf in = IDP_BUF_INIT;
-	char chunk[8192];
-	double until = now_s() + 5;
+	char chunk[65536];
+	/* The CLI sends its line at once; a client that does not holds the loop
+	 * (and the gateway) for REQUEST_WAIT_S at most. */
+	double until = now_s() + REQUEST_WAIT_S;
 	char *nl = NULL;
-	while (!nl && in.len < MAX_REQUEST_BYTES && now_s() < until) {
+	bool closed = false;
+	while (!nl && !closed && in.len <= MAX_REQUEST_BYTES && now_s() < until) {
 		struct pollfd p = {fd, POLLIN, 0};
-		if (poll(&p, 1, 100) <= 0)
+		if (poll(&p, 1, 50) <= 0)
 			continue;
 		ssize_t r = recv(fd, chunk, sizeof chunk, 0);
-		if (r <= 0)
-			break;
-		idp_buf_append(&in, chunk, (size_t)r);
-		nl = memchr(in.ptr, '\n', in.len);
+		closed = r <= 0;
+		if (r > 0) {
+			idp_buf_append(&in, chunk, (size_t)r);
+			nl = memchr(in.ptr + (in.len - (size_t)r), '\n', (size_t)r);
+		}
 	}
 	bool keep = false;
 	if (nl)
 		handle(d, fd, in.ptr, (size_t)(nl - in.ptr), &keep);
+	else if (in.len > MAX_REQUEST_BYTES)
+		reply_error(fd, IDP_EINPUT, "the request is larger than 16 MiB");
+	else if (!closed)
+		reply_error(fd, IDP_EINPUT, "no whole request line arrived in time");
 	idp_buf_free(&in);
 	/* A render or a sync frees megabytes of arenas: give them back, the
 	 * daemon idles for long between requests. */
@@ -1042,7 +1168,7 @@ static unsigned net_of(const char *state_dir)
 	return 2 + h % 252;
 }
 
-static int open_control(ctl *d, idp_err *err)
+static int lock_state(ctl *d, idp_err *err)
 {
 	char path[PATH_MAX];
 	snprintf(path, sizeof path, "%s/daemon.lock", d->o->state_dir);
@@ -1051,6 +1177,13 @@ static int open_control(ctl *d, idp_err *err)
 		return idp_err_set(err, IDP_ERUNTIME, "cannot open %s: %s", path, strerror(errno));
 	if (flock(d->lock_fd, LOCK_EX | LOCK_NB) != 0)
 		return idp_err_set(err, IDP_ERUNTIME, "another idp daemon runs for %s", d->o->state_dir);
+	return 0;
+}
+
+/* Listening last: a client that reaches the daemon finds its gateway port
+ * written (STATE/gateway.port). */
+static int listen_control(ctl *d, idp_err *err)
+{
 	struct sockaddr_un sun;
 	int rc = daemon_socket_addr(d->o->state_dir, &sun, err);
 	if (rc)
@@ -1107,7 +1240,7 @@ int idp_daemon_run(const idp_daemon_opts *o, idp_err *err)
 	sigaction(SIGTERM, &sa, NULL);
 	int rc = idp_store_open(o->state_dir, &d.store, err);
 	if (rc == 0)
-		rc = open_control(&d, err);
+		rc = lock_state(&d, err);
 	if (rc == 0) {
 		idp_gateway_config_defaults(&d.gw_cfg);
 		d.gw_cfg.domain = o->domain ? o->domain : "localhost";
@@ -1127,6 +1260,9 @@ int idp_daemon_run(const idp_daemon_opts *o, idp_err *err)
 		idp_runtime_hooks hooks = {&d, hook_starting, hook_gone, hook_refused, hook_generate, hook_progress};
 		d.target = idp_runtime_target_new(o->state_dir, net_of(o->state_dir), &hooks);
 		write_port_file(&d);
+		rc = listen_control(&d, err);
+	}
+	if (rc == 0) {
 		restore_apps(&d);
 		logf_("pid %d, gateway on %s:%d, state %s", (int)getpid(), o->listen_host ? o->listen_host : "127.0.0.1",
 		      idp_gateway_port(d.gw), o->state_dir);

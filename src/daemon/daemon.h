@@ -52,6 +52,14 @@ int idp_daemon_spawn(const char *state_dir, char *const *argv, double timeout_s,
  * its processes are stopped then. */
 int idp_daemon_wait_gone(const char *state_dir, double timeout_s, idp_err *err);
 
+/* `down` without a daemon: app (NULL: every application not down yet, or
+ * with purge every one) recorded as down in the store of state_dir, so that
+ * no daemon brings it back; with purge its files in the state directory
+ * (STATE/apps/APP, its repository STATE/gitops/APP-gitops) and its record
+ * (secrets included) are removed. *done lists the applications (a). */
+int idp_daemon_forget(const char *state_dir, const char *app, bool purge, idp_arena *a, const char ***done, size_t *n,
+		      idp_err *err);
+
 /* Progress events of a call, as they come. */
 typedef void (*idp_daemon_event_fn)(void *ctx, const idp_doc_node *event);
 

@@ -322,6 +322,24 @@ static void deployment(idp_arena *a, idp_runtime_plan *p, idp_doc_node *const *o
 	}
 }
 
+/* A namespace and a name become directory and file names under the state
+ * directory: only DNS-1123 ones are run ("../x" would write outside it). */
+static void refuse_bad_names(idp_arena *a, idp_runtime_item *it)
+{
+	if (it->kind == IDP_LOCAL_UNAVAILABLE)
+		return;
+	const char *why = !it->name ? "it has no metadata.name"
+			  : idp_name_check_dns1123_label(it->namespace)
+				  ? idp_arena_printf(a, "namespace \"%s\" is no DNS-1123 label", it->namespace)
+			  : idp_name_check_dns1123_subdomain(it->name)
+				  ? idp_arena_printf(a, "name \"%s\" is no DNS-1123 subdomain", it->name)
+				  : NULL;
+	if (why) {
+		it->kind = IDP_LOCAL_UNAVAILABLE;
+		it->reason = idp_arena_printf(a, "not run: %s", why);
+	}
+}
+
 int idp_runtime_plan_objects(idp_arena *a, idp_doc_node *const *objs, size_t n, idp_runtime_plan *out)
 {
 	memset(out, 0, sizeof(*out));
@@ -357,6 +375,7 @@ int idp_runtime_plan_objects(idp_arena *a, idp_doc_node *const *objs, size_t n, 
 		else
 			unavailable(a, out, o,
 				    idp_arena_printf(a, "%s of %s has no local form", kind, *group ? group : "the core API"));
+		refuse_bad_names(a, &out->items[out->n - 1]);
 	}
 	return 0;
 }

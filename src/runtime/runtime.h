@@ -70,6 +70,11 @@ int idp_runtime_start(idp_runtime_supervisor *s, const idp_runtime_proc_spec *sp
  * Returns when they are gone. Unknown names are IDP_ENOTFOUND. */
 int idp_runtime_stop(idp_runtime_supervisor *s, const char *name, int grace_ms, idp_err *err);
 
+/* Removes a process that is not running (stopped, exited, or waiting in
+ * backoff) from the supervisor, its environment copy included; a running
+ * one is IDP_EINPUT, an unknown name IDP_ENOTFOUND. */
+int idp_runtime_forget(idp_runtime_supervisor *s, const char *name);
+
 /* Reaps processes that exited and starts again those whose backoff is over.
  * Call it often (the daemon's loop does, on SIGCHLD and a timer). */
 void idp_runtime_tick(idp_runtime_supervisor *s);
@@ -291,8 +296,10 @@ int idp_runtime_target_status(idp_runtime_target *t, const char *app, idp_arena 
  * whose files were changed or removed carries a changed value under the
  * key (a secret value is never returned). An app the target does not hold
  * has no live objects. */
+/* applied (may be NULL): the same objects as they were applied, without
+ * what the live view adds (to apply again what a sync does not change). */
 int idp_runtime_target_live(idp_runtime_target *t, const char *app, idp_arena *a, idp_doc_node ***objs,
-			    idp_runtime_object_status **status, size_t *n, idp_err *err);
+			    idp_doc_node ***applied, idp_runtime_object_status **status, size_t *n, idp_err *err);
 
 /* The log files of app under state_dir, whether or not a daemon runs: its
  * Knative Services' (STATE/apps/APP/logs/NAME.log, every replica) and its

@@ -262,6 +262,20 @@ int idp_runtime_stop(idp_runtime_supervisor *s, const char *name, int grace_ms, 
 	return 0;
 }
 
+int idp_runtime_forget(idp_runtime_supervisor *s, const char *name)
+{
+	proc *p = find(s, name);
+	if (!p)
+		return IDP_ENOTFOUND;
+	if (p->state == IDP_RUNTIME_RUNNING)
+		return IDP_EINPUT;
+	proc_free(p);
+	size_t i = (size_t)(p - s->procs);
+	memmove(p, p + 1, (s->n - i - 1) * sizeof(*p));
+	s->n--;
+	return 0;
+}
+
 int idp_runtime_status(const idp_runtime_supervisor *s, const char *name, idp_runtime_proc_status *out)
 {
 	const proc *p = find(s, name);

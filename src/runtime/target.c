@@ -18,7 +18,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
-#define STOP_GRACE_MS 3000
+#define STOP_GRACE_MS 1000
 
 typedef struct replica {
 	char *proc_name; /* the supervisor's name */
@@ -33,7 +33,7 @@ typedef struct process {
 	char **env;        /* KEY=value, NULL-terminated; PORT is added per replica */
 	replica *replicas;
 	size_t n_replicas, cap;
-	unsigned next_id;  /* replica numbers are never reused while the app lives */
+	unsigned next_id;  /* replica numbers, carried over when the replicas are kept */
 	const char *problem; /* why it cannot start (program missing), or NULL */
 } process;
 
@@ -211,6 +211,7 @@ static void stop_replica(idp_runtime_target *t, process *p, size_t i)
 	if (!r.told_gone && t->hooks.replica_gone)
 		t->hooks.replica_gone(t->hooks.ctx, p->service, p->item->address, r.port);
 	idp_runtime_stop(t->sup, r.proc_name, STOP_GRACE_MS, NULL);
+	idp_runtime_forget(t->sup, r.proc_name); /* names are not reused: the list would only grow */
 	free(r.proc_name);
 	memmove(&p->replicas[i], &p->replicas[i + 1], (p->n_replicas - i - 1) * sizeof(*p->replicas));
 	p->n_replicas--;
@@ -242,6 +243,8 @@ void idp_runtime_target_scale(idp_runtime_target *t, const char *service, int32_
 		return;
 	while ((int32_t)p->n_replicas > replicas && p->n_replicas)
 		stop_replica(t, p, p->n_replicas - 1); /* the newest first */
+	if (p->problem && p->item->address && access(p->program, X_OK) == 0)
+		p->problem = NULL; /* built since the apply */
 	const char *refused = app->paused ? "its application is paused (idp resume starts it again)" : p->problem;
 	while (!refused && (int32_t)p->n_replicas < replicas) {
 		idp_err err = IDP_ERR_INIT;
@@ -424,6 +427,10 @@ static int write_secrets(idp_runtime_target *t, app_state *app, idp_err *err)
 	idp_arena *a = app->arena;
 	gen_ctx g = {t, app->name};
 	const char *root = app_dir(a, t, app->name, "secrets");
+	/* Written whole each time: a Secret or key that left git leaves no file. */
+	struct stat st;
+	if (lstat(root, &st) == 0 && nftw(root, remove_entry, 16, FTW_DEPTH | FTW_PHYS) != 0)
+		return idp_err_set(err, IDP_ERUNTIME, "cannot clear %s: %s", root, strerror(errno));
 	int rc = make_dir(root, 0700, err);
 	for (size_t i = 0; rc == 0 && i < app->plan.n; i++) {
 		const idp_runtime_item *it = &app->plan.items[i];
@@ -572,6 +579,39 @@ static int build_app(idp_runtime_target *t, app_state *app, app_state *old, cons
 	return 0;
 }
 
+static bool strv_equal(char *const *x, char *const *y)
+{
+	size_t i = 0;
+	for (; x && y && x[i] && y[i]; i++)
+		if (strcmp(x[i], y[i]) != 0)
+			return false;
+	return (!x || !x[i]) && (!y || !y[i]);
+}
+
+/* Replicas of old's processes that app runs the same way (program,
+ * environment, address) move to app instead of restarting. */
+static void adopt_replicas(app_state *old, app_state *app)
+{
+	for (size_t i = 0; i < app->n_procs; i++) {
+		process *p = &app->procs[i];
+		for (size_t k = 0; k < old->n_procs; k++) {
+			process *q = &old->procs[k];
+			if (strcmp(p->service, q->service) != 0 || strcmp(p->program, q->program) != 0 || !p->item->address ||
+			    !q->item->address || strcmp(p->item->address, q->item->address) != 0 || !strv_equal(p->env, q->env) ||
+			    p->problem || (p->item->health_path == NULL) != (q->item->health_path == NULL))
+				continue;
+			free(p->replicas);
+			p->replicas = q->replicas;
+			p->n_replicas = q->n_replicas;
+			p->cap = q->cap;
+			p->next_id = q->next_id;
+			q->replicas = NULL;
+			q->n_replicas = q->cap = 0;
+			break;
+		}
+	}
+}
+
 static void unlink_app(idp_runtime_target *t, app_state *app)
 {
 	for (app_state **p = &t->apps; *p; p = &(*p)->next)
@@ -608,8 +648,10 @@ int idp_runtime_target_apply(idp_runtime_target *t, const char *name, idp_arena 
 		free_app(app);
 		return rc;
 	}
-	/* What changed stops; a daemon that is the same keeps running (and its data). */
+	/* What changed stops; a daemon that is the same keeps running (and its
+	 * data), and so do the replicas of a process that is the same. */
 	if (old) {
+		adopt_replicas(old, app);
 		stop_processes(t, old);
 		for (size_t i = 0; i < old->n_daemons; i++) {
 			daemon_state *d = &old->daemons[i];
@@ -642,6 +684,8 @@ int idp_runtime_target_apply(idp_runtime_target *t, const char *name, idp_arena 
 			report(t, name, p->item->object, "Degraded", p->problem);
 			continue;
 		}
+		if (p->n_replicas)
+			continue; /* kept from the previous apply */
 		rc = start_replica(t, app, p, err);
 		report(t, name, p->item->object, rc ? "Degraded" : "Progressing", rc ? err->msg : "starting one replica");
 	}
@@ -891,9 +935,11 @@ static void set_ready(idp_arena *a, idp_doc_node *obj, const idp_runtime_object_
 }
 
 int idp_runtime_target_live(idp_runtime_target *t, const char *name, idp_arena *a, idp_doc_node ***objs,
-			    idp_runtime_object_status **status, size_t *n, idp_err *err)
+			    idp_doc_node ***applied, idp_runtime_object_status **status, size_t *n, idp_err *err)
 {
 	*objs = NULL;
+	if (applied)
+		*applied = NULL;
 	*n = 0;
 	app_state *app = find_app(t, name);
 	if (!app)
@@ -903,7 +949,11 @@ int idp_runtime_target_live(idp_runtime_target *t, const char *name, idp_arena *
 	if (rc)
 		return rc;
 	*objs = idp_arena_alloc(a, (app->n_objs + 1) * sizeof(**objs));
+	if (applied)
+		*applied = idp_arena_alloc(a, (app->n_objs + 1) * sizeof(**applied));
 	for (size_t i = 0; i < app->n_objs; i++) {
+		if (applied)
+			(*applied)[i] = idp_doc_copy(a, app->objs[i]);
 		idp_doc_node *o = idp_doc_copy(a, app->objs[i]);
 		const idp_runtime_item *it = &app->plan.items[i];
 		if (it->kind == IDP_LOCAL_DAEMON || it->kind == IDP_LOCAL_PROCESS)
