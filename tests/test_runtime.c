@@ -529,22 +529,30 @@ static bool has_host(const idp_runtime_item *it, const char *host)
 	return false;
 }
 
+/* An embedded example rendered as the runtime gets it: claims composed inline, unwrapped. */
+static idp_doc_node **render_example(idp_arena *a, idp_render_registry *reg, const char *name, size_t *n)
+{
+	idp_err err = IDP_ERR_INIT;
+	cr_assert_eq(idp_render_registry_load_builtin(reg, &err), 0, "%s", tu_errstr(&err));
+	const idp_embedded_file *f = idp_embedded_find(name);
+	cr_assert_not_null(f, "%s", name);
+	idp_doc_stream s;
+	cr_assert_eq(idp_doc_load(a, name, f->data, f->len, NULL, &s, &err), 0);
+	idp_render_opts o = IDP_RENDER_OPTS_INIT;
+	o.compose = IDP_RENDER_COMPOSE_INLINE;
+	o.unwrap_objects = true;
+	idp_doc_node **objs;
+	cr_assert_eq(idp_render_docs(a, reg, s.docs, s.len, &o, &objs, n, &err), 0, "%s", tu_errstr(&err));
+	return objs;
+}
+
 Test(runtime, the_counter_app_maps_to_daemons_a_process_secrets_and_reasons)
 {
 	idp_arena *a = idp_arena_new();
 	idp_render_registry *reg = idp_render_registry_new(a);
 	idp_err err = IDP_ERR_INIT;
-	cr_assert_eq(idp_render_registry_load_builtin(reg, &err), 0, "%s", tu_errstr(&err));
-	const idp_embedded_file *f = idp_embedded_find("examples/counter-app.yaml");
-	cr_assert_not_null(f);
-	idp_doc_stream s;
-	cr_assert_eq(idp_doc_load(a, "counter-app.yaml", f->data, f->len, NULL, &s, &err), 0);
-	idp_render_opts o = IDP_RENDER_OPTS_INIT;
-	o.compose = IDP_RENDER_COMPOSE_INLINE;
-	o.unwrap_objects = true;
-	idp_doc_node **objs;
 	size_t n;
-	cr_assert_eq(idp_render_docs(a, reg, s.docs, s.len, &o, &objs, &n, &err), 0, "%s", tu_errstr(&err));
+	idp_doc_node **objs = render_example(a, reg, "examples/counter-app.yaml", &n);
 	idp_runtime_plan p;
 	cr_assert_eq(idp_runtime_plan_objects(a, objs, n, &p), 0);
 	cr_expect_eq(p.n, n, "one item per object");
@@ -627,17 +635,8 @@ Test(runtime, deployments_of_known_images_map_to_daemons_and_kafka_names_reach_t
 	idp_arena *a = idp_arena_new();
 	idp_render_registry *reg = idp_render_registry_new(a);
 	idp_err err = IDP_ERR_INIT;
-	cr_assert_eq(idp_render_registry_load_builtin(reg, &err), 0, "%s", tu_errstr(&err));
-	const idp_embedded_file *f = idp_embedded_find("examples/complex-app.yaml");
-	cr_assert_not_null(f);
-	idp_doc_stream s;
-	cr_assert_eq(idp_doc_load(a, "complex-app.yaml", f->data, f->len, NULL, &s, &err), 0);
-	idp_render_opts o = IDP_RENDER_OPTS_INIT;
-	o.compose = IDP_RENDER_COMPOSE_INLINE;
-	o.unwrap_objects = true;
-	idp_doc_node **objs;
 	size_t n;
-	cr_assert_eq(idp_render_docs(a, reg, s.docs, s.len, &o, &objs, &n, &err), 0, "%s", tu_errstr(&err));
+	idp_doc_node **objs = render_example(a, reg, "examples/complex-app.yaml", &n);
 	idp_runtime_plan p;
 	cr_assert_eq(idp_runtime_plan_objects(a, objs, n, &p), 0);
 	const char *ns = "health-streaming-realtime";
