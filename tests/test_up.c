@@ -522,3 +522,52 @@ Test(up, sync_follows_git_prunes_stops_at_the_guard_and_heals_drift, .timeout = 
 	idp_fixture_rmtree(dir);
 	free(dir);
 }
+
+/* ---------------------------------------------------------------- LocalRun */
+
+/* A service scaffolded by idp gitops scaffold runs from its idp-local.yaml:
+ * an image the runtime cannot run as a container is built from source and
+ * started behind the gateway. */
+Test(up, a_scaffolded_service_runs_from_its_idp_local_yaml, .timeout = 300, .fini = stop_started_daemon)
+{
+	if (!idp_fixture_have_program("meson") || !idp_fixture_have_program("ninja"))
+		cr_skip_test("meson or ninja is not installed");
+	char *dir = idp_fixture_tmpdir();
+	char src[4200], state[4200], app[4300];
+	snprintf(src, sizeof src, "%s/src", dir);
+	snprintf(state, sizeof state, "%s/state", dir);
+	snprintf(app, sizeof app, "%s/app.yaml", src);
+	char *scaffold[] = {IDP_BIN, "gitops", "scaffold", "orders", "--language", "c", "--dir", src, NULL};
+	char *out = NULL, *err = NULL;
+	cr_assert_eq(idp_fixture_run(scaffold, NULL, &out, &err), 0, "%s%s", out, err);
+	free(out);
+	free(err);
+	const char *yaml = "apiVersion: core.oam.dev/v1beta1\nkind: Application\nmetadata:\n  name: shop\nspec:\n"
+			   "  components:\n  - name: orders\n    type: webservice\n    properties:\n"
+			   "      image: ghcr.io/acme/orders:1.0\n      port: 8080\n      healthPath: /health\n";
+	free(idp_fixture_write_file(src, "app.yaml", yaml, strlen(yaml)));
+	snprintf(started_state, sizeof started_state, "%s", state);
+	char *up[] = {IDP_BIN, "up", "-f", app, "--state", state, "--listen", "127.0.0.1:0", NULL};
+	cr_assert_eq(idp_fixture_run_timeout(up, NULL, &out, &err, 250), 0, "%s%s", out, err);
+	cr_expect(strstr(out, "shop is ready") != NULL, "%s", out);
+	free(out);
+	free(err);
+	char portfile[4300];
+	snprintf(portfile, sizeof portfile, "%s/gateway.port", state);
+	char *port_text = idp_fixture_read_file(portfile, NULL);
+	int port = atoi(port_text);
+	free(port_text);
+	char body[1024];
+	cr_expect_eq(gw_get(port, "orders.default.localhost", "/health", body, sizeof body), 200, "%s", body);
+	cr_expect(strstr(body, "\"service\":\"orders\"") != NULL, "the LocalRun's SERVICE_NAME: %s", body);
+	int st;
+	char *s = run_idp("describe", state, "shop", NULL, &st);
+	cr_expect(strstr(s, "microservices/orders/build/orders") != NULL, "built and run from the scaffold: %s", s);
+	free(s);
+	s = run_idp("down", state, "--purge", NULL, &st);
+	cr_expect_eq(st, 0, "%s", s);
+	free(s);
+	started_state[0] = 0;
+	idp_fixture_rmtree(dir);
+	free(dir);
+}

@@ -91,6 +91,8 @@ static void helm_release(idp_arena *a, idp_runtime_plan *p, const idp_doc_node *
 }
 
 /* A Knative Service whose image is local:PATH runs PATH behind the gateway. */
+static void fill_process(idp_arena *a, idp_runtime_item *it, const idp_doc_node *c0);
+
 static void knative_service(idp_arena *a, idp_runtime_plan *p, const idp_doc_node *obj)
 {
 	idp_doc_node *c0;
@@ -108,6 +110,12 @@ static void knative_service(idp_arena *a, idp_runtime_plan *p, const idp_doc_nod
 	}
 	idp_runtime_item *it = push(a, p, IDP_LOCAL_PROCESS, obj);
 	it->program = image + 6;
+	fill_process(a, it, c0);
+}
+
+/* Port, readiness path and envFrom Secrets of a Knative Service's container. */
+static void fill_process(idp_arena *a, idp_runtime_item *it, const idp_doc_node *c0)
+{
 	it->port = 8080;
 	idp_doc_node *port;
 	if (idp_doc_path_get(c0, "ports[0].containerPort", &port, NULL) == 0 && port->kind == IDP_DOC_INT)
@@ -378,4 +386,42 @@ int idp_runtime_plan_objects(idp_arena *a, idp_doc_node *const *objs, size_t n, 
 		refuse_bad_names(a, &out->items[out->n - 1]);
 	}
 	return 0;
+}
+
+/* The last segment of an image's repository: ghcr.io/acme/orders:1.2 -> orders. */
+static const char *image_name(idp_arena *a, const char *image)
+{
+	const char *repo = image_repo(a, image);
+	const char *slash = strrchr(repo, '/');
+	return slash ? slash + 1 : repo;
+}
+
+void idp_runtime_plan_local(idp_arena *a, idp_runtime_plan *p, idp_doc_node *const *objs, size_t n,
+			    const idp_runtime_local_runs *runs)
+{
+	for (size_t i = 0; runs && i < p->n && i < n; i++) {
+		idp_runtime_item *it = &p->items[i];
+		const char *api = idp_doc_map_get_str(objs[i], "apiVersion"), *kind = idp_doc_map_get_str(objs[i], "kind");
+		idp_doc_node *c0;
+		if (it->kind != IDP_LOCAL_UNAVAILABLE || !api || !kind || strncmp(api, "serving.knative.dev/", 20) != 0 ||
+		    strcmp(kind, "Service") != 0 || idp_doc_path_get(objs[i], "spec.template.spec.containers[0]", &c0, NULL) != 0 ||
+		    !idp_doc_map_get_str(c0, "image"))
+			continue;
+		const char *name = image_name(a, idp_doc_map_get_str(c0, "image"));
+		for (size_t k = 0; k < runs->n; k++) {
+			const idp_runtime_local_run *run = &runs->items[k];
+			if (strcmp(run->name, name) != 0)
+				continue;
+			it->kind = IDP_LOCAL_PROCESS;
+			it->local = run;
+			fill_process(a, it, c0);
+			if (!it->health_path)
+				it->health_path = run->health_path;
+			it->reason = idp_arena_printf(a, "processes of LocalRun %s (%s/idp-local.yaml), started by the gateway "
+							 "on demand",
+						      run->name, run->dir);
+			refuse_bad_names(a, it);
+			break;
+		}
+	}
 }

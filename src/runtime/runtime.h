@@ -127,6 +127,37 @@ int idp_runtime_kafka_port(const idp_runtime_kafka *k);
 bool idp_runtime_kafka_ready(const idp_runtime_kafka *k);
 void idp_runtime_kafka_stop(idp_runtime_kafka *k);
 
+/* ---------------------------------------------------------------- LocalRun (idp-local.yaml) */
+
+/* How to run a service's image without a container: a LocalRun document
+ * (apiVersion platform.example.org/v1alpha1) in an idp-local.yaml, as the
+ * GitOps scaffold writes one per service. It stands for every image whose
+ * repository's last segment is its name (ghcr.io/acme/orders:1.2 ->
+ * orders). Strings in the arena given. */
+typedef struct idp_runtime_local_run {
+	const char *name;        /* metadata.name, a DNS-1123 label */
+	const char *dir;         /* the directory of its idp-local.yaml: build and command run there */
+	char **command;          /* spec.command, NULL-terminated; ${VAR} is the replica's environment */
+	char ***build;           /* spec.build: steps, each an argv (run when command[0] is missing) */
+	size_t n_build;
+	const char **env_keys, **env_values; /* spec.env */
+	size_t n_env;
+	const char *health_path; /* spec.readinessProbe.httpGet.path */
+} idp_runtime_local_run;
+
+typedef struct idp_runtime_local_runs {
+	idp_runtime_local_run *items;
+	size_t n, cap;
+	const char **skipped;    /* "FILE: why" for files that are not usable LocalRuns */
+	size_t n_skipped, skipped_cap;
+} idp_runtime_local_runs;
+
+/* The LocalRuns in idp-local.yaml files under dir (at most 4 levels down;
+ * hidden, build* and node_modules directories are not entered). A file
+ * that does not load, or a LocalRun without a valid name or command, is
+ * skipped and listed in out->skipped; a name found twice keeps the first. */
+void idp_runtime_local_runs_find(idp_arena *a, const char *dir, idp_runtime_local_runs *out);
+
 /* ---------------------------------------------------------------- plan */
 
 typedef enum idp_runtime_item_kind {
@@ -153,6 +184,7 @@ typedef struct idp_runtime_item {
 	size_t n_hosts, hosts_cap;
 	/* processes */
 	const char *program, *health_path;
+	const idp_runtime_local_run *local; /* run from a LocalRun (program NULL) */
 	int port;
 	const char **env_from;             /* Secrets whose keys become its environment */
 	size_t n_env_from, env_from_cap;
@@ -175,6 +207,11 @@ typedef struct idp_runtime_plan {
  * local things, one item per object, in order. Never fails on an object it
  * does not know: that becomes IDP_LOCAL_UNAVAILABLE with a reason. */
 int idp_runtime_plan_objects(idp_arena *a, idp_doc_node *const *objs, size_t n, idp_runtime_plan *out);
+
+/* Knative Services of p that have no local form, whose image a LocalRun of
+ * runs stands for, become processes run from it. */
+void idp_runtime_plan_local(idp_arena *a, idp_runtime_plan *p, idp_doc_node *const *objs, size_t n,
+			    const idp_runtime_local_runs *runs);
 
 /* ---------------------------------------------------------------- addresses and environment */
 

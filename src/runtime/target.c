@@ -29,7 +29,10 @@ typedef struct replica {
 typedef struct process {
 	const idp_runtime_item *item;
 	char *service;     /* "ns/name": the gateway's name */
-	char *program;     /* absolute */
+	char *program;     /* absolute, or a name looked up on PATH (a LocalRun's python3) */
+	char **args;       /* argv after the program (a LocalRun's command), ${VAR} expanded per replica */
+	const char *cwd;   /* where it runs (a LocalRun's directory), or NULL: the app's directory */
+	const char *host;  /* where its replicas listen */
 	char **env;        /* KEY=value, NULL-terminated; PORT is added per replica */
 	replica *replicas;
 	size_t n_replicas, cap;
@@ -174,9 +177,33 @@ static size_t strv_len(char *const *v)
 	return n;
 }
 
+/* arg with every ${NAME} of env (KEY=value entries) replaced by its value. */
+static char *expand(idp_arena *a, const char *arg, char *const *env)
+{
+	idp_buf out = IDP_BUF_INIT;
+	for (const char *s = arg; *s;) {
+		const char *end = s[0] == '$' && s[1] == '{' ? strchr(s, '}') : NULL;
+		const char *value = NULL;
+		for (size_t i = 0; end && env[i] && !value; i++) {
+			size_t n = (size_t)(end - s - 2);
+			if (strncmp(env[i], s + 2, n) == 0 && env[i][n] == '=')
+				value = env[i] + n + 1;
+		}
+		if (value) {
+			idp_buf_puts(&out, value);
+			s = end + 1;
+		} else {
+			idp_buf_putc(&out, *s++);
+		}
+	}
+	char *r = idp_arena_strndup(a, out.ptr ? out.ptr : "", out.len);
+	idp_buf_free(&out);
+	return r;
+}
+
 static int start_replica(idp_runtime_target *t, app_state *app, process *p, idp_err *err)
 {
-	const char *host = p->item->address;
+	const char *host = p->host;
 	int port = free_port_at(host);
 	if (port < 0)
 		return idp_err_set(err, IDP_ERUNTIME, "%s: no free port on %s", p->service, host);
@@ -187,10 +214,16 @@ static int start_replica(idp_runtime_target *t, app_state *app, process *p, idp_
 	env[n++] = idp_arena_printf(a, "PORT=%d", port);
 	env[n++] = idp_arena_printf(a, "HOST=%s", host);
 	env[n] = NULL;
-	char *argv[] = {p->program, NULL};
+	size_t na = strv_len(p->args);
+	char **argv = idp_arena_alloc(a, (na + 2) * sizeof(*argv));
+	argv[0] = p->program;
+	for (size_t i = 0; i < na; i++)
+		argv[i + 1] = expand(a, p->args[i], env);
+	argv[na + 1] = NULL;
 	const char *name = idp_arena_printf(a, "%s/%s-%u", app->name, p->service, p->next_id++);
 	const char *log = idp_arena_printf(a, "%s/%s.log", app_dir(a, t, app->name, "logs"), p->item->name);
-	idp_runtime_proc_spec spec = {name, argv, env, app_dir(a, t, app->name, NULL), log, true, false, 0, 0, 0};
+	idp_runtime_proc_spec spec = {name, argv, env, p->cwd ? p->cwd : app_dir(a, t, app->name, NULL), log, true, false,
+				      0, 0, 0};
 	int rc = idp_runtime_start(t->sup, &spec, err);
 	if (rc == 0) {
 		if (p->n_replicas == p->cap) {
@@ -209,7 +242,7 @@ static void stop_replica(idp_runtime_target *t, process *p, size_t i)
 {
 	replica r = p->replicas[i];
 	if (!r.told_gone && t->hooks.replica_gone)
-		t->hooks.replica_gone(t->hooks.ctx, p->service, p->item->address, r.port);
+		t->hooks.replica_gone(t->hooks.ctx, p->service, p->host, r.port);
 	idp_runtime_stop(t->sup, r.proc_name, STOP_GRACE_MS, NULL);
 	idp_runtime_forget(t->sup, r.proc_name); /* names are not reused: the list would only grow */
 	free(r.proc_name);
@@ -243,7 +276,7 @@ void idp_runtime_target_scale(idp_runtime_target *t, const char *service, int32_
 		return;
 	while ((int32_t)p->n_replicas > replicas && p->n_replicas)
 		stop_replica(t, p, p->n_replicas - 1); /* the newest first */
-	if (p->problem && p->item->address && access(p->program, X_OK) == 0)
+	if (p->problem && p->host && strchr(p->program, '/') && access(p->program, X_OK) == 0)
 		p->problem = NULL; /* built since the apply */
 	const char *refused = app->paused ? "its application is paused (idp resume starts it again)" : p->problem;
 	while (!refused && (int32_t)p->n_replicas < replicas) {
@@ -321,6 +354,35 @@ static const idp_doc_node *find_object(const app_state *app, const char *object)
 	return NULL;
 }
 
+/* Runs a LocalRun's build steps in its directory (output to
+ * logs/NAME.build.log); NULL, or why it failed. Blocking: the first up of
+ * a service built from source waits for its build. */
+static const char *build_local(idp_runtime_target *t, app_state *app, const idp_runtime_item *it, idp_arena *a)
+{
+	const char *log = idp_arena_printf(a, "%s/%s.build.log", app_dir(a, t, app->name, "logs"), it->name);
+	for (size_t i = 0; i < it->local->n_build; i++) {
+		char **step = it->local->build[i];
+		const char *name = idp_arena_printf(a, "%s/build-%s-%zu", app->name, it->name, i);
+		idp_runtime_proc_spec spec = {name, step, NULL, it->local->dir, log, false, false, 0, 0, 0};
+		idp_err err = IDP_ERR_INIT;
+		if (idp_runtime_start(t->sup, &spec, &err) != 0) {
+			const char *why = idp_arena_printf(a, "build step %s: %s", step[0], err.msg);
+			idp_err_clear(&err);
+			return why;
+		}
+		idp_runtime_proc_status st;
+		while (idp_runtime_status(t->sup, name, &st) == 0 && st.state == IDP_RUNTIME_RUNNING) {
+			idp_runtime_tick(t->sup);
+			usleep(20000);
+		}
+		idp_runtime_forget(t->sup, name);
+		if (st.last_exit != 0)
+			return idp_arena_printf(a, "build step %zu (%s) failed with status %d: see %s", i + 1, step[0], st.last_exit,
+						log);
+	}
+	return NULL;
+}
+
 static int prepare_process(idp_runtime_target *t, app_state *app, const idp_runtime_item *it, const char *base_dir,
 			   process *p, idp_err *err)
 {
@@ -329,10 +391,23 @@ static int prepare_process(idp_runtime_target *t, app_state *app, const idp_runt
 	memset(p, 0, sizeof(*p));
 	p->item = it;
 	p->service = idp_xstrdup(idp_arena_printf(a, "%s/%s", it->namespace, it->name));
-	p->program = idp_xstrdup(it->program[0] == '/' ? it->program : idp_arena_printf(a, "%s/%s", base_dir, it->program));
-	if (!it->address)
+	if (it->local) {
+		/* A LocalRun: its command in its directory; templates listen on 127.0.0.1. */
+		const char *cmd = it->local->command[0];
+		p->program = idp_xstrdup(strchr(cmd, '/') && cmd[0] != '/' ? idp_arena_printf(a, "%s/%s", it->local->dir, cmd)
+									  : cmd);
+		p->args = it->local->command + 1;
+		p->cwd = it->local->dir;
+		p->host = "127.0.0.1";
+		if (strchr(p->program, '/') && access(p->program, X_OK) != 0 && it->local->n_build)
+			p->problem = build_local(t, app, it, a);
+	} else {
+		p->program = idp_xstrdup(it->program[0] == '/' ? it->program : idp_arena_printf(a, "%s/%s", base_dir, it->program));
+		p->host = it->address;
+	}
+	if (!p->host)
 		p->problem = "no loopback address left in the application's /24";
-	else if (access(p->program, X_OK) != 0)
+	else if (!p->problem && strchr(p->program, '/') && access(p->program, X_OK) != 0)
 		p->problem = idp_arena_printf(a, "program %s: %s", p->program, strerror(errno));
 	idp_runtime_env env = {0};
 	for (size_t k = 0; k < it->n_env_from; k++) {
@@ -348,6 +423,8 @@ static int prepare_process(idp_runtime_target *t, app_state *app, const idp_runt
 		if (rc)
 			return rc;
 	}
+	for (size_t k = 0; it->local && k < it->local->n_env; k++) /* the LocalRun's own, after git's */
+		idp_runtime_env_put(a, &env, it->local->env_keys[k], it->local->env_values[k]);
 	p->env = idp_xcalloc(env.n + 1, sizeof(*p->env));
 	for (size_t k = 0; k < env.n; k++)
 		p->env[k] = idp_xstrdup(idp_arena_printf(a, "%s=%s", env.keys[k], env.values[k]));
@@ -548,6 +625,10 @@ static bool same_daemon(const daemon_state *old, const daemon_state *d)
 static int build_app(idp_runtime_target *t, app_state *app, app_state *old, const char *base_dir, idp_err *err)
 {
 	idp_runtime_plan_objects(app->arena, app->objs, app->n_objs, &app->plan);
+	/* Images the idp-local.yaml files under base_dir know run from them. */
+	idp_runtime_local_runs runs;
+	idp_runtime_local_runs_find(app->arena, base_dir, &runs); /* (templates with {{service}} are skipped) */
+	idp_runtime_plan_local(app->arena, &app->plan, app->objs, app->n_objs, &runs);
 	idp_runtime_assign_addresses_in(app->arena, &app->plan, t->net, app->slot);
 	size_t np = 0, nd = 0;
 	for (size_t i = 0; i < app->plan.n; i++) {
@@ -596,8 +677,8 @@ static void adopt_replicas(app_state *old, app_state *app)
 		process *p = &app->procs[i];
 		for (size_t k = 0; k < old->n_procs; k++) {
 			process *q = &old->procs[k];
-			if (strcmp(p->service, q->service) != 0 || strcmp(p->program, q->program) != 0 || !p->item->address ||
-			    !q->item->address || strcmp(p->item->address, q->item->address) != 0 || !strv_equal(p->env, q->env) ||
+			if (strcmp(p->service, q->service) != 0 || strcmp(p->program, q->program) != 0 || !p->host || !q->host ||
+			    strcmp(p->host, q->host) != 0 || !strv_equal(p->env, q->env) || !strv_equal(p->args, q->args) ||
 			    p->problem || (p->item->health_path == NULL) != (q->item->health_path == NULL))
 				continue;
 			free(p->replicas);
@@ -770,10 +851,10 @@ void idp_runtime_target_tick(idp_runtime_target *t)
 					continue;
 				bool down = st.state != IDP_RUNTIME_RUNNING;
 				if (down && !r->told_gone && t->hooks.replica_gone) {
-					t->hooks.replica_gone(t->hooks.ctx, p->service, p->item->address, r->port);
+					t->hooks.replica_gone(t->hooks.ctx, p->service, p->host, r->port);
 					r->told_gone = true;
 				} else if (!down && r->told_gone && t->hooks.replica_starting) {
-					t->hooks.replica_starting(t->hooks.ctx, p->service, p->item->address, r->port,
+					t->hooks.replica_starting(t->hooks.ctx, p->service, p->host, r->port,
 								  p->item->health_path);
 					r->told_gone = false;
 				}
@@ -858,7 +939,7 @@ static void daemon_status(idp_runtime_target *t, const app_state *app, const dae
 
 static void process_status(const app_state *app, const process *p, idp_arena *a, idp_runtime_object_status *o)
 {
-	o->address = p->item->address;
+	o->address = p->host;
 	o->port = -1;
 	o->replicas = (int)p->n_replicas;
 	if (p->problem) {
