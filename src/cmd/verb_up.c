@@ -355,6 +355,29 @@ static const char *str_or(const idp_doc_node *m, const char *key, const char *df
 	return s ? s : dflt;
 }
 
+/* A health word padded to width, coloured as kubectl-like tools do when
+ * standard output is a terminal (and NO_COLOR is not set). */
+static const char *paint(const char *health, int width)
+{
+	static char slots[4][96];
+	static int next;
+	char *out = slots[next++ % 4];
+	static int colour = -1;
+	if (colour < 0)
+		colour = isatty(STDOUT_FILENO) && !getenv("NO_COLOR");
+	const char *code = !colour					  ? NULL
+			   : strcmp(health, "Healthy") == 0		  ? "32"
+			   : strcmp(health, "Progressing") == 0	  ? "33"
+			   : strcmp(health, "Degraded") == 0 || strcmp(health, "Missing") == 0 ? "31"
+										   : "2";
+	int pad = width - (int)strlen(health);
+	if (code)
+		snprintf(out, sizeof slots[0], "\x1b[%sm%s\x1b[0m%*s", code, health, pad > 0 ? pad : 0, "");
+	else
+		snprintf(out, sizeof slots[0], "%s%*s", health, pad > 0 ? pad : 0, "");
+	return out;
+}
+
 static void print_status(const idp_doc_node *reply, bool wide)
 {
 	const idp_doc_node *apps = idp_doc_map_get(reply, "apps");
@@ -401,8 +424,8 @@ static void print_status(const idp_doc_node *reply, bool wide)
 					 port && port->kind == IDP_DOC_INT ? (long long)port->as.i : 0LL);
 			if (!port && strcmp(addr, "-") != 0)
 				snprintf(addr, sizeof addr, "%s", idp_doc_map_get_str(ob, "address"));
-			printf("%-*s   %-*s   %-*s   %-8s   %s\n", (int)w_obj, str_or(ob, "object", "?"), (int)w_local,
-			       str_or(ob, "local", "?"), (int)w_health, str_or(ob, "health", "?"), replicas,
+			printf("%-*s   %-*s   %s   %-8s   %s\n", (int)w_obj, str_or(ob, "object", "?"), (int)w_local,
+			       str_or(ob, "local", "?"), paint(str_or(ob, "health", "?"), (int)w_health), replicas,
 			       wide ? str_or(ob, "message", "") : addr);
 		}
 	}
@@ -633,8 +656,8 @@ static void print_get(idp_arena *a, const idp_doc_node *reply, const char *what,
 			const idp_doc_node *app = seq_at(apps, i), *objs = idp_doc_map_get(app, "objects");
 			const idp_doc_node *urls = idp_doc_map_get(app, "urls"), *paused = idp_doc_map_get(app, "paused");
 			bool p = paused && paused->kind == IDP_DOC_BOOL && paused->as.b;
-			printf("%-24s %-9.7s %-12s %-8zu %s\n", str_or(app, "name", "?"), str_or(app, "revision", "-"),
-			       p ? "Suspended" : worst(objs, NULL), seq_len(objs),
+			printf("%-24s %-9.7s %s %-8zu %s\n", str_or(app, "name", "?"), str_or(app, "revision", "-"),
+			       paint(p ? "Suspended" : worst(objs, NULL), 12), seq_len(objs),
 			       seq_len(urls) && seq_at(urls, 0)->kind == IDP_DOC_STR ? seq_at(urls, 0)->as.str.ptr : "-");
 		}
 		return;
@@ -649,7 +672,8 @@ static void print_get(idp_arena *a, const idp_doc_node *reply, const char *what,
 				size_t count = 0;
 				for (size_t k = 0; k < seq_len(objs); k++)
 					count += strcmp(str_or(seq_at(objs, k), "component", "(composed)"), comps[c]) == 0;
-				printf("%-24s %-32s %-12s %zu\n", str_or(app, "name", "?"), comps[c], worst(objs, comps[c]), count);
+				printf("%-24s %-32s %s %zu\n", str_or(app, "name", "?"), comps[c], paint(worst(objs, comps[c]), 12),
+				       count);
 			}
 		}
 		return;
@@ -659,8 +683,8 @@ static void print_get(idp_arena *a, const idp_doc_node *reply, const char *what,
 		const idp_doc_node *app = seq_at(apps, i), *objs = idp_doc_map_get(app, "objects");
 		for (size_t k = 0; k < seq_len(objs); k++) {
 			const idp_doc_node *ob = seq_at(objs, k);
-			printf("%-16s %-60s %-12s %-12s %s\n", str_or(app, "name", "?"), str_or(ob, "object", "?"),
-			       str_or(ob, "local", "?"), str_or(ob, "health", "?"),
+			printf("%-16s %-60s %-12s %s %s\n", str_or(app, "name", "?"), str_or(ob, "object", "?"),
+			       str_or(ob, "local", "?"), paint(str_or(ob, "health", "?"), 12),
 			       wide ? str_or(ob, "message", "") : str_or(ob, "component", "(composed)"));
 		}
 	}
@@ -724,13 +748,13 @@ static void print_tree(idp_arena *a, const idp_doc_node *app)
 {
 	const idp_doc_node *objs = idp_doc_map_get(app, "objects"), *paused = idp_doc_map_get(app, "paused");
 	bool p = paused && paused->kind == IDP_DOC_BOOL && paused->as.b;
-	printf("%s  %s  revision %.7s\n", str_or(app, "name", "?"), p ? "Suspended" : worst(objs, NULL),
+	printf("%s  %s  revision %.7s\n", str_or(app, "name", "?"), paint(p ? "Suspended" : worst(objs, NULL), 0),
 	       str_or(app, "revision", "-"));
 	const char **comps;
 	size_t nc = components_of(a, objs, &comps);
 	for (size_t c = 0; c < nc; c++) {
 		bool last_c = c + 1 == nc;
-		printf("%s component %s  %s\n", last_c ? "└─" : "├─", comps[c], worst(objs, comps[c]));
+		printf("%s component %s  %s\n", last_c ? "└─" : "├─", comps[c], paint(worst(objs, comps[c]), 0));
 		size_t total = 0, seen = 0;
 		for (size_t k = 0; k < seq_len(objs); k++)
 			total += strcmp(str_or(seq_at(objs, k), "component", "(composed)"), comps[c]) == 0;
@@ -741,7 +765,7 @@ static void print_tree(idp_arena *a, const idp_doc_node *app)
 			bool last_o = ++seen == total;
 			const idp_doc_node *rep = idp_doc_map_get(ob, "replicas");
 			printf("%s  %s %s  %s\n", last_c ? "  " : "│ ", last_o ? "└─" : "├─", str_or(ob, "object", "?"),
-			       str_or(ob, "health", "?"));
+			       paint(str_or(ob, "health", "?"), 0));
 			printf("%s  %s    %s: %s", last_c ? "  " : "│ ", last_o ? "  " : "│ ", str_or(ob, "local", "?"),
 			       str_or(ob, "message", ""));
 			if (rep && rep->kind == IDP_DOC_INT)
