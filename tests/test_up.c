@@ -203,6 +203,10 @@ Test(up, the_counter_app_from_up_to_down_purge, .timeout = 400, .fini = stop_sta
 			  strstr(v, "daemon: redis-server"),
 		  "%s", v);
 	free(v);
+	v = run_idp("get", state, "objects", "-oyaml", &vst);
+	cr_expect(vst == 0 && strstr(v, "object: Release/default/counter-postgresql") && strstr(v, "health: Healthy"), "%s",
+		  v);
+	free(v);
 	v = run_idp("describe", state, "counter", "-odot", &vst);
 	cr_expect(vst == 0 && strncmp(v, "digraph \"counter\"", 17) == 0, "%s", v);
 	free(v);

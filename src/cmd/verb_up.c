@@ -76,7 +76,7 @@ static const char logs_usage[] =
 	"daemons (redis, PostgreSQL ...), each line prefixed with its name; COMPONENT\n"
 	"narrows it (counter: counter, counter-redis, ...). -f follows new lines.\n";
 static const char get_usage[] =
-	"usage: idp get apps|components|objects [APP] [-o wide|json] [--state DIR]\n"
+	"usage: idp get apps|components|objects [APP] [-o wide|yaml|json] [--state DIR]\n"
 	"\n"
 	"Lists what the local runtime runs, as kubectl get does: applications (revision,\n"
 	"health, objects), components (their objects and health), or objects.\n";
@@ -203,8 +203,9 @@ static int parse(int argc, char **argv, const char *usage, const char *shortopts
 				   o->args[i]);
 	o->app = o->n_args ? o->args[0] : NULL;
 	if (o->output && strcmp(o->output, "wide") != 0 && strcmp(o->output, "json") != 0 &&
-	    !(strcmp(o->output, "dot") == 0 && strcmp(argv[0], "describe") == 0))
-		return bad(argv[0], usage, "-o %s: want wide or json", o->output);
+	    !(strcmp(o->output, "dot") == 0 && strcmp(argv[0], "describe") == 0) &&
+	    !(strcmp(o->output, "yaml") == 0 && strcmp(argv[0], "get") == 0))
+		return bad(argv[0], usage, "-o %s: not an output of this command (see its usage)", o->output);
 	return -1;
 }
 
@@ -713,10 +714,18 @@ int idp_cmd_get(int argc, char **argv)
 	idp_err err = IDP_ERR_INIT;
 	idp_doc_node *reply = NULL;
 	int rc = status_reply(a, &o, o.n_args > 1 ? o.args[1] : NULL, &reply, &err);
-	if (rc == 0 && o.output && strcmp(o.output, "json") == 0)
+	if (rc == 0 && o.output && strcmp(o.output, "json") == 0) {
 		rc = print_json(idp_doc_map_get(reply, "apps"), &err);
-	else if (rc == 0)
+	} else if (rc == 0 && o.output && strcmp(o.output, "yaml") == 0) {
+		idp_buf b = IDP_BUF_INIT;
+		idp_doc_node *apps = idp_doc_map_get(reply, "apps");
+		rc = idp_doc_emit_yaml(&apps, 1, &b, &err);
+		if (rc == 0)
+			fwrite(b.ptr, 1, b.len, stdout);
+		idp_buf_free(&b);
+	} else if (rc == 0) {
 		print_get(a, reply, what, o.output != NULL);
+	}
 	int code = rc ? fail(&err, rc) : IDP_EXIT_OK;
 	idp_err_clear(&err);
 	idp_arena_free(a);
