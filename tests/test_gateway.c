@@ -563,6 +563,36 @@ Test(gateway, route_errors_are_positioned)
 	idp_arena_free(a);
 }
 
+/* A topology's copy of a Knative Service in another cluster answers on
+ * NAME.NS.CLUSTER.DOMAIN and is another service to scale. */
+Test(gateway, a_copy_in_a_cluster_has_its_own_host_and_key)
+{
+	static const char two[] = "apiVersion: serving.knative.dev/v1\nkind: Service\nmetadata: {name: web, namespace: demo}\n"
+				  "spec: {template: {spec: {containers: [{image: x}]}}}\n---\n"
+				  "apiVersion: serving.knative.dev/v1\nkind: Service\n"
+				  "metadata: {name: web, namespace: demo, labels: {app.oam.dev/cluster: preview}}\n"
+				  "spec: {template: {spec: {containers: [{image: x}]}}}\n";
+	idp_gateway_config c;
+	idp_gateway_config_defaults(&c);
+	idp_arena *a = idp_arena_new();
+	idp_doc_stream docs;
+	idp_err err = IDP_ERR_INIT;
+	cr_assert_eq(idp_doc_load(a, "ksvc.yaml", two, strlen(two), NULL, &docs, &err), 0);
+	idp_gateway_routes *r = NULL;
+	cr_assert_eq(idp_gateway_routes_build(&c, docs.docs, docs.len, &r, &err), 0, "%s", err.msg);
+	idp_gateway_route_match m;
+	idp_gateway_routes_match(r, a, "web.demo.preview.localhost", "/", NULL, 0, 0.5, &m);
+	cr_expect_eq(m.target, IDP_GATEWAY_SERVICE);
+	cr_expect_str_eq(m.service ? m.service : "", "demo/web@preview");
+	idp_gateway_routes_match(r, a, "web.demo.localhost:8080", "/", NULL, 0, 0.5, &m);
+	cr_expect_str_eq(m.service ? m.service : "", "demo/web");
+	const char **names;
+	const idp_gateway_kpa_config *kpa;
+	cr_expect_eq(idp_gateway_routes_services(r, &names, &kpa), 2);
+	idp_gateway_routes_free(r);
+	idp_arena_free(a);
+}
+
 /* Route tables are swapped between requests on the loop thread: requests
  * sent while tables change are all answered. */
 Test(gateway, routes_swap_while_traffic_flows, .timeout = 20)

@@ -126,6 +126,12 @@ Test(sync, a_bad_wave_or_a_twice_named_object_is_an_error_at_its_place)
 	cr_expect_eq(idp_sync_plan_make(a, d, nd, NULL, 0, &p, &err), IDP_EINPUT);
 	cr_expect(strstr(tu_errstr(&err), "twice") != NULL, "%s", tu_errstr(&err));
 	idp_err_clear(&err);
+	/* A topology's copy in another cluster is another object. */
+	d = load(a, "apiVersion: v1\nkind: ConfigMap\nmetadata: {name: x}\n---\napiVersion: v1\nkind: ConfigMap\n"
+		    "metadata: {name: x, labels: {app.oam.dev/cluster: preview}}\n",
+		 &nd);
+	cr_expect_eq(idp_sync_plan_make(a, d, nd, NULL, 0, &p, &err), 0, "%s", tu_errstr(&err));
+	cr_expect_str_eq(idp_sync_key(a, d[1]), "ConfigMap/default/x@preview");
 	idp_arena_free(a);
 }
 

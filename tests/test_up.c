@@ -575,3 +575,74 @@ Test(up, a_scaffolded_service_runs_from_its_idp_local_yaml, .timeout = 300, .fin
 	idp_fixture_rmtree(dir);
 	free(dir);
 }
+
+/* A vcluster and a topology placing the app in it and in the local cluster:
+ * two copies, each with its own redis, PostgreSQL, Secrets, addresses and
+ * host name; what one counts the other does not see. */
+Test(up, a_topology_runs_a_copy_in_the_vclusters_scope, .timeout = 400, .fini = stop_started_daemon)
+{
+	if (!have_postgres() || !idp_fixture_have_program("redis-server") || !idp_fixture_have_program("meson"))
+		cr_skip_test("PostgreSQL, redis-server or meson is not installed");
+	char *dir = idp_fixture_tmpdir();
+	chmod(dir, 0711);
+	build_counter(dir);
+	const idp_embedded_file *f = idp_embedded_find("examples/counter-app.yaml");
+	cr_assert_not_null(f);
+	const char *more = "  - name: preview\n    type: vcluster\n  policies:\n  - name: where\n    type: topology\n"
+			   "    properties:\n      clusters: [local, preview]\n";
+	size_t n = f->len + strlen(more) + 1;
+	char *yaml = malloc(n);
+	snprintf(yaml, n, "%.*s%s", (int)f->len, (const char *)f->data, more);
+	free(idp_fixture_write_file(dir, "app.yaml", yaml, strlen(yaml)));
+	free(yaml);
+	char app[4200], state[4200], program[4200];
+	snprintf(app, sizeof app, "%s/app.yaml", dir);
+	snprintf(state, sizeof state, "%s/state", dir);
+	snprintf(program, sizeof program, "%s/examples/counter/build/counter", dir);
+	snprintf(started_state, sizeof started_state, "%s", state);
+	char *argv[] = {IDP_BIN, "up", "-f", app, "--state", state, "--listen", "127.0.0.1:0", NULL};
+	char *out = NULL, *err = NULL;
+	cr_assert_eq(idp_fixture_run_timeout(argv, NULL, &out, &err, 250), 0, "%s%s", out, err);
+	cr_expect(strstr(out, "http://counter.default.preview.localhost:") != NULL, "%s", out);
+	cr_expect(strstr(out, "Release/default/counter-redis@preview") != NULL, "%s", out);
+	cr_expect(strstr(out, "Release/default/preview-vcluster") && strstr(out, "local scope of its own"), "%s", out);
+	free(out);
+	free(err);
+	char portfile[4300];
+	snprintf(portfile, sizeof portfile, "%s/gateway.port", state);
+	char *port_text = idp_fixture_read_file(portfile, NULL);
+	cr_assert_not_null(port_text);
+	int port = atoi(port_text);
+	free(port_text);
+
+	char body[2048];
+	cr_expect_eq(gw_get(port, HOST, "/count", body, sizeof body), 200, "%s", body);
+	cr_expect_str_eq(body, "{\"count\":1,\"rows\":1}");
+	cr_expect_eq(gw_get(port, HOST, "/count", body, sizeof body), 200, "%s", body);
+	cr_expect_str_eq(body, "{\"count\":2,\"rows\":2}");
+	cr_expect_eq(gw_get(port, "counter.default.preview.localhost", "/count", body, sizeof body), 200, "%s", body);
+	cr_expect_str_eq(body, "{\"count\":1,\"rows\":1}", "the preview copy has its own redis and PostgreSQL");
+	cr_expect_eq(processes_under("/nonexistent", program), 2, "a replica in each scope");
+
+	char path[4400];
+	struct stat sb;
+	snprintf(path, sizeof path, "%s/apps/counter/data/default.counter-redis@preview", state);
+	cr_expect_eq(stat(path, &sb), 0, "%s", path);
+	snprintf(path, sizeof path, "%s/apps/counter/secrets/default.counter-postgres-secret@preview", state);
+	cr_expect_eq(stat(path, &sb), 0, "%s", path);
+	int st;
+	char *s = run_idp("logs", state, "counter", "counter", &st);
+	cr_expect(st == 0 && strstr(s, "[counter@preview") && strstr(s, "] counter listening on"), "%s", s);
+	free(s);
+	s = run_idp("status", state, NULL, NULL, &st);
+	cr_expect(st == 0 && strstr(s, "Service/default/counter@preview"), "%s", s);
+	free(s);
+
+	s = run_idp("down", state, "--purge", NULL, &st);
+	cr_expect_eq(st, 0, "%s", s);
+	free(s);
+	started_state[0] = 0;
+	cr_expect_eq(processes_under(state, program), 0, "nothing of either scope runs");
+	idp_fixture_rmtree(dir);
+	free(dir);
+}

@@ -780,8 +780,10 @@ static idp_doc_node *app_urls(ctl *d, idp_arena *a, const app *x)
 		const char *name = idp_doc_map_get_str(meta, "name"), *ns = idp_doc_map_get_str(meta, "namespace");
 		if (!api || !kind || !name || strncmp(api, "serving.knative.dev/", 20) != 0 || strcmp(kind, "Service") != 0)
 			continue;
+		const char *cluster = idp_doc_map_get_str(idp_doc_map_get(meta, "labels"), "app.oam.dev/cluster");
 		idp_doc_seq_push(a, urls,
-				 idp_doc_new_str(a, idp_arena_printf(a, "http://%s.%s.%s:%d/", name, ns ? ns : "default",
+				 idp_doc_new_str(a, idp_arena_printf(a, "http://%s.%s.%s%s%s:%d/", name, ns ? ns : "default",
+								     cluster ? cluster : "", cluster ? "." : "",
 								     d->gw_cfg.domain, idp_gateway_port(d->gw))));
 	}
 	return urls;

@@ -66,7 +66,7 @@ typedef enum idp_gateway_target {
 
 typedef struct idp_gateway_route_match {
 	idp_gateway_target target;
-	const char *service;   /* SERVICE: "<namespace>/<name>" (borrowed from the table) */
+	const char *service;   /* SERVICE: "<namespace>/<name>", "...@<cluster>" for a topology's copy (borrowed) */
 	const char *upstream;  /* TOOL/API: the upstream URL, or NULL when unconfigured */
 	idp_gateway_tool tool; /* TOOL */
 	const char *path;      /* the path to send upstream (rewritten, prefix stripped), arena-owned */

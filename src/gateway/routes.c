@@ -158,6 +158,12 @@ static void add_host(service_entry *s, char *host)
 	s->hosts[s->n_hosts++] = host;
 }
 
+/* The cluster a topology placed the object in (KubeVela's label), or NULL. */
+static const char *cluster_of(const idp_doc_node *o)
+{
+	return idp_doc_map_get_str(idp_doc_map_get(idp_doc_map_get(o, "metadata"), "labels"), "app.oam.dev/cluster");
+}
+
 static int add_knative_service(idp_gateway_routes *r, const idp_gateway_config *c, const idp_doc_node *o,
 			       idp_err *err)
 {
@@ -173,14 +179,26 @@ static int add_knative_service(idp_gateway_routes *r, const idp_gateway_config *
 	service_entry *s = &r->services[r->n_services++];
 	memset(s, 0, sizeof(*s));
 	char buf[512];
-	snprintf(buf, sizeof buf, "%s/%s", ns, name);
-	s->key = idp_xstrdup(buf);
-	snprintf(buf, sizeof buf, "%s.%s.%s", name, ns, c->domain);
-	add_host(s, lower_dup(buf));
-	snprintf(buf, sizeof buf, "%s.%s", name, ns);
-	add_host(s, lower_dup(buf));
-	snprintf(buf, sizeof buf, "%s.%s.svc.cluster.local", name, ns);
-	add_host(s, lower_dup(buf));
+	const char *cluster = cluster_of(o);
+	if (cluster) {
+		/* A topology's copy in another cluster (a vcluster, run locally as
+		 * a scope of its own): NAME.NS.CLUSTER.DOMAIN, key NS/NAME@CLUSTER. */
+		if ((why = idp_name_check_dns1123_label(cluster)))
+			return idp_err_at(err, o->pos, "metadata.labels", "cluster \"%s\": %s", cluster, why);
+		snprintf(buf, sizeof buf, "%s/%s@%s", ns, name, cluster);
+		s->key = idp_xstrdup(buf);
+		snprintf(buf, sizeof buf, "%s.%s.%s.%s", name, ns, cluster, c->domain);
+		add_host(s, lower_dup(buf));
+	} else {
+		snprintf(buf, sizeof buf, "%s/%s", ns, name);
+		s->key = idp_xstrdup(buf);
+		snprintf(buf, sizeof buf, "%s.%s.%s", name, ns, c->domain);
+		add_host(s, lower_dup(buf));
+		snprintf(buf, sizeof buf, "%s.%s", name, ns);
+		add_host(s, lower_dup(buf));
+		snprintf(buf, sizeof buf, "%s.%s.svc.cluster.local", name, ns);
+		add_host(s, lower_dup(buf));
+	}
 	s->kpa = c->kpa_defaults;
 	const idp_doc_node *tmpl = idp_doc_map_get(idp_doc_map_get(o, "spec"), "template");
 	const idp_doc_node *ann = idp_doc_map_get(idp_doc_map_get(tmpl, "metadata"), "annotations");
@@ -207,7 +225,7 @@ static const service_entry *find_service(const idp_gateway_routes *r, const char
 }
 
 /* A VirtualService destination host: "svc", "svc.ns", "svc.ns.svc.cluster.local". */
-static char *destination_key(const char *host, const char *vs_ns)
+static char *destination_key(const char *host, const char *vs_ns, const char *cluster)
 {
 	char name[256], ns[256];
 	const char *dot = strchr(host, '.');
@@ -219,8 +237,8 @@ static char *destination_key(const char *host, const char *vs_ns)
 		const char *rest = dot + 1, *end = strchr(rest, '.');
 		snprintf(ns, sizeof ns, "%.*s", end ? (int)(end - rest) : (int)strlen(rest), rest);
 	}
-	char key[520];
-	snprintf(key, sizeof key, "%s/%s", ns, name);
+	char key[800];
+	snprintf(key, sizeof key, "%s/%s%s%s", ns, name, cluster ? "@" : "", cluster ? cluster : "");
 	return idp_xstrdup(key);
 }
 
@@ -340,7 +358,7 @@ static size_t vs_hosts(const idp_doc_node *vs, idp_doc_node *const *objs, size_t
 }
 
 static int add_http_route(idp_gateway_routes *r, const char *host, const idp_doc_node *route, const idp_doc_node *match,
-			  const char *vs_ns, const char *path, idp_err *err)
+			  const char *vs_ns, const char *cluster, const char *path, idp_err *err)
 {
 	r->routes = idp_xrealloc(r->routes, (r->n_routes + 1) * sizeof(*r->routes));
 	http_route *h = &r->routes[r->n_routes++];
@@ -375,7 +393,7 @@ static int add_http_route(idp_gateway_routes *r, const char *host, const idp_doc
 		const char *dhost = idp_doc_map_get_str(idp_doc_map_get(d, "destination"), "host");
 		if (!dhost)
 			return idp_err_at(err, d->pos, path, "route[%zu] needs destination.host", i);
-		char *key = destination_key(dhost, vs_ns);
+		char *key = destination_key(dhost, vs_ns, cluster);
 		if (!find_service(r, key) && r->lenient) {
 			free(key); /* no Knative Service here: this destination is left out */
 			continue;
@@ -418,7 +436,8 @@ static int add_virtual_service(idp_gateway_routes *r, idp_doc_node *const *objs,
 		for (size_t h = 0; h < nh; h++) {
 			/* Each match is an alternative (OR); none means "everything". */
 			for (size_t m = 0; m < (nm ? nm : 1); m++)
-				if (add_http_route(r, hosts[h], route, nm ? matches->as.seq.items[m] : NULL, vs_ns, path, err) != 0)
+				if (add_http_route(r, hosts[h], route, nm ? matches->as.seq.items[m] : NULL, vs_ns, cluster_of(vs),
+						   path, err) != 0)
 					return IDP_EINPUT;
 		}
 	}

@@ -131,6 +131,23 @@ static const char *obj_str(const idp_doc_node *obj, const char *path)
 	return idp_doc_path_get(obj, path, &v, NULL) == 0 && v->kind == IDP_DOC_STR ? v->as.str.ptr : "";
 }
 
+/* What a claim composes lives in the cluster the claim was placed in: a
+ * topology's copy of a claim composes a copy of everything. */
+static void inherit_cluster(idp_arena *a, idp_doc_node *obj, const idp_doc_node *claim)
+{
+	const char *cluster = obj_str(claim, "metadata.labels[\"app.oam.dev/cluster\"]");
+	idp_doc_node *meta = idp_doc_map_get(obj, "metadata");
+	if (!*cluster || !meta || meta->kind != IDP_DOC_MAP)
+		return;
+	idp_doc_node *labels = idp_doc_map_get(meta, "labels");
+	if (!labels) {
+		labels = idp_doc_new_map(a);
+		idp_doc_map_set(a, meta, "labels", labels);
+	}
+	if (labels->kind == IDP_DOC_MAP && !idp_doc_map_get(labels, "app.oam.dev/cluster"))
+		idp_doc_map_set(a, labels, "app.oam.dev/cluster", idp_doc_new_str(a, cluster));
+}
+
 /* Who made obj, for a message: its component, else its claim. */
 static const char *origin(idp_arena *a, const idp_doc_node *obj)
 {
@@ -228,6 +245,7 @@ int idp_render_docs(idp_arena *a, idp_render_registry *reg, idp_doc_node *const 
 		rc = compose_claim(a, reg, opts, pending.items[i], &res, err);
 		for (size_t j = 0; rc == 0 && j < res.n_resources; j++) {
 			drop_owner(res.resources[j], res.composite);
+			inherit_cluster(a, res.resources[j], pending.items[i]);
 			rc = route(a, reg, opts, res.resources[j], &out, &pending, err);
 		}
 	}

@@ -52,6 +52,12 @@ static bool host_char(char c)
 
 static const char *rewrite(idp_arena *a, const idp_runtime_plan *p, const char *value, bool whole_is_host);
 
+/* Names resolve within one cluster (a vcluster has its own DNS). */
+static bool same_scope(const char *x, const char *y)
+{
+	return (!x && !y) || (x && y && strcmp(x, y) == 0);
+}
+
 const char *idp_runtime_rewrite_hosts(idp_arena *a, const idp_runtime_plan *p, const char *value)
 {
 	return rewrite(a, p, value, true);
@@ -96,7 +102,9 @@ static const char *rewrite(idp_arena *a, const idp_runtime_plan *p, const char *
 		const char *addr = NULL;
 		const idp_runtime_item *hit = NULL;
 		for (size_t i = 0; i < p->n && !addr; i++)
-			for (size_t k = 0; p->items[i].address && k < p->items[i].n_hosts && !addr; k++) {
+			for (size_t k = 0; p->items[i].address && same_scope(p->items[i].cluster, p->scope) &&
+					   k < p->items[i].n_hosts && !addr;
+			     k++) {
 				const char *h = p->items[i].hosts[k];
 				if (strlen(h) == n && strncmp(h, s, n) == 0 && (whole || authority || strstr(h, ".svc"))) {
 					addr = p->items[i].address;
@@ -123,15 +131,17 @@ static const char *rewrite(idp_arena *a, const idp_runtime_plan *p, const char *
 	return r;
 }
 
-/* The Secret object named name in namespace ns among objs. */
-static const idp_doc_node *find_secret(idp_doc_node *const *objs, size_t n, const char *ns, const char *name)
+/* The Secret object named name in namespace ns of cluster scope among objs. */
+static const idp_doc_node *find_secret(idp_doc_node *const *objs, size_t n, const char *scope, const char *ns,
+				       const char *name)
 {
 	for (size_t i = 0; i < n; i++) {
 		const char *kind = idp_doc_map_get_str(objs[i], "kind");
 		const idp_doc_node *meta = idp_doc_map_get(objs[i], "metadata");
 		const char *on = idp_doc_map_get_str(meta, "name"), *ons = idp_doc_map_get_str(meta, "namespace");
+		const char *cluster = idp_doc_map_get_str(idp_doc_map_get(meta, "labels"), "app.oam.dev/cluster");
 		if (kind && strcmp(kind, "Secret") == 0 && on && strcmp(on, name) == 0 &&
-		    strcmp(ons ? ons : "default", ns) == 0)
+		    strcmp(ons ? ons : "default", ns) == 0 && same_scope(cluster, scope))
 			return objs[i];
 	}
 	return NULL;
@@ -155,7 +165,7 @@ int idp_runtime_secret_values(idp_arena *a, const idp_runtime_plan *p, idp_doc_n
 			      const char *ns, const char *name, idp_runtime_generate_fn generate, void *ctx,
 			      idp_runtime_env *out, idp_err *err)
 {
-	const idp_doc_node *sec = find_secret(objs, n, ns, name);
+	const idp_doc_node *sec = find_secret(objs, n, p->scope, ns, name);
 	if (!sec)
 		return idp_err_set(err, IDP_EINPUT, "Secret %s/%s is not among the application's objects", ns, name);
 	const idp_doc_node *sd = idp_doc_map_get(sec, "stringData");

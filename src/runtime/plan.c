@@ -33,7 +33,9 @@ static idp_runtime_item *push(idp_arena *a, idp_runtime_plan *p, idp_runtime_ite
 	const char *k = idp_doc_map_get_str(obj, "kind"), *ns = str_at(obj, "metadata.namespace");
 	it->name = str_at(obj, "metadata.name");
 	it->namespace = ns ? ns : "default";
-	it->object = idp_arena_printf(a, "%s/%s/%s", k ? k : "?", it->namespace, it->name ? it->name : "?");
+	it->cluster = str_at(obj, "metadata.labels[\"app.oam.dev/cluster\"]");
+	it->object = idp_arena_printf(a, "%s/%s/%s%s%s", k ? k : "?", it->namespace, it->name ? it->name : "?",
+				      it->cluster ? "@" : "", it->cluster ? it->cluster : "");
 	return it;
 }
 
@@ -83,6 +85,9 @@ static void helm_release(idp_arena *a, idp_runtime_plan *p, const idp_doc_node *
 		it->service_port = 9092;
 		add_host(a, it, base, it->namespace);
 		it->reason = KAFKA_REASON;
+	} else if (strcmp(chart, "vcluster") == 0) {
+		unavailable(a, p, obj, "the vcluster chart does not run here: what a topology places in its cluster runs in a "
+				       "local scope of its own (data, addresses, hosts SVC.NS.CLUSTER.DOMAIN)");
 	} else if (strcmp(chart, "mongodb") == 0) {
 		unavailable(a, p, obj, "MongoDB: no local daemon yet (mongod is not run by the runtime)");
 	} else {
@@ -337,6 +342,8 @@ static void refuse_bad_names(idp_arena *a, idp_runtime_item *it)
 	if (it->kind == IDP_LOCAL_UNAVAILABLE)
 		return;
 	const char *why = !it->name ? "it has no metadata.name"
+			  : it->cluster && idp_name_check_dns1123_label(it->cluster)
+				  ? idp_arena_printf(a, "cluster \"%s\" is no DNS-1123 label", it->cluster)
 			  : idp_name_check_dns1123_label(it->namespace)
 				  ? idp_arena_printf(a, "namespace \"%s\" is no DNS-1123 label", it->namespace)
 			  : idp_name_check_dns1123_subdomain(it->name)

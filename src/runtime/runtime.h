@@ -173,8 +173,9 @@ typedef enum idp_runtime_item_kind {
 /* What one rendered object becomes (strings in the plan's arena). */
 typedef struct idp_runtime_item {
 	idp_runtime_item_kind kind;
-	const char *object;         /* Kind/namespace/name */
+	const char *object;         /* Kind/namespace/name, @cluster when in one */
 	const char *namespace, *name;
+	const char *cluster;        /* app.oam.dev/cluster (a topology's placement, e.g. a vcluster), NULL: local */
 	const char *reason;         /* one line: what it becomes, or why it cannot run here */
 	/* daemons */
 	idp_runtime_daemon_kind daemon;
@@ -201,6 +202,10 @@ typedef struct idp_runtime_item {
 typedef struct idp_runtime_plan {
 	idp_runtime_item *items;
 	size_t n, cap;
+	/* The cluster names are resolved in (host rewriting, Secret lookup): a
+	 * workload of a vcluster sees that scope's Services and Secrets only.
+	 * NULL: the local one. */
+	const char *scope;
 } idp_runtime_plan;
 
 /* Maps rendered objects (render with --compose inline --unwrap-objects) to

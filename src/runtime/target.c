@@ -121,6 +121,29 @@ static const char *app_dir(idp_arena *a, const idp_runtime_target *t, const char
 		   : idp_arena_printf(a, "%s/apps/%s", t->state_dir, app);
 }
 
+/* ---------------------------------------------------------------- names */
+
+/* "ns<sep>name", or "ns<sep>name@cluster" for an object a topology placed in
+ * a cluster (a vcluster's scope): paths and supervisor names. No name holds
+ * an '@', so no two scopes share one. */
+static const char *scoped(idp_arena *a, const idp_runtime_item *it, char sep)
+{
+	return it->cluster ? idp_arena_printf(a, "%s%c%s@%s", it->namespace, sep, it->name, it->cluster)
+			   : idp_arena_printf(a, "%s%c%s", it->namespace, sep, it->name);
+}
+
+/* The gateway's name of a Knative Service: "ns/name", "ns/name@cluster". */
+static const char *service_key(idp_arena *a, const idp_runtime_item *it)
+{
+	return it->cluster ? idp_arena_printf(a, "%s/%s@%s", it->namespace, it->name, it->cluster)
+			   : idp_arena_printf(a, "%s/%s", it->namespace, it->name);
+}
+
+static const char *log_name(idp_arena *a, const idp_runtime_item *it)
+{
+	return it->cluster ? idp_arena_printf(a, "%s@%s", it->name, it->cluster) : it->name;
+}
+
 /* ---------------------------------------------------------------- target */
 
 idp_runtime_target *idp_runtime_target_new(const char *state_dir, unsigned net, const idp_runtime_hooks *hooks)
@@ -221,7 +244,7 @@ static int start_replica(idp_runtime_target *t, app_state *app, process *p, idp_
 		argv[i + 1] = expand(a, p->args[i], env);
 	argv[na + 1] = NULL;
 	const char *name = idp_arena_printf(a, "%s/%s-%u", app->name, p->service, p->next_id++);
-	const char *log = idp_arena_printf(a, "%s/%s.log", app_dir(a, t, app->name, "logs"), p->item->name);
+	const char *log = idp_arena_printf(a, "%s/%s.log", app_dir(a, t, app->name, "logs"), log_name(a, p->item));
 	idp_runtime_proc_spec spec = {name, argv, env, p->cwd ? p->cwd : app_dir(a, t, app->name, NULL), log, true, false,
 				      0, 0, 0};
 	int rc = idp_runtime_start(t->sup, &spec, err);
@@ -359,7 +382,7 @@ static const idp_doc_node *find_object(const app_state *app, const char *object)
  * a service built from source waits for its build. */
 static const char *build_local(idp_runtime_target *t, app_state *app, const idp_runtime_item *it, idp_arena *a)
 {
-	const char *log = idp_arena_printf(a, "%s/%s.build.log", app_dir(a, t, app->name, "logs"), it->name);
+	const char *log = idp_arena_printf(a, "%s/%s.build.log", app_dir(a, t, app->name, "logs"), log_name(a, it));
 	for (size_t i = 0; i < it->local->n_build; i++) {
 		char **step = it->local->build[i];
 		const char *name = idp_arena_printf(a, "%s/build-%s-%zu", app->name, it->name, i);
@@ -390,7 +413,7 @@ static int prepare_process(idp_runtime_target *t, app_state *app, const idp_runt
 	gen_ctx g = {t, app->name};
 	memset(p, 0, sizeof(*p));
 	p->item = it;
-	p->service = idp_xstrdup(idp_arena_printf(a, "%s/%s", it->namespace, it->name));
+	p->service = idp_xstrdup(service_key(a, it));
 	if (it->local) {
 		/* A LocalRun: its command in its directory; templates listen on 127.0.0.1. */
 		const char *cmd = it->local->command[0];
@@ -484,8 +507,8 @@ static int prepare_daemon(idp_runtime_target *t, app_state *app, app_state *old,
 	}
 	d->spec = (idp_runtime_daemon){
 		.kind = it->daemon,
-		.name = idp_arena_printf(a, "%s/%s/%s", app->name, it->namespace, it->name),
-		.data_dir = idp_arena_printf(a, "%s/%s.%s", app_dir(a, t, app->name, "data"), it->namespace, it->name),
+		.name = idp_arena_printf(a, "%s/%s", app->name, scoped(a, it, '/')),
+		.data_dir = idp_arena_printf(a, "%s/%s", app_dir(a, t, app->name, "data"), scoped(a, it, '.')),
 		.host = it->address,
 		.port = default_port(it->daemon),
 		.user = it->user,
@@ -514,9 +537,11 @@ static int write_secrets(idp_runtime_target *t, app_state *app, idp_err *err)
 		if (it->kind != IDP_LOCAL_SECRET)
 			continue;
 		idp_runtime_env env = {0};
-		const char *dir = idp_arena_printf(a, "%s/%s.%s", root, it->namespace, it->name);
+		const char *dir = idp_arena_printf(a, "%s/%s", root, scoped(a, it, '.'));
+		app->plan.scope = it->cluster;
 		rc = idp_runtime_secret_values(a, &app->plan, app->objs, app->n_objs, it->namespace, it->name,
 					       generate_value, &g, &env, err);
+		app->plan.scope = NULL;
 		if (rc == 0)
 			rc = make_dir(dir, 0700, err);
 		for (size_t k = 0; rc == 0 && k < env.n; k++) {
@@ -622,6 +647,25 @@ static bool same_daemon(const daemon_state *old, const daemon_state *d)
 #undef SAME
 }
 
+static unsigned pick_slot(const idp_runtime_target *t, const char *name);
+
+/* What a topology placed in a cluster gets addresses of that cluster's
+ * slot: the same Service in two scopes never shares an address. */
+static void assign_cluster_addresses(idp_runtime_target *t, app_state *app)
+{
+	for (size_t i = 0; i < app->plan.n; i++) {
+		idp_runtime_item *it = &app->plan.items[i];
+		if (!it->cluster || !it->address || it->actual_port)
+			continue;
+		unsigned slot = pick_slot(t, idp_arena_printf(app->arena, "%s@%s", app->name, it->cluster)), next = 2;
+		for (size_t k = 0; k < i; k++) /* the cluster's addresses so far, in plan order */
+			if (app->plan.items[k].cluster && strcmp(app->plan.items[k].cluster, it->cluster) == 0 &&
+			    app->plan.items[k].address)
+				next++;
+		it->address = next <= 254 ? idp_arena_printf(app->arena, "127.%u.%u.%u", t->net & 255, slot & 255, next) : NULL;
+	}
+}
+
 static int build_app(idp_runtime_target *t, app_state *app, app_state *old, const char *base_dir, idp_err *err)
 {
 	idp_runtime_plan_objects(app->arena, app->objs, app->n_objs, &app->plan);
@@ -630,6 +674,7 @@ static int build_app(idp_runtime_target *t, app_state *app, app_state *old, cons
 	idp_runtime_local_runs_find(app->arena, base_dir, &runs); /* (templates with {{service}} are skipped) */
 	idp_runtime_plan_local(app->arena, &app->plan, app->objs, app->n_objs, &runs);
 	idp_runtime_assign_addresses_in(app->arena, &app->plan, t->net, app->slot);
+	assign_cluster_addresses(t, app);
 	size_t np = 0, nd = 0;
 	for (size_t i = 0; i < app->plan.n; i++) {
 		np += app->plan.items[i].kind == IDP_LOCAL_PROCESS;
@@ -641,7 +686,9 @@ static int build_app(idp_runtime_target *t, app_state *app, app_state *old, cons
 	 * processes' environment names it. */
 	for (size_t i = 0; i < app->plan.n; i++) {
 		idp_runtime_item *it = &app->plan.items[i];
+		app->plan.scope = it->cluster; /* its names and Secrets are its cluster's */
 		int rc = it->kind == IDP_LOCAL_DAEMON ? prepare_daemon(t, app, old, it, &app->daemons[app->n_daemons++], err) : 0;
+		app->plan.scope = NULL;
 		if (rc)
 			return rc;
 	}
@@ -650,10 +697,12 @@ static int build_app(idp_runtime_target *t, app_state *app, app_state *old, cons
 		if (it->kind != IDP_LOCAL_PROCESS)
 			continue;
 		app_state *other = NULL;
-		const char *svc = idp_arena_printf(app->arena, "%s/%s", it->namespace, it->name);
+		const char *svc = service_key(app->arena, it);
 		if (find_process(t, svc, &other) && strcmp(other->name, app->name) != 0)
 			return idp_err_set(err, IDP_EINPUT, "Knative Service %s belongs to application %s", svc, other->name);
+		app->plan.scope = it->cluster;
 		int rc = prepare_process(t, app, it, base_dir, &app->procs[app->n_procs++], err);
+		app->plan.scope = NULL;
 		if (rc)
 			return rc;
 	}
@@ -1064,10 +1113,12 @@ int idp_runtime_target_live(idp_runtime_target *t, const char *name, idp_arena *
 
 /* ---------------------------------------------------------------- logs */
 
+/* A component's logs: its own, its daemons' (NAME-redis) and its copies in
+ * a topology's clusters (NAME@cluster). */
 static bool log_wanted(const char *name, const char *component)
 {
 	size_t n = component ? strlen(component) : 0;
-	return !component || strcmp(name, component) == 0 || (strncmp(name, component, n) == 0 && name[n] == '-');
+	return !component || strcmp(name, component) == 0 || (strncmp(name, component, n) == 0 && (name[n] == '-' || name[n] == '@'));
 }
 
 static void add_log(idp_arena *a, const char *name, const char *path, const char ***names, const char ***paths, size_t *n,

@@ -19,11 +19,14 @@ const char *idp_sync_key(idp_arena *a, const idp_doc_node *obj)
 {
 	const char *api = idp_doc_map_get_str(obj, "apiVersion"), *kind = idp_doc_map_get_str(obj, "kind");
 	const char *ns = meta_str(obj, "namespace"), *name = meta_str(obj, "name");
+	/* A topology's copy for another cluster is another object. */
+	const char *cluster = idp_doc_map_get_str(idp_doc_map_get(idp_doc_map_get(obj, "metadata"), "labels"),
+						  "app.oam.dev/cluster");
 	const char *slash = api ? strchr(api, '/') : NULL;
-	if (slash)
-		return idp_arena_printf(a, "%.*s/%s/%s/%s", (int)(slash - api), api, kind ? kind : "?", ns ? ns : "default",
-					name ? name : "?");
-	return idp_arena_printf(a, "%s/%s/%s", kind ? kind : "?", ns ? ns : "default", name ? name : "?");
+	const char *key = slash ? idp_arena_printf(a, "%.*s/%s/%s/%s", (int)(slash - api), api, kind ? kind : "?",
+						   ns ? ns : "default", name ? name : "?")
+				: idp_arena_printf(a, "%s/%s/%s", kind ? kind : "?", ns ? ns : "default", name ? name : "?");
+	return cluster ? idp_arena_printf(a, "%s@%s", key, cluster) : key;
 }
 
 /* ---------------------------------------------------------------- health */

@@ -40,7 +40,8 @@ idp_sync_health idp_sync_object_health(idp_arena *a, const idp_doc_node *live, c
 
 /* An object's identity: "Kind/namespace/name", with "group/" in front for
  * a group other than the core one (a Knative Service and a core Service of
- * the same name differ); no namespace: "default". */
+ * the same name differ); no namespace: "default"; "@cluster" after it for
+ * a topology's copy placed in a cluster (label app.oam.dev/cluster). */
 const char *idp_sync_key(idp_arena *a, const idp_doc_node *obj);
 
 typedef enum idp_sync_action {
