@@ -9,6 +9,7 @@
  *   GET /sse      text/event-stream: three events 50 ms apart
  *   GET /ws       WebSocket echo
  *
+ * It listens on 127.0.0.1, or on $HOST (the local runtime sets it).
  * Built on libh2o's evloop, like the gateway; exits on SIGTERM.
  */
 #define H2O_USE_LIBUV 0
@@ -236,6 +237,12 @@ int main(int argc, char **argv)
 	sin.sin_family = AF_INET;
 	sin.sin_port = htons((uint16_t)port);
 	sin.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+	/* Run by the local runtime: its replica's own loopback address. */
+	const char *host = getenv("HOST");
+	if (host && inet_pton(AF_INET, host, &sin.sin_addr) != 1) {
+		fprintf(stderr, "gw_backend: HOST %s is no IPv4 address\n", host);
+		return 2;
+	}
 	if (bind(fd, (struct sockaddr *)&sin, sizeof(sin)) != 0 || listen(fd, SOMAXCONN) != 0) {
 		perror("gw_backend: listen");
 		return 1;

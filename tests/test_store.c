@@ -52,7 +52,7 @@ static char *state_path(const fixture *f, const char *name)
 Test(store, opens_in_wal_mode_with_private_files_and_migrates_once)
 {
 	fixture f = open_fixture();
-	cr_expect_eq(idp_store_schema_version(f.s), 1);
+	cr_expect_eq(idp_store_schema_version(f.s), 2);
 	struct stat st;
 	cr_assert_eq(stat(state_path(&f, "secret.key"), &st), 0);
 	cr_expect_eq(st.st_mode & 0777, 0600);
@@ -73,7 +73,7 @@ Test(store, opens_in_wal_mode_with_private_files_and_migrates_once)
 	close(fd);
 	idp_store_close(f.s);
 	cr_assert_eq(idp_store_open(state_path(&f, ""), &f.s, &f.err), 0, "%s", tu_errstr(&f.err));
-	cr_expect_eq(idp_store_schema_version(f.s), 1);
+	cr_expect_eq(idp_store_schema_version(f.s), 2);
 	fd = open(state_path(&f, "secret.key"), O_RDONLY);
 	cr_assert_eq(read(fd, key2, 32), 32);
 	close(fd);
@@ -128,6 +128,16 @@ Test(store, apps_objects_events_and_sync_runs_round_trip)
 	int64_t run;
 	cr_assert_eq(idp_store_sync_begin(f.s, "shop", "abc1234", &run, &f.err), 0);
 	cr_assert_eq(idp_store_sync_end(f.s, run, "Succeeded", &f.err), 0);
+	int64_t run2;
+	cr_assert_eq(idp_store_sync_begin(f.s, "shop", "def5678", &run2, &f.err), 0);
+	idp_store_sync_run *runs;
+	cr_assert_eq(idp_store_sync_list(f.s, f.a, "shop", 0, &runs, &n, &f.err), 0);
+	cr_assert_eq(n, 2);
+	cr_expect_str_eq(runs[0].revision, "def5678", "newest first");
+	cr_expect_eq(runs[0].finished, 0, "still running");
+	cr_expect_str_eq(runs[1].result, "Succeeded");
+	cr_assert_eq(idp_store_sync_list(f.s, f.a, "shop", 1, &runs, &n, &f.err), 0);
+	cr_expect_eq(n, 1);
 	cr_assert_eq(idp_store_revision_add(f.s, "shop", "abc1234", "api-driven", &f.err), 0);
 	cr_assert_eq(idp_store_event_add(f.s, "shop", "Service/default/orders", "Normal", "started", &f.err), 0);
 	cr_assert_eq(idp_store_event_add(f.s, NULL, NULL, "Warning", "no app", &f.err), 0);

@@ -79,6 +79,8 @@ int idp_cmd_pause(int argc, char **argv);
 int idp_cmd_resume(int argc, char **argv);
 int idp_cmd_down(int argc, char **argv);
 int idp_cmd_daemon(int argc, char **argv);
+int idp_cmd_serve(int argc, char **argv);
+int idp_cmd_token(int argc, char **argv);
 int idp_cmd_sync(int argc, char **argv);
 int idp_cmd_logs(int argc, char **argv);
 int idp_cmd_get(int argc, char **argv);

@@ -1,6 +1,7 @@
 /* idp up, status, pause, resume, down, daemon: the local runtime's verbs.
  * Each one talks to the state directory's daemon (starting it for up). */
 #include "cmd/cmd.h"
+#include "api/api.h"
 #include "daemon/daemon.h"
 #include "runtime/runtime.h"
 #include "store/store.h"
@@ -93,10 +94,25 @@ static const char daemon_usage[] =
 	"the runtime, the gateway, and the control socket STATE/idp.sock. SIGINT/SIGTERM\n"
 	"stop it and everything it runs.\n";
 
+static const char serve_usage[] =
+	"usage: idp serve [--listen HOST:PORT] [--gateway HOST:PORT] [--state DIR] [--domain D]\n"
+	"                 [--grace S] [--stable-window S]\n"
+	"\n"
+	"The platform's server in the foreground: the daemon (runtime, gateway on --gateway,\n"
+	"127.0.0.1:8080 by default, control socket) with its HTTP API on. The gateway forwards\n"
+	"/api, /slack and /oam to the API; --listen adds a direct listener for it. GET\n"
+	"/openapi.json describes every route, /docs shows them. Calls that change something\n"
+	"need a token: idp token create NAME. SIGINT/SIGTERM stop it gracefully.\n";
+static const char token_usage[] =
+	"usage: idp token create NAME | list | delete NAME [--state DIR]\n"
+	"\n"
+	"API bearer tokens. create prints the token once: only a hash of it is stored.\n";
+
 typedef struct opts {
 	const char *state, *file, *domain, *output, *app;
-	char listen_host[256];
-	int listen_port;
+	char listen_host[256], gateway_host[256];
+	int listen_port, gateway_port;
+	const char *gateway_arg;
 	const char *listen_arg, *grace_arg, *window_arg;
 	double grace, window;
 	bool purge, dry_run, allow_mass_prune, follow;
@@ -104,7 +120,7 @@ typedef struct opts {
 	size_t n_args;
 } opts;
 
-enum { OPT_STATE = 256, OPT_LISTEN, OPT_DOMAIN, OPT_GRACE, OPT_WINDOW, OPT_PURGE, OPT_DRY, OPT_MASS };
+enum { OPT_STATE = 256, OPT_LISTEN, OPT_DOMAIN, OPT_GRACE, OPT_WINDOW, OPT_PURGE, OPT_DRY, OPT_MASS, OPT_GATEWAY };
 
 static int bad(const char *verb, const char *usage, const char *fmt, const char *arg)
 {
@@ -144,6 +160,7 @@ static int parse(int argc, char **argv, const char *usage, const char *shortopts
 {
 	static const struct option longopts[] = {{"state", required_argument, NULL, OPT_STATE},
 						 {"listen", required_argument, NULL, OPT_LISTEN},
+						 {"gateway", required_argument, NULL, OPT_GATEWAY},
 						 {"domain", required_argument, NULL, OPT_DOMAIN},
 						 {"grace", required_argument, NULL, OPT_GRACE},
 						 {"stable-window", required_argument, NULL, OPT_WINDOW},
@@ -155,6 +172,8 @@ static int parse(int argc, char **argv, const char *usage, const char *shortopts
 	memset(o, 0, sizeof(*o));
 	snprintf(o->listen_host, sizeof o->listen_host, "127.0.0.1");
 	o->listen_port = 8080;
+	snprintf(o->gateway_host, sizeof o->gateway_host, "127.0.0.1");
+	o->gateway_port = 8080;
 	int c;
 	optind = 1;
 	opterr = 0;
@@ -177,6 +196,13 @@ static int parse(int argc, char **argv, const char *usage, const char *shortopts
 			if (!parse_listen(optarg, o->listen_host, &o->listen_port))
 				return bad(argv[0], usage, "--listen %s: want HOST:PORT", optarg);
 			break;
+		case OPT_GATEWAY:
+			o->gateway_arg = optarg;
+			if (strcmp(argv[0], "serve") != 0)
+				return bad(argv[0], usage, "unknown option %s", "--gateway");
+			if (!parse_listen(optarg, o->gateway_host, &o->gateway_port))
+				return bad(argv[0], usage, "--gateway %s: want HOST:PORT", optarg);
+			break;
 		case OPT_GRACE:
 			o->grace_arg = optarg;
 			if (!parse_seconds(optarg, &o->grace))
@@ -192,7 +218,7 @@ static int parse(int argc, char **argv, const char *usage, const char *shortopts
 			return bad(argv[0], usage, "unknown or incomplete option %s", argv[optind - 1]);
 		}
 	}
-	size_t max_args = strcmp(argv[0], "logs") == 0 || strcmp(argv[0], "get") == 0 ? 2 : 1;
+	size_t max_args = strcmp(argv[0], "logs") == 0 || strcmp(argv[0], "get") == 0 || strcmp(argv[0], "token") == 0 ? 2 : 1;
 	while (optind < argc && o->n_args < max_args)
 		o->args[o->n_args++] = argv[optind++];
 	if (optind < argc)
@@ -824,11 +850,78 @@ int idp_cmd_daemon(int argc, char **argv)
 	idp_arena *a = idp_arena_new();
 	idp_err err = IDP_ERR_INIT;
 	int rc = state_dir(a, &o, &err);
-	idp_daemon_opts d = {o.state, o.listen_host, o.listen_port, o.domain, o.window, o.grace, idp_cmd_gitops_renderer()};
+	idp_daemon_opts d = {o.state,	 o.listen_host, o.listen_port, o.domain, o.window, o.grace, idp_cmd_gitops_renderer(),
+			     false,	 NULL,		 -1};
 	if (rc == 0 && chdir("/") != 0)
 		rc = idp_err_set(&err, IDP_ERUNTIME, "chdir /: %s", strerror(errno));
 	if (rc == 0)
 		rc = idp_daemon_run(&d, &err);
+	int code = rc ? fail(&err, rc) : IDP_EXIT_OK;
+	idp_err_clear(&err);
+	idp_arena_free(a);
+	return code;
+}
+
+int idp_cmd_serve(int argc, char **argv)
+{
+	opts o;
+	int ex = parse(argc, argv, serve_usage, "h", &o);
+	if (ex >= 0)
+		return ex;
+	if (o.app)
+		return bad(argv[0], serve_usage, "unexpected argument \"%s\"", o.app);
+	idp_arena *a = idp_arena_new();
+	idp_err err = IDP_ERR_INIT;
+	int rc = state_dir(a, &o, &err);
+	idp_daemon_opts d = {o.state, o.gateway_host, o.gateway_port, o.domain, o.window, o.grace, idp_cmd_gitops_renderer(),
+			     true,    o.listen_arg ? o.listen_host : NULL, o.listen_arg ? o.listen_port : -1};
+	if (rc == 0 && idp_daemon_running(o.state))
+		rc = idp_err_set(&err, IDP_EINPUT, "a daemon runs for %s already (idp down stops it; idp serve runs its own)",
+				 o.state);
+	if (rc == 0)
+		rc = idp_daemon_run(&d, &err);
+	int code = rc ? fail(&err, rc) : IDP_EXIT_OK;
+	idp_err_clear(&err);
+	idp_arena_free(a);
+	return code;
+}
+
+int idp_cmd_token(int argc, char **argv)
+{
+	opts o;
+	int ex = parse(argc, argv, token_usage, "h", &o);
+	if (ex >= 0)
+		return ex;
+	const char *what = o.app, *name = o.n_args > 1 ? o.args[1] : NULL;
+	bool named = what && (strcmp(what, "create") == 0 || strcmp(what, "delete") == 0);
+	if (!what || (!named && strcmp(what, "list") != 0))
+		return bad(argv[0], token_usage, "token %s: want create, list or delete", what ? what : "what?");
+	if (named != (name != NULL))
+		return bad(argv[0], token_usage, "token %s: want one NAME", what);
+	idp_arena *a = idp_arena_new();
+	idp_err err = IDP_ERR_INIT;
+	idp_store *store = NULL;
+	int rc = state_dir(a, &o, &err);
+	if (rc == 0)
+		rc = idp_store_open(o.state, &store, &err);
+	if (rc == 0 && strcmp(what, "create") == 0) {
+		const char *token;
+		rc = idp_api_token_create(store, a, name, &token, &err);
+		if (rc == 0)
+			printf("%s\n", token);
+		if (rc == 0 && isatty(STDOUT_FILENO))
+			fprintf(stderr, "idp token: shown once, kept nowhere; send it as Authorization: Bearer <token>\n");
+	} else if (rc == 0 && strcmp(what, "delete") == 0) {
+		rc = idp_store_token_delete(store, name, &err);
+	} else if (rc == 0) {
+		const char **names;
+		size_t n;
+		rc = idp_store_token_list(store, a, &names, &n, &err);
+		for (size_t i = 0; rc == 0 && i < n; i++)
+			printf("%s\n", names[i]);
+	}
+	if (store)
+		idp_store_close(store);
 	int code = rc ? fail(&err, rc) : IDP_EXIT_OK;
 	idp_err_clear(&err);
 	idp_arena_free(a);

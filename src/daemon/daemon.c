@@ -3,6 +3,7 @@
  * thread; `up` answers only once every service of the application has a
  * ready replica, so it is parked (a waiter) while the loop probes them. */
 #include "daemon/daemon.h"
+#include "api/api.h"
 #include "daemon/daemon_private.h"
 #include "gateway/gateway.h"
 #include "render/render.h"
@@ -77,6 +78,7 @@ typedef struct ctl {
 	waiter *waiters;
 	int client_fd; /* the connection progress events go to, or -1 */
 	bool shutdown;
+	idp_api *api; /* idp serve: the HTTP API on the gateway's loop, else NULL */
 } ctl;
 
 static volatile sig_atomic_t stop_signal;
@@ -158,6 +160,9 @@ static void hook_progress(void *ctx, const char *app_name, const char *object, c
 {
 	ctl *d = ctx;
 	logf_("%s %s: %s %s", app_name, object, health, message ? message : "");
+	char text[2048];
+	snprintf(text, sizeof text, "%s%s%s", health, message && *message ? ": " : "", message ? message : "");
+	idp_store_event_add(d->store, app_name, object, "Health", text, NULL);
 	send_event(d, app_name, object, health, message);
 }
 
@@ -169,6 +174,22 @@ static void gw_scale(void *ctx, const char *service, int32_t replicas)
 
 /* ---------------------------------------------------------------- replies */
 
+/* The API's requests are handled as a client's, with their lines
+ * collected here instead of written to a socket. */
+#define SINK_FD (-2)
+static idp_buf *sink;
+
+static int write_line(int fd, const idp_doc_node *m)
+{
+	if (fd != SINK_FD)
+		return daemon_write_line(fd, m);
+	idp_err err = IDP_ERR_INIT;
+	int rc = idp_doc_emit_json(m, IDP_DOC_JSON_COMPACT, sink, &err);
+	idp_buf_putc(sink, '\n');
+	idp_err_clear(&err);
+	return rc;
+}
+
 static void reply_error(int fd, int code, const char *msg)
 {
 	idp_arena *a = idp_arena_new();
@@ -179,7 +200,34 @@ static void reply_error(int fd, int code, const char *msg)
 			idp_doc_new_str(a, code == IDP_EINPUT || code == IDP_EINCOMPLETE ? "input"
 					   : code == IDP_ENOTFOUND		      ? "notfound"
 										      : "runtime"));
-	daemon_write_line(fd, m);
+	write_line(fd, m);
+	idp_arena_free(a);
+}
+
+/* An error with where it is: the message as a compiler prints it
+ * (file:line:col: path: message), and the parts as fields for the API. */
+static void reply_input_error(int fd, int code, const idp_err *e)
+{
+	idp_arena *a = idp_arena_new();
+	idp_buf text = IDP_BUF_INIT;
+	idp_err_format(e, &text);
+	idp_doc_node *m = idp_doc_new_map(a);
+	idp_doc_map_set(a, m, "ok", idp_doc_new_bool(a, false));
+	idp_doc_map_set(a, m, "error", idp_doc_new_str(a, text.ptr));
+	idp_doc_map_set(a, m, "code",
+			idp_doc_new_str(a, code == IDP_EINPUT || code == IDP_EINCOMPLETE ? "input"
+					   : code == IDP_ENOTFOUND		      ? "notfound"
+										      : "runtime"));
+	if (e->file)
+		idp_doc_map_set(a, m, "file", idp_doc_new_str(a, e->file));
+	if (e->line) {
+		idp_doc_map_set(a, m, "line", idp_doc_new_int(a, e->line));
+		idp_doc_map_set(a, m, "column", idp_doc_new_int(a, e->col));
+	}
+	if (e->path)
+		idp_doc_map_set(a, m, "field", idp_doc_new_str(a, e->path));
+	write_line(fd, m);
+	idp_buf_free(&text);
 	idp_arena_free(a);
 }
 
@@ -518,6 +566,11 @@ static int sync_app(ctl *d, app *x, idp_arena *a, const sync_req *q, const char 
 	if (record) {
 		idp_store_sync_end(d->store, run_id, rc ? idp_arena_printf(a, "Failed: %s", err->msg) : "Succeeded", NULL);
 		logf_("%s: sync (%s) at %.7s: %s, %s", x->name, q->source, rev, out->status, out->message);
+		idp_store_event_add(d->store, x->name, NULL, rc ? "SyncFailed" : "Synced",
+				    rc ? idp_arena_printf(a, "sync (%s) at %.7s: %s", q->source, rev, err->msg)
+				       : idp_arena_printf(a, "sync (%s) at %.7s: %s, %s", q->source, rev, out->status,
+							  out->message ? out->message : ""),
+				    NULL);
 	}
 	if (rc == 0 && !q->dry_run) {
 		if (strcmp(x->synced, rev) != 0)
@@ -652,7 +705,15 @@ static int op_up(ctl *d, int fd, const idp_doc_node *req, idp_err *err)
 	sig_of(x->ref_path, &x->ref_sig);
 	sig_of(x->packed_path, &x->packed_sig);
 	x->next_heal = now_s() + HEAL_EVERY_S;
-	if (rc == 0) {
+	const idp_doc_node *wait = idp_doc_map_get(req, "wait");
+	if (rc == 0 && wait && !wait->as.b) {
+		/* The API: accepted now, readiness is watched through status. */
+		idp_doc_node *m = ok_reply(a);
+		idp_doc_map_set(a, m, "app", idp_doc_new_str(a, name));
+		idp_doc_map_set(a, m, "revision", idp_doc_new_str(a, x->synced));
+		write_line(fd, m);
+		idp_store_event_add(d->store, name, NULL, "Up", x->synced, NULL);
+	} else if (rc == 0) {
 		waiter *w = idp_xcalloc(1, sizeof(*w));
 		w->fd = fd;
 		w->app = idp_xstrdup(name);
@@ -691,7 +752,7 @@ static int op_sync(ctl *d, int fd, const idp_doc_node *req, bool diff_only, idp_
 		idp_doc_map_set(a, m, "status", idp_doc_new_str(a, *plan_text ? (q.dry_run ? "OutOfSync" : res.status) : "Synced"));
 		idp_doc_map_set(a, m, "message", idp_doc_new_str(a, res.message ? res.message : ""));
 		idp_doc_map_set(a, m, "plan", idp_doc_new_str(a, plan_text));
-		daemon_write_line(fd, m);
+		write_line(fd, m);
 	}
 	idp_arena_free(a);
 	return rc;
@@ -840,7 +901,7 @@ static void finish_waiters(ctl *d, bool all)
 			idp_doc_map_set(a, m, "app", idp_doc_new_str(a, w->app));
 			idp_doc_map_set(a, m, "revision", idp_doc_new_str(a, w->revision));
 			idp_doc_map_set(a, m, "urls", app_urls(d, a, find_app(d, w->app)));
-			daemon_write_line(w->fd, m);
+			write_line(w->fd, m);
 			idp_store_app rec = {w->app, NULL, NULL, "Ready", 0};
 			idp_store_app_put(d->store, &rec, NULL);
 		} else if (r == APP_FAILED) {
@@ -858,6 +919,51 @@ static void finish_waiters(ctl *d, bool all)
 		free(w->revision);
 		free(w);
 	}
+}
+
+/* Argo CD's order of badness: an application or component is as healthy
+ * as its worst object. */
+static int badness(const char *health)
+{
+	static const char *const order[] = {"Healthy", "Suspended", "Progressing", "Missing", "Degraded"};
+	for (int k = 0; k < 5; k++)
+		if (strcmp(health, order[k]) == 0)
+			return k;
+	return 0; /* Unavailable here, Unknown: not the application's fault */
+}
+
+static const char *worse(const char *x, const char *y)
+{
+	return badness(y) > badness(x) ? y : x;
+}
+
+/* "health" of the application (Suspended when paused) and "components":
+ * [{name, health}] in the order their objects come; objects composed for a
+ * claim without a component are "(composed)". */
+static void add_health(idp_arena *a, idp_doc_node *m, const idp_doc_node *objs, bool paused)
+{
+	const char *app_health = "Healthy";
+	idp_doc_node *comps = idp_doc_new_seq(a);
+	for (size_t i = 0; i < objs->as.seq.len; i++) {
+		const idp_doc_node *o = objs->as.seq.items[i];
+		const char *h = idp_doc_map_get_str(o, "health"), *c = idp_doc_map_get_str(o, "component");
+		h = h ? h : "Healthy";
+		c = c ? c : "(composed)";
+		app_health = worse(app_health, h);
+		idp_doc_node *entry = NULL;
+		for (size_t k = 0; k < comps->as.seq.len && !entry; k++)
+			if (strcmp(idp_doc_map_get_str(comps->as.seq.items[k], "name"), c) == 0)
+				entry = comps->as.seq.items[k];
+		if (!entry) {
+			entry = idp_doc_new_map(a);
+			idp_doc_map_set(a, entry, "name", idp_doc_new_str(a, c));
+			idp_doc_map_set(a, entry, "health", idp_doc_new_str(a, "Healthy"));
+			idp_doc_seq_push(a, comps, entry);
+		}
+		idp_doc_map_set(a, entry, "health", idp_doc_new_str(a, worse(idp_doc_map_get_str(entry, "health"), h)));
+	}
+	idp_doc_map_set(a, m, "health", idp_doc_new_str(a, paused ? "Suspended" : app_health));
+	idp_doc_map_set(a, m, "components", comps);
 }
 
 static idp_doc_node *status_of(ctl *d, idp_arena *a, const char *name)
@@ -904,6 +1010,7 @@ static idp_doc_node *status_of(ctl *d, idp_arena *a, const char *name)
 		idp_doc_seq_push(a, objs, o);
 	}
 	idp_doc_map_set(a, m, "objects", objs);
+	add_health(a, m, objs, paused);
 	return m;
 }
 
@@ -922,7 +1029,7 @@ static int op_status(ctl *d, int fd, const idp_doc_node *req, idp_err *err)
 	idp_doc_map_set(a, m, "gateway",
 			idp_doc_new_str(a, idp_arena_printf(a, "%s:%d", d->o->listen_host, idp_gateway_port(d->gw))));
 	idp_doc_map_set(a, m, "pid", idp_doc_new_int(a, getpid()));
-	daemon_write_line(fd, m);
+	write_line(fd, m);
 	idp_arena_free(a);
 	return 0;
 }
@@ -1025,7 +1132,7 @@ static int op_simple(ctl *d, int fd, const idp_doc_node *req,
 	int rc = for_apps(d, req, fn, err);
 	if (rc == 0) {
 		idp_arena *a = idp_arena_new();
-		daemon_write_line(fd, ok_reply(a));
+		write_line(fd, ok_reply(a));
 		idp_arena_free(a);
 	}
 	return rc;
@@ -1036,7 +1143,7 @@ static int op_simple(ctl *d, int fd, const idp_doc_node *req,
 static int check_request(const idp_doc_node *req, idp_err *err)
 {
 	static const char *const strings[] = {"op", "app", "text", "file", "base_dir"};
-	static const char *const bools[] = {"purge", "dry_run", "allow_mass_prune"};
+	static const char *const bools[] = {"purge", "dry_run", "allow_mass_prune", "wait"};
 	for (size_t i = 0; i < sizeof strings / sizeof *strings; i++) {
 		const idp_doc_node *v = idp_doc_map_get(req, strings[i]);
 		if (v && v->kind != IDP_DOC_STR)
@@ -1072,7 +1179,8 @@ static void handle(ctl *d, int fd, const char *line, size_t len, bool *keep)
 		logf_("request %s", op);
 		if (strcmp(op, "up") == 0) {
 			rc = op_up(d, fd, req, &err);
-			*keep = rc == 0;
+			const idp_doc_node *wait = idp_doc_map_get(req, "wait");
+			*keep = rc == 0 && !(wait && !wait->as.b);
 		} else if (strcmp(op, "status") == 0) {
 			rc = op_status(d, fd, req, &err);
 		} else if (strcmp(op, "sync") == 0) {
@@ -1087,12 +1195,12 @@ static void handle(ctl *d, int fd, const char *line, size_t len, bool *keep)
 			/* Not loaded (down already, or paused before a restart): the record. */
 			rc = daemon_forget_app(d->store, d->o->state_dir, req_str(req, "app"), req_bool(req, "purge"), &err);
 			if (rc == 0)
-				daemon_write_line(fd, ok_reply(a));
+				write_line(fd, ok_reply(a));
 		} else if (strcmp(op, "down") == 0) {
 			rc = op_simple(d, fd, req, down_one, &err);
 			d->shutdown = rc == 0 && !req_str(req, "app");
 		} else if (strcmp(op, "shutdown") == 0) {
-			daemon_write_line(fd, ok_reply(a));
+			write_line(fd, ok_reply(a));
 			d->shutdown = true;
 		} else {
 			rc = idp_err_set(&err, IDP_EINPUT, "unknown op \"%s\" (up, status, sync, diff, pause, resume, down, shutdown)",
@@ -1102,10 +1210,64 @@ static void handle(ctl *d, int fd, const char *line, size_t len, bool *keep)
 	d->client_fd = -1;
 	if (rc) {
 		logf_("request failed: %s", err.msg ? err.msg : "?");
-		reply_error(fd, rc, err.msg);
+		reply_input_error(fd, rc, &err);
 	}
 	idp_err_clear(&err);
 	idp_arena_free(a);
+}
+
+/* The API's backend: a request handled as a client's, its reply lines
+ * collected; the last one is the answer. */
+static int api_call(void *ctx, idp_arena *a, const idp_doc_node *req, idp_doc_node **reply, idp_err *err)
+{
+	ctl *d = ctx;
+	idp_buf line = IDP_BUF_INIT, out = IDP_BUF_INIT;
+	int rc = idp_doc_emit_json(req, IDP_DOC_JSON_COMPACT, &line, err);
+	if (rc) {
+		idp_buf_free(&line);
+		return rc;
+	}
+	idp_buf *outer = sink; /* (a sync may run the loop, and the API with it) */
+	sink = &out;
+	int client = d->client_fd;
+	bool keep = false;
+	handle(d, SINK_FD, line.ptr, line.len, &keep);
+	d->client_fd = client;
+	sink = outer;
+	idp_buf_free(&line);
+	/* The last line is the answer. */
+	size_t end = out.len;
+	while (end > 0 && out.ptr[end - 1] == '\n')
+		end--;
+	size_t start = end;
+	while (start > 0 && out.ptr[start - 1] != '\n')
+		start--;
+	idp_doc_stream s;
+	rc = end > start ? idp_doc_load(a, "daemon reply", out.ptr + start, end - start, NULL, &s, err)
+			 : idp_err_set(err, IDP_ERUNTIME, "the daemon gave no answer");
+	idp_buf_free(&out);
+	if (rc)
+		return rc;
+	*reply = s.docs[0];
+	const idp_doc_node *ok = idp_doc_map_get(*reply, "ok");
+	if (ok && ok->kind == IDP_DOC_BOOL && ok->as.b)
+		return 0;
+	const char *code = idp_doc_map_get_str(*reply, "code"), *msg = idp_doc_map_get_str(*reply, "error");
+	rc = idp_err_set(err,
+			 code && strcmp(code, "input") == 0      ? IDP_EINPUT
+			 : code && strcmp(code, "notfound") == 0 ? IDP_ENOTFOUND
+								 : IDP_ERUNTIME,
+			 "%s", msg ? msg : "failed");
+	const char *file = idp_doc_map_get_str(*reply, "file"), *field = idp_doc_map_get_str(*reply, "field");
+	const idp_doc_node *ln = idp_doc_map_get(*reply, "line"), *col = idp_doc_map_get(*reply, "column");
+	if (err && !err->file && file) { /* (the message says it too) */
+		err->file = idp_xstrdup(file);
+		err->line = ln && ln->kind == IDP_DOC_INT ? (uint32_t)ln->as.i : 0;
+		err->col = col && col->kind == IDP_DOC_INT ? (uint32_t)col->as.i : 0;
+	}
+	if (err && !err->path && field)
+		err->path = idp_xstrdup(field);
+	return rc;
 }
 
 /* Reads one request line (the client sends it at once) and handles it. */
@@ -1219,10 +1381,35 @@ static void write_port_file(ctl *d)
 	idp_err_clear(&err);
 }
 
+/* idp serve: the API on the gateway's loop; the gateway forwards /api,
+ * /slack and /oam to it. */
+static int start_api(ctl *d, idp_err *err)
+{
+	idp_api_config c = {d->store, d->o->state_dir, 0};
+	idp_api_backend b = {d, api_call};
+	bool direct = d->o->api_port >= 0;
+	const char *host = direct && d->o->api_host ? d->o->api_host : "127.0.0.1";
+	int rc = idp_api_new(&c, idp_gateway_loop(d->gw), host, direct ? d->o->api_port : 0, &b, &d->api, err);
+	if (rc)
+		return rc;
+	char url[64], path[PATH_MAX], text[32];
+	snprintf(url, sizeof url, "http://127.0.0.1:%d/", idp_api_port(d->api));
+	rc = idp_gateway_set_api(d->gw, url, err);
+	snprintf(path, sizeof path, "%s/api.port", d->o->state_dir);
+	int n = snprintf(text, sizeof text, "%d\n", idp_api_port(d->api));
+	if (rc == 0)
+		rc = idp_file_write_atomic(path, text, (size_t)n, err);
+	if (rc == 0)
+		logf_("API on %s:%d%s", host, idp_api_port(d->api), direct ? "" : " (through the gateway)");
+	return rc;
+}
+
 static void run_loop(ctl *d)
 {
 	while (!stop_signal && !d->shutdown) {
 		idp_gateway_run(d->gw, LOOP_WAIT_MS);
+		if (d->api)
+			idp_api_process(d->api);
 		accept_clients(d);
 		idp_runtime_target_tick(d->target);
 		reconcile(d);
@@ -1262,7 +1449,9 @@ int idp_daemon_run(const idp_daemon_opts *o, idp_err *err)
 		idp_runtime_hooks hooks = {&d, hook_starting, hook_gone, hook_refused, hook_generate, hook_progress};
 		d.target = idp_runtime_target_new(o->state_dir, net_of(o->state_dir), &hooks);
 		write_port_file(&d);
-		rc = listen_control(&d, err);
+		rc = o->api ? start_api(&d, err) : 0;
+		if (rc == 0)
+			rc = listen_control(&d, err);
 	}
 	if (rc == 0) {
 		restore_apps(&d);
@@ -1273,6 +1462,8 @@ int idp_daemon_run(const idp_daemon_opts *o, idp_err *err)
 		finish_waiters(&d, true);
 		close_control(&d); /* no new client waits for a daemon that is going */
 	}
+	idp_api_free(d.api); /* on the gateway's loop: before it */
+	d.api = NULL;
 	if (d.target)
 		idp_runtime_target_free(d.target);
 	while (d.apps) {

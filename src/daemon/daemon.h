@@ -29,6 +29,12 @@ typedef struct idp_daemon_opts {
 	/* Renders an OAM Application into the manifests of a GitOps commit (the
 	 * cmd room wires the render room in, as for `idp gitops`). */
 	const idp_gitops_renderer *renderer;
+	/* idp serve: the HTTP API (api.h) on, reached through the gateway's
+	 * /api, /slack and /oam and, with api_port >= 0, directly on
+	 * api_host:api_port (0: any; written to STATE/api.port). */
+	bool api;
+	const char *api_host; /* (127.0.0.1) */
+	int api_port;         /* -1: no direct listener (one on 127.0.0.1, for the gateway only) */
 } idp_daemon_opts;
 
 /* Runs the daemon in the foreground until SIGINT/SIGTERM or a "shutdown"

@@ -38,7 +38,7 @@ const char *idp_gateway_tool_name(idp_gateway_tool t);
 typedef struct idp_gateway_config {
 	const char *domain;                            /* Knative domain: <svc>.<ns>.<domain> ("localhost") */
 	const char *tools[IDP_GATEWAY_TOOL_COUNT];     /* upstream URL per tool, NULL = not configured */
-	const char *api;                               /* the platform API upstream (/api, /slack), or NULL */
+	const char *api;                               /* the platform API upstream (/api, /slack, /oam), or NULL */
 	double hold_timeout_s;                         /* how long a request waits for a replica (30) */
 	size_t hold_max;                               /* requests held per service before 503 (1000) */
 	double probe_interval_s;                       /* readiness probing while starting (0.005) */
@@ -135,6 +135,11 @@ int idp_gateway_new(const idp_gateway_config *c, const char *host, int port, con
 /* Stops listening, answers held requests 503, frees everything. */
 void idp_gateway_free(idp_gateway *g);
 int idp_gateway_port(const idp_gateway *g);
+/* The gateway's event loop (an h2o_evloop_t), for servers that share it. */
+void *idp_gateway_loop(idp_gateway *g);
+/* Sets the platform API's upstream (/api, /slack, /oam) after creation,
+ * e.g. to a server on the same loop; IDP_EINPUT for a bad URL. */
+int idp_gateway_set_api(idp_gateway *g, const char *url, idp_err *err);
 
 /* Replaces the route table (the gateway takes ownership). Requests already
  * routed finish where they were going; services that left the table are

@@ -522,7 +522,7 @@ void idp_gateway_routes_match(const idp_gateway_routes *r, idp_arena *a, const c
 	memset(m, 0, sizeof(*m));
 	m->path = path;
 	/* The platform's own prefixes win on every host. */
-	if (under_prefix(path, "/api") || under_prefix(path, "/slack")) {
+	if (under_prefix(path, "/api") || under_prefix(path, "/slack") || under_prefix(path, "/oam")) {
 		m->target = IDP_GATEWAY_API;
 		m->upstream = r->api;
 		return;

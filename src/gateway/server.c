@@ -122,6 +122,7 @@ struct idp_gateway {
 	} route_timeouts[MAX_ROUTE_TIMEOUTS];
 	size_t n_route_timeouts;
 	upstream tools[IDP_GATEWAY_TOOL_COUNT], api;
+	char *api_url; /* set after creation (idp_gateway_set_api), else NULL */
 	idp_arena *scratch; /* reset per request: route matching */
 	volatile sig_atomic_t stopping;
 	uint64_t rr;
@@ -698,7 +699,8 @@ static int on_req(h2o_handler_t *self, h2o_req_t *req)
 	case IDP_GATEWAY_TOOL:
 	case IDP_GATEWAY_API: {
 		upstream *u = m.target == IDP_GATEWAY_API ? &g->api : &g->tools[m.tool];
-		if (!m.upstream || !u->init) {
+		/* The API's upstream may be set after the routes were built. */
+		if ((!m.upstream && m.target != IDP_GATEWAY_API) || !u->init) {
 			char body[512];
 			if (m.target == IDP_GATEWAY_API)
 				snprintf(body, sizeof body, "idp gateway: the platform API is not configured (set gateway.api)\n");
@@ -859,6 +861,22 @@ int idp_gateway_port(const idp_gateway *g)
 	return g->port;
 }
 
+void *idp_gateway_loop(idp_gateway *g)
+{
+	return g->loop;
+}
+
+int idp_gateway_set_api(idp_gateway *g, const char *url, idp_err *err)
+{
+	if (g->api.init) {
+		h2o_socketpool_dispose(&g->api.pool);
+		g->api.init = false;
+	}
+	free(g->api_url);
+	g->api_url = url ? idp_xstrdup(url) : NULL;
+	return init_upstream(g, &g->api, g->api_url, err);
+}
+
 void idp_gateway_set_routes(idp_gateway *g, idp_gateway_routes *r)
 {
 	const char **names;
@@ -969,6 +987,7 @@ void idp_gateway_free(idp_gateway *g)
 	idp_gateway_routes_free(g->routes);
 	idp_arena_free(g->scratch);
 	free(g->domain);
+	free(g->api_url);
 	free(g);
 }
 

@@ -28,6 +28,8 @@ static const migration migrations[] = {
 	 /* Values encrypted (XChaCha20-Poly1305, the row's identity as associated data). */
 	 "CREATE TABLE secrets(app TEXT NOT NULL, scope TEXT NOT NULL, name TEXT NOT NULL, nonce BLOB NOT NULL,"
 	 " value BLOB NOT NULL, PRIMARY KEY(app, scope, name));"},
+	/* API bearer tokens: only a hash of each is kept. */
+	{2, "api", "CREATE TABLE tokens(name TEXT PRIMARY KEY, hash BLOB NOT NULL, created INTEGER NOT NULL);"},
 };
 
 int store_schema_version(sqlite3 *db)

@@ -390,6 +390,36 @@ int idp_store_sync_end(idp_store *s, int64_t id, const char *result, idp_err *er
 	return run(s, st, err);
 }
 
+int idp_store_sync_list(idp_store *s, idp_arena *a, const char *app, size_t max, idp_store_sync_run **out, size_t *n,
+			idp_err *err)
+{
+	sqlite3_stmt *st;
+	*out = NULL;
+	*n = 0;
+	int rc = prepare(s,
+			 "SELECT id, started, coalesce(finished, 0), revision, result FROM sync_runs WHERE app = ?1 "
+			 "ORDER BY id DESC LIMIT ?2",
+			 &st, err);
+	if (rc)
+		return rc;
+	bind_text(st, 1, app);
+	sqlite3_bind_int64(st, 2, max ? (int64_t)max : -1);
+	size_t cap = 0;
+	int step;
+	while ((step = sqlite3_step(st)) == SQLITE_ROW) {
+		*out = idp_arena_grow(a, *out, *n, &cap, sizeof(**out));
+		idp_store_sync_run *r = &(*out)[(*n)++];
+		r->id = sqlite3_column_int64(st, 0);
+		r->started = sqlite3_column_int64(st, 1);
+		r->finished = sqlite3_column_int64(st, 2);
+		r->revision = col_text(a, st, 3);
+		r->result = col_text(a, st, 4);
+	}
+	rc = step == SQLITE_DONE ? 0 : store_fail(s, err, "read");
+	sqlite3_finalize(st);
+	return rc;
+}
+
 int idp_store_event_add(idp_store *s, const char *app, const char *object, const char *type, const char *message,
 			idp_err *err)
 {
@@ -431,6 +461,77 @@ int idp_store_event_list(idp_store *s, idp_arena *a, int64_t after, size_t max, 
 	}
 	rc = step == SQLITE_DONE ? 0 : store_fail(s, err, "read");
 	sqlite3_finalize(st);
+	return rc;
+}
+
+/* ---------------------------------------------------------------- tokens */
+
+int idp_store_token_add(idp_store *s, const char *name, const unsigned char *hash, size_t hash_len, idp_err *err)
+{
+	sqlite3_stmt *st;
+	int rc = prepare(s, "INSERT INTO tokens(name, hash, created) VALUES(?1, ?2, ?3)", &st, err);
+	if (rc)
+		return rc;
+	bind_text(st, 1, name);
+	sqlite3_bind_blob(st, 2, hash, (int)hash_len, SQLITE_TRANSIENT);
+	sqlite3_bind_int64(st, 3, now_s());
+	int step = sqlite3_step(st);
+	sqlite3_finalize(st);
+	if (step == SQLITE_CONSTRAINT)
+		return idp_err_set(err, IDP_EINPUT, "a token named %s exists already", name);
+	return step == SQLITE_DONE ? 0 : store_fail(s, err, "write");
+}
+
+int idp_store_token_hash(idp_store *s, idp_arena *a, const char *name, const unsigned char **hash, size_t *hash_len,
+			 idp_err *err)
+{
+	sqlite3_stmt *st;
+	int rc = prepare(s, "SELECT hash FROM tokens WHERE name = ?1", &st, err);
+	if (rc)
+		return rc;
+	bind_text(st, 1, name);
+	int step = sqlite3_step(st);
+	if (step == SQLITE_ROW) {
+		*hash_len = (size_t)sqlite3_column_bytes(st, 0);
+		unsigned char *h = idp_arena_alloc(a, *hash_len + 1);
+		memcpy(h, sqlite3_column_blob(st, 0), *hash_len);
+		*hash = h;
+	} else {
+		rc = step == SQLITE_DONE ? IDP_ENOTFOUND : store_fail(s, err, "read");
+	}
+	sqlite3_finalize(st);
+	return rc;
+}
+
+int idp_store_token_list(idp_store *s, idp_arena *a, const char ***names, size_t *n, idp_err *err)
+{
+	sqlite3_stmt *st;
+	*names = NULL;
+	*n = 0;
+	int rc = prepare(s, "SELECT name FROM tokens ORDER BY name", &st, err);
+	if (rc)
+		return rc;
+	size_t cap = 0;
+	int step;
+	while ((step = sqlite3_step(st)) == SQLITE_ROW) {
+		*names = idp_arena_grow(a, *names, *n, &cap, sizeof(**names));
+		(*names)[(*n)++] = col_text(a, st, 0);
+	}
+	rc = step == SQLITE_DONE ? 0 : store_fail(s, err, "read");
+	sqlite3_finalize(st);
+	return rc;
+}
+
+int idp_store_token_delete(idp_store *s, const char *name, idp_err *err)
+{
+	sqlite3_stmt *st;
+	int rc = prepare(s, "DELETE FROM tokens WHERE name = ?1", &st, err);
+	if (rc)
+		return rc;
+	bind_text(st, 1, name);
+	rc = run(s, st, err);
+	if (rc == 0 && sqlite3_changes(s->db) == 0)
+		return idp_err_set(err, IDP_ENOTFOUND, "no token named %s", name);
 	return rc;
 }
 

@@ -81,6 +81,15 @@ int idp_store_revision_add(idp_store *s, const char *app, const char *revision, 
 int idp_store_sync_begin(idp_store *s, const char *app, const char *revision, int64_t *id, idp_err *err);
 int idp_store_sync_end(idp_store *s, int64_t id, const char *result, idp_err *err);
 
+typedef struct idp_store_sync_run {
+	int64_t id, started, finished; /* finished 0: still running */
+	const char *revision, *result;
+} idp_store_sync_run;
+
+/* app's sync runs, newest first, at most max (0: all). */
+int idp_store_sync_list(idp_store *s, idp_arena *a, const char *app, size_t max, idp_store_sync_run **out, size_t *n,
+			idp_err *err);
+
 typedef struct idp_store_event {
 	int64_t id, time;
 	const char *app, *object, *type, *message;
@@ -92,6 +101,18 @@ int idp_store_event_add(idp_store *s, const char *app, const char *object, const
 /* The events with id > after (oldest first), at most max. */
 int idp_store_event_list(idp_store *s, idp_arena *a, int64_t after, size_t max, idp_store_event **out, size_t *n,
 			 idp_err *err);
+
+/* ---------------------------------------------------------------- tokens */
+
+/* An API token: its name and the hash of its value (the value itself is
+ * never stored). A name taken already is IDP_EINPUT. */
+int idp_store_token_add(idp_store *s, const char *name, const unsigned char *hash, size_t hash_len, idp_err *err);
+/* The hash of the token named name (a), or IDP_ENOTFOUND. */
+int idp_store_token_hash(idp_store *s, idp_arena *a, const char *name, const unsigned char **hash, size_t *hash_len,
+			 idp_err *err);
+/* Token names, sorted (a); delete: IDP_ENOTFOUND when there is none. */
+int idp_store_token_list(idp_store *s, idp_arena *a, const char ***names, size_t *n, idp_err *err);
+int idp_store_token_delete(idp_store *s, const char *name, idp_err *err);
 
 /* ---------------------------------------------------------------- secrets */
 

@@ -1,0 +1,428 @@
+/* The REST API's routes and their handlers. Applications are the daemon's:
+ * their handlers are requests of its control protocol; render and
+ * definitions call the render room; history comes from the store. */
+#include "api/api.h"
+#include "api/api_private.h"
+#include "render/render.h"
+
+#include <stdlib.h>
+#include <string.h>
+
+#define BODY_FILE "request body"
+
+static idp_doc_node *request(idp_arena *a, const char *op, const char *app)
+{
+	idp_doc_node *m = idp_doc_new_map(a);
+	idp_doc_map_set(a, m, "op", idp_doc_new_str(a, op));
+	if (app)
+		idp_doc_map_set(a, m, "app", idp_doc_new_str(a, app));
+	return m;
+}
+
+/* Runs a daemon request; on failure answers r with the error. */
+static int call(api_req *q, api_res *r, const idp_doc_node *req, idp_doc_node **reply)
+{
+	idp_err err = IDP_ERR_INIT;
+	int rc = q->backend->call(q->backend->ctx, q->a, req, reply, &err);
+	if (rc)
+		api_error(q, r, rc, &err);
+	idp_err_clear(&err);
+	return rc;
+}
+
+static bool bad_app_name(api_req *q, api_res *r, const char *name)
+{
+	const char *why = idp_name_check_dns1123_label(name);
+	if (why)
+		api_fail(r, 400, "input", idp_arena_printf(q->a, "\"%s\" is no application name: %s", name, why));
+	return why != NULL;
+}
+
+/* The one application of a status reply, or 404. */
+static const idp_doc_node *status_app(api_req *q, api_res *r, const char *name)
+{
+	idp_doc_node *reply;
+	if (bad_app_name(q, r, name) || call(q, r, request(q->a, "status", name), &reply))
+		return NULL;
+	const idp_doc_node *apps = idp_doc_map_get(reply, "apps");
+	if (!apps || apps->kind != IDP_DOC_SEQ || apps->as.seq.len != 1) {
+		api_fail(r, 404, "notfound", idp_arena_printf(q->a, "no application %s runs here", name));
+		return NULL;
+	}
+	return apps->as.seq.items[0];
+}
+
+/* ---------------------------------------------------------------- applications */
+
+static int list_apps(api_req *q, api_res *r)
+{
+	idp_doc_node *reply;
+	if (call(q, r, request(q->a, "status", NULL), &reply))
+		return 0;
+	const idp_doc_node *apps = idp_doc_map_get(reply, "apps");
+	idp_doc_node *out = idp_doc_new_seq(q->a);
+	for (size_t i = 0; apps && apps->kind == IDP_DOC_SEQ && i < apps->as.seq.len; i++) {
+		const idp_doc_node *x = apps->as.seq.items[i];
+		idp_doc_node *m = idp_doc_new_map(q->a);
+		static const char *const keep[] = {"name", "revision", "health", "paused", "urls"};
+		for (size_t k = 0; k < sizeof keep / sizeof *keep; k++) {
+			idp_doc_node *v = idp_doc_map_get(x, keep[k]);
+			if (v)
+				idp_doc_map_set(q->a, m, keep[k], v);
+		}
+		const idp_doc_node *objs = idp_doc_map_get(x, "objects");
+		idp_doc_map_set(q->a, m, "objects",
+				idp_doc_new_int(q->a, objs && objs->kind == IDP_DOC_SEQ ? (int64_t)objs->as.seq.len : 0));
+		idp_doc_seq_push(q->a, out, m);
+	}
+	idp_doc_node *m = idp_doc_new_map(q->a);
+	idp_doc_map_set(q->a, m, "items", out);
+	return api_json(r, 200, m);
+}
+
+static int get_app(api_req *q, api_res *r)
+{
+	const idp_doc_node *x = status_app(q, r, q->params[0]);
+	return x ? api_json(r, 200, x) : 0;
+}
+
+/* application -> components -> objects, as `idp describe` shows it. */
+static int app_tree(api_req *q, api_res *r)
+{
+	const idp_doc_node *x = status_app(q, r, q->params[0]);
+	if (!x)
+		return 0;
+	idp_doc_node *t = idp_doc_new_map(q->a);
+	static const char *const keep[] = {"name", "revision", "health", "paused"};
+	for (size_t k = 0; k < sizeof keep / sizeof *keep; k++) {
+		idp_doc_node *v = idp_doc_map_get(x, keep[k]);
+		if (v)
+			idp_doc_map_set(q->a, t, keep[k], v);
+	}
+	const idp_doc_node *objs = idp_doc_map_get(x, "objects"), *comps = idp_doc_map_get(x, "components");
+	idp_doc_node *out = idp_doc_new_seq(q->a);
+	for (size_t c = 0; comps && comps->kind == IDP_DOC_SEQ && c < comps->as.seq.len; c++) {
+		const idp_doc_node *comp = comps->as.seq.items[c];
+		const char *name = idp_doc_map_get_str(comp, "name");
+		idp_doc_node *m = idp_doc_new_map(q->a), *children = idp_doc_new_seq(q->a);
+		idp_doc_map_set(q->a, m, "component", idp_doc_new_str(q->a, name ? name : ""));
+		idp_doc_map_set(q->a, m, "health", idp_doc_map_get(comp, "health"));
+		for (size_t k = 0; objs && objs->kind == IDP_DOC_SEQ && k < objs->as.seq.len; k++) {
+			const char *oc = idp_doc_map_get_str(objs->as.seq.items[k], "component");
+			if (strcmp(oc ? oc : "(composed)", name ? name : "") == 0)
+				idp_doc_seq_push(q->a, children, objs->as.seq.items[k]);
+		}
+		idp_doc_map_set(q->a, m, "objects", children);
+		idp_doc_seq_push(q->a, out, m);
+	}
+	idp_doc_map_set(q->a, t, "components", out);
+	return api_json(r, 200, t);
+}
+
+/* The posted Application: one document of kind Application whose name is
+ * a DNS-1123 label (and want, when given). */
+static const char *posted_app(api_req *q, api_res *r, const char *want)
+{
+	idp_doc_stream s;
+	idp_err err = IDP_ERR_INIT;
+	const char *name = NULL;
+	if (q->body_len == 0) {
+		api_fail(r, 400, "input", "the body must be an OAM Application (YAML or JSON)");
+	} else if (idp_doc_load(q->a, BODY_FILE, q->body, q->body_len, NULL, &s, &err) != 0) {
+		api_error(q, r, IDP_EINPUT, &err);
+	} else if (s.len != 1 || !idp_doc_map_get_str(s.docs[0], "kind") ||
+		   strcmp(idp_doc_map_get_str(s.docs[0], "kind"), "Application") != 0) {
+		api_fail(r, 400, "input", "the body must be one OAM Application (kind: Application)");
+	} else if (!(name = idp_doc_map_get_str(idp_doc_map_get(s.docs[0], "metadata"), "name"))) {
+		api_fail(r, 400, "input", "the Application needs metadata.name");
+	} else if (bad_app_name(q, r, name)) {
+		name = NULL;
+	} else if (want && strcmp(want, name) != 0) {
+		api_fail(r, 400, "input",
+			 idp_arena_printf(q->a, "the path names %s but the Application is %s: they must agree", want, name));
+		name = NULL;
+	}
+	idp_err_clear(&err);
+	return name;
+}
+
+static int apply_app(api_req *q, api_res *r, const char *want)
+{
+	const char *name = posted_app(q, r, want);
+	if (!name)
+		return 0;
+	idp_doc_node *before;
+	idp_err err = IDP_ERR_INIT;
+	bool existed = q->backend->call(q->backend->ctx, q->a, request(q->a, "status", name), &before, &err) == 0;
+	idp_err_clear(&err);
+	idp_doc_node *req = request(q->a, "up", NULL), *reply;
+	idp_doc_map_set(q->a, req, "file", idp_doc_new_str(q->a, BODY_FILE));
+	idp_doc_map_set(q->a, req, "text", idp_doc_new_strn(q->a, q->body, q->body_len));
+	idp_doc_map_set(q->a, req, "base_dir", idp_doc_new_str(q->a, q->cfg->base_dir ? q->cfg->base_dir : "/"));
+	idp_doc_map_set(q->a, req, "wait", idp_doc_new_bool(q->a, false));
+	if (call(q, r, req, &reply))
+		return 0;
+	idp_doc_node *m = idp_doc_new_map(q->a);
+	idp_doc_map_set(q->a, m, "name", idp_doc_new_str(q->a, name));
+	idp_doc_node *rev = idp_doc_map_get(reply, "revision");
+	if (rev)
+		idp_doc_map_set(q->a, m, "revision", rev);
+	idp_doc_map_set(q->a, m, "status", idp_doc_new_str(q->a, "Progressing"));
+	idp_doc_map_set(q->a, m, "self", idp_doc_new_str(q->a, idp_arena_printf(q->a, "/api/v1/applications/%s", name)));
+	return api_json(r, existed ? 200 : 201, m);
+}
+
+static int create_app(api_req *q, api_res *r)
+{
+	return apply_app(q, r, NULL);
+}
+
+static int replace_app(api_req *q, api_res *r)
+{
+	return bad_app_name(q, r, q->params[0]) ? 0 : apply_app(q, r, q->params[0]);
+}
+
+static bool query_bool(api_req *q, const char *name)
+{
+	const char *v = api_query(q, name);
+	return v && (strcmp(v, "") == 0 || strcmp(v, "true") == 0 || strcmp(v, "1") == 0);
+}
+
+static int delete_app(api_req *q, api_res *r)
+{
+	if (bad_app_name(q, r, q->params[0]))
+		return 0;
+	idp_doc_node *req = request(q->a, "down", q->params[0]), *reply;
+	bool purge = query_bool(q, "purge");
+	idp_doc_map_set(q->a, req, "purge", idp_doc_new_bool(q->a, purge));
+	if (call(q, r, req, &reply))
+		return 0;
+	idp_doc_node *m = idp_doc_new_map(q->a);
+	idp_doc_map_set(q->a, m, "name", idp_doc_new_str(q->a, q->params[0]));
+	idp_doc_map_set(q->a, m, "deleted", idp_doc_new_bool(q->a, true));
+	idp_doc_map_set(q->a, m, "purged", idp_doc_new_bool(q->a, purge));
+	return api_json(r, 200, m);
+}
+
+static int simple_op(api_req *q, api_res *r, const char *op)
+{
+	idp_doc_node *reply;
+	if (bad_app_name(q, r, q->params[0]) || call(q, r, request(q->a, op, q->params[0]), &reply))
+		return 0;
+	idp_doc_node *m = idp_doc_new_map(q->a);
+	idp_doc_map_set(q->a, m, "name", idp_doc_new_str(q->a, q->params[0]));
+	idp_doc_map_set(q->a, m, "paused", idp_doc_new_bool(q->a, strcmp(op, "pause") == 0));
+	return api_json(r, 200, m);
+}
+
+static int pause_app(api_req *q, api_res *r)
+{
+	return simple_op(q, r, "pause");
+}
+
+static int resume_app(api_req *q, api_res *r)
+{
+	return simple_op(q, r, "resume");
+}
+
+/* ---------------------------------------------------------------- sync */
+
+static int sync_app(api_req *q, api_res *r)
+{
+	if (bad_app_name(q, r, q->params[0]))
+		return 0;
+	idp_doc_node *req = request(q->a, "sync", q->params[0]);
+	if (q->body_len > 0) {
+		idp_doc_stream s;
+		idp_err err = IDP_ERR_INIT;
+		if (idp_doc_load(q->a, BODY_FILE, q->body, q->body_len, NULL, &s, &err) != 0 || s.len != 1 ||
+		    s.docs[0]->kind != IDP_DOC_MAP) {
+			if (!err.msg)
+				idp_err_set(&err, IDP_EINPUT, "the body must be a JSON object {\"dry_run\":…, \"allow_mass_prune\":…}");
+			api_error(q, r, IDP_EINPUT, &err);
+			idp_err_clear(&err);
+			return 0;
+		}
+		const idp_doc_node *opts = s.docs[0];
+		for (size_t i = 0; i < opts->as.map.len; i++) {
+			const char *k = opts->as.map.items[i].key;
+			const idp_doc_node *v = opts->as.map.items[i].value;
+			if ((strcmp(k, "dry_run") != 0 && strcmp(k, "allow_mass_prune") != 0) || v->kind != IDP_DOC_BOOL)
+				return api_fail(r, 400, "input",
+						idp_arena_printf(q->a, "%s: want dry_run or allow_mass_prune, true or false", k));
+			idp_doc_map_set(q->a, req, k, (idp_doc_node *)v);
+		}
+	}
+	idp_doc_node *reply;
+	if (call(q, r, req, &reply))
+		return 0;
+	idp_doc_map_delete(reply, "ok");
+	return api_json(r, 200, reply);
+}
+
+static int sync_history(api_req *q, api_res *r)
+{
+	if (bad_app_name(q, r, q->params[0]))
+		return 0;
+	idp_store_app rec;
+	idp_err err = IDP_ERR_INIT;
+	int rc = idp_store_app_get(q->cfg->store, q->a, q->params[0], &rec, &err);
+	if (rc == IDP_ENOTFOUND)
+		idp_err_set(&err, IDP_ENOTFOUND, "no application %s in the store", q->params[0]);
+	idp_store_sync_run *runs;
+	size_t n = 0;
+	const char *limit = api_query(q, "limit");
+	if (rc == 0)
+		rc = idp_store_sync_list(q->cfg->store, q->a, q->params[0], limit ? (size_t)strtoul(limit, NULL, 10) : 100,
+					 &runs, &n, &err);
+	if (rc) {
+		api_error(q, r, rc, &err);
+		idp_err_clear(&err);
+		return 0;
+	}
+	idp_doc_node *items = idp_doc_new_seq(q->a);
+	for (size_t i = 0; i < n; i++) {
+		idp_doc_node *m = idp_doc_new_map(q->a);
+		idp_doc_map_set(q->a, m, "id", idp_doc_new_int(q->a, runs[i].id));
+		idp_doc_map_set(q->a, m, "revision", runs[i].revision ? idp_doc_new_str(q->a, runs[i].revision) : idp_doc_new_null(q->a));
+		idp_doc_map_set(q->a, m, "started", idp_doc_new_int(q->a, runs[i].started));
+		idp_doc_map_set(q->a, m, "finished", runs[i].finished ? idp_doc_new_int(q->a, runs[i].finished) : idp_doc_new_null(q->a));
+		idp_doc_map_set(q->a, m, "result", runs[i].result ? idp_doc_new_str(q->a, runs[i].result) : idp_doc_new_null(q->a));
+		idp_doc_seq_push(q->a, items, m);
+	}
+	idp_doc_node *m = idp_doc_new_map(q->a);
+	idp_doc_map_set(q->a, m, "items", items);
+	return api_json(r, 200, m);
+}
+
+/* ---------------------------------------------------------------- render, definitions */
+
+static int render_dry_run(api_req *q, api_res *r)
+{
+	if (q->body_len == 0)
+		return api_fail(r, 400, "input", "the body must be an OAM Application or claims (YAML or JSON)");
+	const char *compose = api_query(q, "compose");
+	if (compose && strcmp(compose, "claims") != 0 && strcmp(compose, "inline") != 0)
+		return api_fail(r, 400, "input", "compose: want claims or inline");
+	idp_render_registry *reg = idp_render_registry_new(q->a);
+	idp_err err = IDP_ERR_INIT;
+	idp_doc_stream s;
+	idp_doc_node **objs;
+	size_t n = 0;
+	idp_render_opts o = IDP_RENDER_OPTS_INIT;
+	o.compose = compose && strcmp(compose, "inline") == 0 ? IDP_RENDER_COMPOSE_INLINE : IDP_RENDER_COMPOSE_CLAIMS;
+	int rc = idp_render_registry_load_builtin(reg, &err);
+	if (rc == 0)
+		rc = idp_doc_load(q->a, BODY_FILE, q->body, q->body_len, NULL, &s, &err);
+	if (rc == 0)
+		rc = idp_render_docs(q->a, reg, s.docs, s.len, &o, &objs, &n, &err);
+	if (rc == 0) {
+		idp_doc_node *items = idp_doc_new_seq(q->a);
+		for (size_t i = 0; i < n; i++)
+			idp_doc_seq_push(q->a, items, objs[i]);
+		idp_doc_node *m = idp_doc_new_map(q->a);
+		idp_doc_map_set(q->a, m, "items", items);
+		api_json(r, 200, m);
+	} else {
+		api_error(q, r, rc, &err);
+	}
+	idp_err_clear(&err);
+	idp_render_registry_free(reg);
+	return 0;
+}
+
+static int list_definitions(api_req *q, api_res *r)
+{
+	idp_render_registry *reg = idp_render_registry_new(q->a);
+	idp_err err = IDP_ERR_INIT;
+	if (idp_render_registry_load_builtin(reg, &err) != 0) {
+		api_error(q, r, IDP_ERUNTIME, &err);
+	} else {
+		idp_render_def_info *defs;
+		size_t n = idp_render_registry_list(reg, &defs);
+		idp_doc_node *items = idp_doc_new_seq(q->a);
+		for (size_t i = 0; i < n; i++) {
+			idp_doc_node *m = idp_doc_new_map(q->a);
+			idp_doc_map_set(q->a, m, "name", idp_doc_new_str(q->a, defs[i].name));
+			idp_doc_map_set(q->a, m, "kind", idp_doc_new_str(q->a, defs[i].kind));
+			if (defs[i].workload)
+				idp_doc_map_set(q->a, m, "workload", idp_doc_new_str(q->a, defs[i].workload));
+			idp_doc_map_set(q->a, m, "description", idp_doc_new_str(q->a, defs[i].description ? defs[i].description : ""));
+			idp_doc_seq_push(q->a, items, m);
+		}
+		idp_doc_node *m = idp_doc_new_map(q->a);
+		idp_doc_map_set(q->a, m, "items", items);
+		api_json(r, 200, m);
+	}
+	idp_err_clear(&err);
+	idp_render_registry_free(reg);
+	return 0;
+}
+
+static int show_definition(api_req *q, api_res *r)
+{
+	idp_render_registry *reg = idp_render_registry_new(q->a);
+	idp_err err = IDP_ERR_INIT;
+	idp_doc_node *d;
+	int rc = idp_render_registry_load_builtin(reg, &err);
+	idp_render_def_info *defs;
+	size_t n = rc == 0 ? idp_render_registry_list(reg, &defs) : 0, i = 0;
+	while (i < n && strcmp(defs[i].name, q->params[0]) != 0)
+		i++;
+	if (rc == 0 && i == n)
+		rc = idp_err_set(&err, IDP_ENOTFOUND, "no definition named %s (GET /api/v1/definitions lists them)",
+				 q->params[0]);
+	if (rc == 0)
+		rc = idp_render_describe(reg, q->params[0], &d, &err);
+	if (rc == 0)
+		api_json(r, 200, d);
+	else
+		api_error(q, r, rc, &err);
+	idp_err_clear(&err);
+	idp_render_registry_free(reg);
+	return 0;
+}
+
+/* ---------------------------------------------------------------- the table */
+
+const api_route api_routes[] = {
+	{"GET", "/api/v1/applications", false, "applications", "List the applications that run here", NULL,
+	 "ApplicationList", 200, list_apps, NULL},
+	{"POST", "/api/v1/applications", true, "applications",
+	 "Create or update an application from an OAM Application (YAML or JSON): rendered, committed to its GitOps "
+	 "repository, synced; 201 when new",
+	 "Application", "Accepted", 201, create_app, NULL},
+	{"GET", "/api/v1/applications/{name}", false, "applications",
+	 "An application with its components and the status of every object", NULL, "ApplicationStatus", 200, get_app,
+	 NULL},
+	{"PUT", "/api/v1/applications/{name}", true, "applications",
+	 "Replace an application from an OAM Application whose metadata.name is {name}", "Application", "Accepted", 200,
+	 replace_app, NULL},
+	{"DELETE", "/api/v1/applications/{name}", true, "applications",
+	 "Stop an application and forget it (purge: also its data, secrets and repository)", NULL, "Deleted", 200,
+	 delete_app, "purge:boolean:also remove its data, secrets and GitOps repository"},
+	{"GET", "/api/v1/applications/{name}/tree", false, "applications",
+	 "The application as a tree: components, their objects, what runs them (as idp describe)", NULL, "Tree", 200,
+	 app_tree, NULL},
+	{"POST", "/api/v1/applications/{name}/pause", true, "applications",
+	 "Stop every process and daemon of the application, keeping its data", NULL, "Paused", 200, pause_app, NULL},
+	{"POST", "/api/v1/applications/{name}/resume", true, "applications", "Start a paused application again", NULL,
+	 "Paused", 200, resume_app, NULL},
+	{"POST", "/api/v1/applications/{name}/sync", true, "sync",
+	 "Sync the application to its GitOps repository's head now (dry_run: only the plan)", "SyncRequest",
+	 "SyncResult", 200, sync_app, NULL},
+	{"GET", "/api/v1/applications/{name}/syncs", false, "sync", "The application's sync runs, newest first", NULL,
+	 "SyncHistory", 200, sync_history, "limit:integer:at most this many runs (100)"},
+	{"POST", "/api/v1/render", false, "render",
+	 "Render posted documents (an OAM Application, claims) into Kubernetes objects; nothing is written", "Documents",
+	 "ObjectList", 200, render_dry_run, "compose:string:claims (default) or inline"},
+	{"GET", "/api/v1/definitions", false, "definitions", "The component, trait and policy definitions of the catalog",
+	 NULL, "DefinitionList", 200, list_definitions, NULL},
+	{"GET", "/api/v1/definitions/{name}", false, "definitions", "One definition with its parameters", NULL,
+	 "Definition", 200, show_definition, NULL},
+	{"GET", "/api/v1/events", false, "events",
+	 "Sync, health and application events as Server-Sent Events; replay after Last-Event-ID (or ?after=)", NULL,
+	 "EventStream", 200, NULL, "after:integer:replay events after this id;app:string:only this application's events"},
+};
+
+const size_t api_n_routes = sizeof api_routes / sizeof api_routes[0];

@@ -1,0 +1,489 @@
+/*
+ * `idp serve` over real HTTP (suite "api"): a server started per test on
+ * free loopback ports, its API reached directly and through the gateway;
+ * an application that runs tests/gw_backend as its program.
+ */
+#include <criterion/criterion.h>
+
+#include <arpa/inet.h>
+#include <netinet/in.h>
+#include <poll.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "api/api_private.h"
+#include "base/base.h"
+#include "testutil.h"
+
+typedef struct server {
+	char *dir, state[4200];
+	int api_port, gw_port;
+	idp_fixture_daemon *d;
+	char token[256];
+} server;
+
+static server srv;
+
+static char *run_idp(char *const argv[], int *status)
+{
+	char *out = NULL, *err = NULL;
+	*status = idp_fixture_run(argv, NULL, &out, &err);
+	size_t n = strlen(out) + strlen(err) + 1;
+	char *both = malloc(n);
+	snprintf(both, n, "%s%s", out, err);
+	free(out);
+	free(err);
+	return both;
+}
+
+static void start_server(void)
+{
+	srv.dir = idp_fixture_tmpdir();
+	snprintf(srv.state, sizeof srv.state, "%s/state", srv.dir);
+	srv.api_port = idp_fixture_free_port();
+	srv.gw_port = idp_fixture_free_port();
+	char listen[64], gateway[64];
+	snprintf(listen, sizeof listen, "127.0.0.1:%d", srv.api_port);
+	snprintf(gateway, sizeof gateway, "127.0.0.1:%d", srv.gw_port);
+	char *argv[] = {IDP_BIN, "serve", "--state", srv.state, "--listen", listen, "--gateway", gateway, NULL};
+	srv.d = idp_fixture_daemon_start("serve", argv, srv.dir, srv.api_port, 20);
+	cr_assert_not_null(srv.d, "idp serve did not start");
+	char *create[] = {IDP_BIN, "token", "create", "ci", "--state", srv.state, NULL};
+	int st;
+	char *out = run_idp(create, &st);
+	cr_assert_eq(st, 0, "%s", out);
+	out[strcspn(out, "\n")] = 0;
+	snprintf(srv.token, sizeof srv.token, "%s", out);
+	free(out);
+	cr_assert(strncmp(srv.token, "idp_ci_", 7) == 0, "%s", srv.token);
+}
+
+static void stop_server(void)
+{
+	idp_fixture_daemon_stop(srv.d);
+	srv.d = NULL;
+	if (srv.dir) {
+		idp_fixture_rmtree(srv.dir);
+		free(srv.dir);
+		srv.dir = NULL;
+	}
+}
+
+/* One request (Connection: close); the status, and the body in *body
+ * (malloc'd). extra: more header lines ("Name: value\r\n..."), or NULL. */
+static int http(int port, const char *method, const char *path, const char *extra, const char *body, char **out)
+{
+	int fd = socket(AF_INET, SOCK_STREAM, 0);
+	struct sockaddr_in sa = {.sin_family = AF_INET, .sin_port = htons((unsigned short)port)};
+	inet_pton(AF_INET, "127.0.0.1", &sa.sin_addr);
+	*out = strdup("");
+	if (connect(fd, (struct sockaddr *)&sa, sizeof sa) != 0) {
+		close(fd);
+		return -1;
+	}
+	size_t blen = body ? strlen(body) : 0;
+	idp_buf req = IDP_BUF_INIT;
+	idp_buf_printf(&req, "%s %s HTTP/1.1\r\nHost: x\r\nConnection: close\r\nContent-Length: %zu\r\n%s\r\n", method, path,
+		       blen, extra ? extra : "");
+	if (body)
+		idp_buf_append(&req, body, blen);
+	size_t off = 0;
+	while (off < req.len) {
+		ssize_t w = write(fd, req.ptr + off, req.len - off);
+		if (w <= 0)
+			break;
+		off += (size_t)w;
+	}
+	idp_buf_free(&req);
+	struct timeval tv = {60, 0};
+	setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof tv);
+	idp_buf in = IDP_BUF_INIT;
+	char chunk[65536];
+	ssize_t r;
+	while ((r = read(fd, chunk, sizeof chunk)) > 0)
+		idp_buf_append(&in, chunk, (size_t)r);
+	close(fd);
+	const char *text = idp_buf_cstr(&in);
+	const char *b = strstr(text, "\r\n\r\n");
+	free(*out);
+	*out = strdup(b ? b + 4 : "");
+	int status = strncmp(text, "HTTP/1.1 ", 9) == 0 ? atoi(text + 9) : -1;
+	idp_buf_free(&in);
+	return status;
+}
+
+static const char *auth(void)
+{
+	static char h[400];
+	snprintf(h, sizeof h, "Authorization: Bearer %s\r\n", srv.token);
+	return h;
+}
+
+/* An Application whose webservice runs gw_backend through a script. */
+static char *app_yaml(const char *name)
+{
+	char script[4300];
+	snprintf(script, sizeof script, "%s/web.sh", srv.dir);
+	const char *text = "#!/bin/sh\nexec " IDP_GW_BACKEND " \"$PORT\" web\n";
+	free(idp_fixture_write_file(srv.dir, "web.sh", text, strlen(text)));
+	chmod(script, 0755);
+	idp_buf b = IDP_BUF_INIT;
+	idp_buf_printf(&b,
+		       "apiVersion: core.oam.dev/v1beta1\nkind: Application\nmetadata:\n  name: %s\nspec:\n  components:\n"
+		       "  - name: web\n    type: webservice\n    properties:\n      image: local:%s\n      port: 8080\n"
+		       "      healthPath: /health\n",
+		       name, script);
+	return idp_buf_detach(&b);
+}
+
+/* Tokens: only a keyed hash is stored; a check compares in constant time
+ * and a token does not verify under another name. */
+Test(api, tokens_are_kept_as_hashes_and_checked_by_name)
+{
+	char *dir = idp_fixture_tmpdir();
+	idp_store *s;
+	idp_err err = IDP_ERR_INIT;
+	cr_assert_eq(idp_store_open(dir, &s, &err), 0, "%s", tu_errstr(&err));
+	idp_arena *a = idp_arena_new();
+	const char *t1, *t2, *who;
+	cr_assert_eq(idp_api_token_create(s, a, "ci", &t1, &err), 0, "%s", tu_errstr(&err));
+	cr_assert_eq(idp_api_token_create(s, a, "deploy-bot", &t2, &err), 0);
+	cr_expect_eq(idp_api_token_create(s, a, "ci", &t1, &err), IDP_EINPUT, "a name is taken once");
+	idp_err_clear(&err);
+	cr_expect_eq(idp_api_token_create(s, a, "Bad_Name", &t1, &err), IDP_EINPUT);
+	idp_err_clear(&err);
+	cr_assert_eq(idp_api_token_check(s, a, t2, &who, &err), 0);
+	cr_expect_str_eq(who, "deploy-bot");
+	/* The secret of one name under another name is no token. */
+	const char *secret = strrchr(t2, '_') + 1;
+	cr_expect_eq(idp_api_token_check(s, a, idp_arena_printf(a, "idp_ci_%s", secret), &who, &err), IDP_ENOTFOUND);
+	cr_expect_eq(idp_api_token_check(s, a, "idp_ci_", &who, &err), IDP_ENOTFOUND);
+	cr_expect_eq(idp_api_token_check(s, a, "bearer", &who, &err), IDP_ENOTFOUND);
+	cr_expect_eq(idp_api_token_check(s, a, idp_arena_printf(a, "%sx", t2), &who, &err), IDP_ENOTFOUND);
+	idp_store_close(s);
+	/* Not in the database, not in its WAL. */
+	char *db = idp_arena_printf(a, "%s/state.db", dir), *wal = idp_arena_printf(a, "%s/state.db-wal", dir);
+	size_t len = 0;
+	char *data = idp_fixture_read_file(db, &len);
+	cr_expect(!data || !memmem(data, len, secret, strlen(secret)), "a token's secret is in state.db");
+	free(data);
+	data = idp_fixture_read_file(wal, &len);
+	cr_expect(!data || !memmem(data, len, secret, strlen(secret)), "a token's secret is in the WAL");
+	free(data);
+	idp_arena_free(a);
+	idp_fixture_rmtree(dir);
+	free(dir);
+}
+
+Test(api, health_ready_metrics_docs_and_an_openapi_document_that_lists_every_route, .init = start_server,
+     .fini = stop_server, .timeout = 60)
+{
+	char *body;
+	cr_expect_eq(http(srv.api_port, "GET", "/health", NULL, NULL, &body), 200, "%s", body);
+	cr_expect(strstr(body, "\"ok\""), "%s", body);
+	free(body);
+	cr_expect_eq(http(srv.api_port, "GET", "/ready", NULL, NULL, &body), 200, "%s", body);
+	free(body);
+	cr_expect_eq(http(srv.api_port, "GET", "/docs", NULL, NULL, &body), 200);
+	cr_expect(strstr(body, "/api/v1/applications/{name}/tree"), "%s", body);
+	free(body);
+
+	/* Every route of the table is in the document, with its method. */
+	cr_assert_eq(http(srv.api_port, "GET", "/openapi.json", NULL, NULL, &body), 200);
+	idp_arena *a = idp_arena_new();
+	idp_doc_stream s;
+	idp_err err = IDP_ERR_INIT;
+	cr_assert_eq(idp_doc_load(a, "openapi.json", body, strlen(body), NULL, &s, &err), 0, "%s", tu_errstr(&err));
+	const idp_doc_node *paths = idp_doc_map_get(s.docs[0], "paths");
+	cr_expect_str_eq(idp_doc_map_get_str(s.docs[0], "openapi"), "3.1.0");
+	for (size_t i = 0; i < api_n_routes; i++) {
+		char method[16];
+		snprintf(method, sizeof method, "%s", api_routes[i].method);
+		for (char *p = method; *p; p++)
+			*p = (char)(*p - 'A' + 'a');
+		const idp_doc_node *op = idp_doc_map_get(idp_doc_map_get(paths, api_routes[i].pattern), method);
+		cr_expect_not_null(op, "%s %s is not in /openapi.json", api_routes[i].method, api_routes[i].pattern);
+		if (api_routes[i].mutating)
+			cr_expect_not_null(idp_doc_map_get(op, "security"), "%s %s needs a token", api_routes[i].method,
+					   api_routes[i].pattern);
+	}
+	/* ... and what the document lists is served (nothing there 404s). */
+	for (size_t i = 0; paths && i < paths->as.map.len; i++) {
+		const char *p = paths->as.map.items[i].key;
+		if (strchr(p, '{') || !idp_doc_map_get(paths->as.map.items[i].value, "get") || strstr(p, "events"))
+			continue;
+		char *b2;
+		int st = http(srv.api_port, "GET", p, NULL, NULL, &b2);
+		cr_expect(st == 200, "GET %s: %d %s", p, st, b2);
+		free(b2);
+	}
+	/* Valid against the OpenAPI 3.1 schema. */
+	char *file = idp_fixture_write_file(srv.dir, "openapi.json", body, strlen(body));
+	char *check[] = {"/usr/bin/python3", IDP_SOURCE_ROOT "/tests/api/check_openapi.py", file, NULL};
+	int st;
+	char *out = run_idp(check, &st);
+	cr_expect_eq(st, 0, "/openapi.json is not valid OpenAPI 3.1:\n%s", out);
+	free(out);
+	free(file);
+	free(body);
+	idp_arena_free(a);
+
+	/* /metrics: latency histograms per route, accepted by promtool. */
+	cr_assert_eq(http(srv.api_port, "GET", "/metrics", NULL, NULL, &body), 200);
+	cr_expect(strstr(body, "idp_api_request_duration_seconds_bucket{method=\"GET\",route=\"/api/v1/applications\""),
+		  "%s", body);
+	cr_expect(strstr(body, "idp_syncs_total{result=\"succeeded\"}"), "%s", body);
+	if (idp_fixture_have_program("promtool")) {
+		char *pt[] = {"promtool", "check", "metrics", NULL};
+		char *o = NULL, *e = NULL;
+		cr_expect_eq(idp_fixture_run(pt, body, &o, &e), 0, "promtool: %s%s", o, e);
+		free(o);
+		free(e);
+	}
+	free(body);
+
+	/* Unknown routes and methods say so. */
+	cr_expect_eq(http(srv.api_port, "GET", "/api/v1/nothing", NULL, NULL, &body), 404);
+	cr_expect(strstr(body, "no API route"), "%s", body);
+	free(body);
+	cr_expect_eq(http(srv.api_port, "DELETE", "/api/v1/definitions", NULL, NULL, &body), 405);
+	free(body);
+}
+
+Test(api, every_mutating_call_needs_a_valid_token_and_tokens_never_reach_the_log, .init = start_server,
+     .fini = stop_server, .timeout = 60)
+{
+	char *yaml = app_yaml("guarded");
+	for (size_t i = 0; i < api_n_routes; i++) {
+		if (!api_routes[i].mutating)
+			continue;
+		char path[256];
+		const char *pat = api_routes[i].pattern, *brace = strstr(pat, "{name}");
+		if (brace)
+			snprintf(path, sizeof path, "%.*sguarded%s", (int)(brace - pat), pat, brace + 6);
+		else
+			snprintf(path, sizeof path, "%s", pat);
+		char *body;
+		cr_expect_eq(http(srv.api_port, api_routes[i].method, path, NULL, yaml, &body), 401, "%s %s: %s",
+			     api_routes[i].method, path, body);
+		cr_expect(strstr(body, "Authorization: Bearer"), "the 401 says why: %s", body);
+		free(body);
+		cr_expect_eq(http(srv.api_port, api_routes[i].method, path, "Authorization: Bearer idp_ci_wrong\r\n", yaml,
+				  &body),
+			     401, "%s %s: %s", api_routes[i].method, path, body);
+		cr_expect(strstr(body, "not valid"), "%s", body);
+		free(body);
+		cr_expect_eq(http(srv.api_port, api_routes[i].method, path, "Authorization: Basic eDp5\r\n", yaml, &body), 401);
+		free(body);
+	}
+	/* Through the gateway too. */
+	char *body;
+	cr_expect_eq(http(srv.gw_port, "POST", "/api/v1/applications", NULL, yaml, &body), 401, "%s", body);
+	free(body);
+	/* A valid token works, until it is deleted. */
+	cr_expect_eq(http(srv.api_port, "POST", "/api/v1/applications/nosuch/pause", auth(), NULL, &body), 404, "%s", body);
+	free(body);
+	char *del[] = {IDP_BIN, "token", "delete", "ci", "--state", srv.state, NULL};
+	int st;
+	char *out = run_idp(del, &st);
+	cr_expect_eq(st, 0, "%s", out);
+	free(out);
+	cr_expect_eq(http(srv.api_port, "POST", "/api/v1/applications/nosuch/pause", auth(), NULL, &body), 401, "%s", body);
+	free(body);
+	free(yaml);
+	/* The server's log names the caller, never the token. */
+	char log[4300];
+	snprintf(log, sizeof log, "%s/serve.err", srv.dir);
+	char *text = idp_fixture_read_file(log, NULL);
+	cr_assert_not_null(text);
+	cr_expect(strstr(text, "POST /api/v1/applications/nosuch/pause 404") && strstr(text, "by ci"), "%s", text);
+	cr_expect(!strstr(text, srv.token + 7), "a token is in the log");
+	cr_expect(!strstr(text, "idp_ci_wrong"), "a token is in the log");
+	free(text);
+	/* Token names are DNS labels. */
+	char *bad[] = {IDP_BIN, "token", "create", "Not/A/Name", "--state", srv.state, NULL};
+	out = run_idp(bad, &st);
+	cr_expect_eq(st, 2, "%s", out);
+	free(out);
+}
+
+/* The event stream from a raw socket: events after `after`, until one of
+ * type want arrives or the time is up. */
+static char *read_events(const char *query, const char *extra, const char *want, double limit)
+{
+	int fd = socket(AF_INET, SOCK_STREAM, 0);
+	struct sockaddr_in sa = {.sin_family = AF_INET, .sin_port = htons((unsigned short)srv.api_port)};
+	inet_pton(AF_INET, "127.0.0.1", &sa.sin_addr);
+	cr_assert_eq(connect(fd, (struct sockaddr *)&sa, sizeof sa), 0);
+	char req[512];
+	int n = snprintf(req, sizeof req, "GET /api/v1/events%s HTTP/1.1\r\nHost: x\r\n%s\r\n", query, extra ? extra : "");
+	cr_assert_eq(write(fd, req, (size_t)n), n);
+	idp_buf in = IDP_BUF_INIT;
+	double until = tu_now() + limit;
+	while (tu_now() < until && !(want && strstr(idp_buf_cstr(&in), want))) {
+		struct pollfd p = {fd, POLLIN, 0};
+		if (poll(&p, 1, 100) <= 0)
+			continue;
+		char chunk[8192];
+		ssize_t r = read(fd, chunk, sizeof chunk);
+		if (r <= 0)
+			break;
+		idp_buf_append(&in, chunk, (size_t)r);
+	}
+	close(fd);
+	return idp_buf_detach(&in);
+}
+
+Test(api, an_application_from_post_to_delete_with_its_events, .init = start_server, .fini = stop_server,
+     .timeout = 120)
+{
+	char *yaml = app_yaml("shop"), *body;
+	cr_assert_eq(http(srv.api_port, "POST", "/api/v1/applications", auth(), yaml, &body), 201, "%s", body);
+	cr_expect(strstr(body, "\"name\":\"shop\"") && strstr(body, "\"revision\""), "%s", body);
+	free(body);
+	/* Again: the same application, updated (200), through the gateway. */
+	cr_expect_eq(http(srv.gw_port, "POST", "/api/v1/applications", auth(), yaml, &body), 200, "%s", body);
+	free(body);
+
+	/* It serves through the gateway (the replica is probed first). */
+	int st = 0;
+	char host[128];
+	snprintf(host, sizeof host, "Host: web.default.localhost\r\n");
+	for (double until = tu_now() + 20; tu_now() < until; usleep(100000)) {
+		int fd = socket(AF_INET, SOCK_STREAM, 0);
+		struct sockaddr_in sa = {.sin_family = AF_INET, .sin_port = htons((unsigned short)srv.gw_port)};
+		inet_pton(AF_INET, "127.0.0.1", &sa.sin_addr);
+		connect(fd, (struct sockaddr *)&sa, sizeof sa);
+		const char *req = "GET /echo HTTP/1.1\r\nHost: web.default.localhost\r\nConnection: close\r\n\r\n";
+		cr_assert(write(fd, req, strlen(req)) > 0);
+		char buf[2048] = "";
+		ssize_t r = read(fd, buf, sizeof buf - 1);
+		close(fd);
+		if (r > 0 && strncmp(buf, "HTTP/1.1 200", 12) == 0 && strstr(buf, "name=web")) {
+			st = 200;
+			break;
+		}
+	}
+	cr_expect_eq(st, 200, "the application does not answer through the gateway");
+
+	cr_expect_eq(http(srv.api_port, "GET", "/api/v1/applications", NULL, NULL, &body), 200);
+	cr_expect(strstr(body, "\"name\":\"shop\"") && strstr(body, "\"health\":\"Healthy\""), "%s", body);
+	free(body);
+	cr_expect_eq(http(srv.api_port, "GET", "/api/v1/applications/shop", NULL, NULL, &body), 200);
+	cr_expect(strstr(body, "\"object\":\"Service/default/web\"") && strstr(body, "\"components\""), "%s", body);
+	free(body);
+	cr_expect_eq(http(srv.api_port, "GET", "/api/v1/applications/shop/tree", NULL, NULL, &body), 200);
+	cr_expect(strstr(body, "\"component\":\"web\"") && strstr(body, "\"objects\":[{"), "%s", body);
+	free(body);
+	cr_expect_eq(http(srv.api_port, "GET", "/api/v1/applications/nosuch", NULL, NULL, &body), 404);
+	free(body);
+	cr_expect_eq(http(srv.api_port, "GET", "/api/v1/applications/Bad_Name", NULL, NULL, &body), 400);
+	free(body);
+
+	/* Sync: a dry run says Synced; the history has the first sync. */
+	cr_expect_eq(http(srv.api_port, "POST", "/api/v1/applications/shop/sync", auth(), "{\"dry_run\": true}", &body), 200);
+	cr_expect(strstr(body, "\"status\":\"Synced\""), "%s", body);
+	free(body);
+	cr_expect_eq(http(srv.api_port, "POST", "/api/v1/applications/shop/sync", auth(), "{\"dry_rn\": true}", &body), 400);
+	cr_expect(strstr(body, "dry_rn"), "%s", body);
+	free(body);
+	cr_expect_eq(http(srv.api_port, "GET", "/api/v1/applications/shop/syncs", NULL, NULL, &body), 200);
+	cr_expect(strstr(body, "\"result\":\"Succeeded\""), "%s", body);
+	free(body);
+
+	/* Pause and resume. */
+	cr_expect_eq(http(srv.api_port, "POST", "/api/v1/applications/shop/pause", auth(), NULL, &body), 200, "%s", body);
+	free(body);
+	cr_expect_eq(http(srv.api_port, "GET", "/api/v1/applications/shop", NULL, NULL, &body), 200);
+	cr_expect(strstr(body, "\"paused\":true") && strstr(body, "\"health\":\"Suspended\""), "%s", body);
+	free(body);
+	cr_expect_eq(http(srv.api_port, "POST", "/api/v1/applications/shop/resume", auth(), NULL, &body), 200, "%s", body);
+	free(body);
+
+	/* Bad input: a position in the posted document, nothing applied. */
+	const char *bad = "apiVersion: core.oam.dev/v1beta1\nkind: Application\nmetadata:\n  name: broken\nspec:\n"
+			  "  components:\n  - name: web\n    type: webservice\n    properties:\n      image: x\n      port: eighty\n";
+	cr_expect_eq(http(srv.api_port, "POST", "/api/v1/applications", auth(), bad, &body), 400);
+	cr_expect(strstr(body, "\"line\":11") && strstr(body, "request body"), "%s", body);
+	free(body);
+	cr_expect_eq(http(srv.api_port, "GET", "/api/v1/applications/broken", NULL, NULL, &body), 404);
+	free(body);
+	cr_expect_eq(http(srv.api_port, "PUT", "/api/v1/applications/other", auth(), yaml, &body), 400);
+	cr_expect(strstr(body, "must agree"), "%s", body);
+	free(body);
+
+	/* Render and definitions, without a token (nothing changes). */
+	cr_expect_eq(http(srv.api_port, "POST", "/api/v1/render", NULL, yaml, &body), 200);
+	cr_expect(strstr(body, "\"kind\":\"Service\"") && strstr(body, "serving.knative.dev/v1"), "%s", body);
+	free(body);
+	cr_expect_eq(http(srv.api_port, "POST", "/api/v1/render", NULL, bad, &body), 400);
+	cr_expect(strstr(body, "\"line\":11"), "%s", body);
+	free(body);
+	cr_expect_eq(http(srv.api_port, "GET", "/api/v1/definitions", NULL, NULL, &body), 200);
+	cr_expect(strstr(body, "\"name\":\"webservice\"") && strstr(body, "\"name\":\"realtime-platform\""), "%s", body);
+	free(body);
+	cr_expect_eq(http(srv.api_port, "GET", "/api/v1/definitions/webservice", NULL, NULL, &body), 200);
+	cr_expect(strstr(body, "\"parameters\""), "%s", body);
+	free(body);
+	cr_expect_eq(http(srv.api_port, "GET", "/api/v1/definitions/nosuch", NULL, NULL, &body), 404, "%s", body);
+	free(body);
+
+	/* Events: replayed from the start, then after a Last-Event-ID. */
+	char *ev = read_events("?after=0", NULL, "event: Synced", 10);
+	cr_expect(strstr(ev, "text/event-stream"), "%s", ev);
+	cr_expect(strstr(ev, "event: Health") && strstr(ev, "\"object\":\"Service/default/web\""), "%s", ev);
+	cr_expect(strstr(ev, "event: Synced") && strstr(ev, "\"app\":\"shop\""), "%s", ev);
+	free(ev);
+	ev = read_events("", "Last-Event-ID: 2\r\n", "id: 3\n", 10);
+	cr_expect(strstr(ev, "id: 3\n") && !strstr(ev, "id: 2\n") && !strstr(ev, "id: 1\n"), "%s", ev);
+	free(ev);
+
+	/* Delete (purge): gone, and its files with it. */
+	cr_expect_eq(http(srv.api_port, "DELETE", "/api/v1/applications/shop?purge=true", auth(), NULL, &body), 200, "%s",
+		     body);
+	cr_expect(strstr(body, "\"purged\":true"), "%s", body);
+	free(body);
+	cr_expect_eq(http(srv.api_port, "GET", "/api/v1/applications/shop", NULL, NULL, &body), 404);
+	free(body);
+	char gone[4400];
+	struct stat sb;
+	snprintf(gone, sizeof gone, "%s/gitops/shop-gitops", srv.state);
+	cr_expect_neq(stat(gone, &sb), 0, "%s is still there", gone);
+	free(yaml);
+}
+
+Test(api, a_stop_ends_event_streams_and_the_server_exits, .init = start_server, .fini = stop_server, .timeout = 60)
+{
+	/* A stream is open while the server is told to stop: it ends, and the
+	 * server is gone within the fixture's grace (else it is killed and
+	 * the fixture says so). */
+	int fd = socket(AF_INET, SOCK_STREAM, 0);
+	struct sockaddr_in sa = {.sin_family = AF_INET, .sin_port = htons((unsigned short)srv.api_port)};
+	inet_pton(AF_INET, "127.0.0.1", &sa.sin_addr);
+	cr_assert_eq(connect(fd, (struct sockaddr *)&sa, sizeof sa), 0);
+	const char *req = "GET /api/v1/events HTTP/1.1\r\nHost: x\r\n\r\n";
+	cr_assert(write(fd, req, strlen(req)) > 0);
+	char buf[1024];
+	cr_assert(read(fd, buf, sizeof buf) > 0);
+	double t0 = tu_now();
+	idp_fixture_daemon_stop(srv.d);
+	srv.d = NULL;
+	cr_expect_lt(tu_now() - t0, 4.5, "the stop took %.1f s", tu_now() - t0);
+	struct pollfd p = {fd, POLLIN, 0};
+	ssize_t r = 1;
+	while (r > 0 && poll(&p, 1, 2000) > 0)
+		r = read(fd, buf, sizeof buf);
+	cr_expect_eq(r, 0, "the stream ended");
+	close(fd);
+	char log[4300];
+	snprintf(log, sizeof log, "%s/serve.err", srv.dir);
+	char *text = idp_fixture_read_file(log, NULL);
+	cr_expect(text && strstr(text, "stopping (signal)") && !strstr(text, "Assertion") && !strstr(text, "ERROR: "),
+		  "%s", text);
+	free(text);
+}
