@@ -215,7 +215,8 @@ Test(api, health_ready_metrics_docs_and_an_openapi_document_that_lists_every_rou
 	/* ... and what the document lists is served (nothing there 404s). */
 	for (size_t i = 0; paths && i < paths->as.map.len; i++) {
 		const char *p = paths->as.map.items[i].key;
-		if (strchr(p, '{') || !idp_doc_map_get(paths->as.map.items[i].value, "get") || strstr(p, "events"))
+		if (strchr(p, '{') || !idp_doc_map_get(paths->as.map.items[i].value, "get") || strstr(p, "events") ||
+		    strstr(p, "/ws"))
 			continue;
 		char *b2;
 		int st = http(srv.api_port, "GET", p, NULL, NULL, &b2);
@@ -339,6 +340,67 @@ static char *read_events(const char *query, const char *extra, const char *want,
 	return idp_buf_detach(&in);
 }
 
+/* A WebSocket client: the handshake, then the text of each frame the
+ * server sends (unmasked), one per line, until want is seen. */
+static char *ws_events(const char *query, const char *want, double limit)
+{
+	int fd = socket(AF_INET, SOCK_STREAM, 0);
+	struct sockaddr_in sa = {.sin_family = AF_INET, .sin_port = htons((unsigned short)srv.api_port)};
+	inet_pton(AF_INET, "127.0.0.1", &sa.sin_addr);
+	cr_assert_eq(connect(fd, (struct sockaddr *)&sa, sizeof sa), 0);
+	char req[512];
+	int n = snprintf(req, sizeof req,
+			 "GET /api/v1/ws%s HTTP/1.1\r\nHost: x\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n"
+			 "Sec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\nSec-WebSocket-Version: 13\r\n\r\n",
+			 query);
+	cr_assert_eq(write(fd, req, (size_t)n), n);
+	idp_buf in = IDP_BUF_INIT, text = IDP_BUF_INIT;
+	double until = tu_now() + limit;
+	size_t pos = 0;
+	bool upgraded = false;
+	while (tu_now() < until && !(want && strstr(idp_buf_cstr(&text), want))) {
+		struct pollfd p = {fd, POLLIN, 0};
+		if (poll(&p, 1, 100) <= 0)
+			continue;
+		char chunk[8192];
+		ssize_t r = read(fd, chunk, sizeof chunk);
+		if (r <= 0)
+			break;
+		idp_buf_append(&in, chunk, (size_t)r);
+		if (!upgraded) {
+			const char *end = strstr(idp_buf_cstr(&in), "\r\n\r\n");
+			if (!end)
+				continue;
+			cr_assert(strncmp(in.ptr, "HTTP/1.1 101", 12) == 0, "%s", in.ptr);
+			cr_expect(strstr(in.ptr, "s3pPLMBiTxaQ9kYGzzhZRbK+xOo="), "the accept key: %s", in.ptr);
+			pos = (size_t)(end + 4 - in.ptr);
+			upgraded = true;
+		}
+		for (;;) { /* whole frames from pos */
+			const unsigned char *f = (const unsigned char *)in.ptr + pos;
+			size_t avail = in.len - pos, head = 2, len;
+			if (avail < 2)
+				break;
+			len = f[1] & 127;
+			if (len == 126) {
+				if (avail < 4)
+					break;
+				len = (size_t)f[2] << 8 | f[3];
+				head = 4;
+			}
+			if (avail < head + len)
+				break;
+			cr_expect_eq(f[0], 0x81, "a final text frame");
+			idp_buf_append(&text, f + head, len);
+			idp_buf_putc(&text, '\n');
+			pos += head + len;
+		}
+	}
+	close(fd);
+	idp_buf_free(&in);
+	return idp_buf_detach(&text);
+}
+
 Test(api, an_application_from_post_to_delete_with_its_events, .init = start_server, .fini = stop_server,
      .timeout = 120)
 {
@@ -442,6 +504,13 @@ Test(api, an_application_from_post_to_delete_with_its_events, .init = start_serv
 	ev = read_events("", "Last-Event-ID: 2\r\n", "id: 3\n", 10);
 	cr_expect(strstr(ev, "id: 3\n") && !strstr(ev, "id: 2\n") && !strstr(ev, "id: 1\n"), "%s", ev);
 	free(ev);
+
+	/* The same over a WebSocket: a text message per event. */
+	ev = ws_events("?after=0", "\"type\":\"Synced\"", 10);
+	cr_expect(strstr(ev, "\"type\":\"Health\"") && strstr(ev, "\"type\":\"Synced\""), "%s", ev);
+	free(ev);
+	cr_expect_eq(http(srv.api_port, "GET", "/api/v1/ws", NULL, NULL, &body), 400, "%s", body);
+	free(body);
 
 	/* Delete (purge): gone, and its files with it. */
 	cr_expect_eq(http(srv.api_port, "DELETE", "/api/v1/applications/shop?purge=true", auth(), NULL, &body), 200, "%s",

@@ -54,25 +54,47 @@ static const idp_doc_node *status_app(api_req *q, api_res *r, const char *name)
 
 /* ---------------------------------------------------------------- applications */
 
+/* Every application of the store (down ones too, with their recorded
+ * status), with what the daemon knows of those it runs. */
 static int list_apps(api_req *q, api_res *r)
 {
 	idp_doc_node *reply;
 	if (call(q, r, request(q->a, "status", NULL), &reply))
 		return 0;
-	const idp_doc_node *apps = idp_doc_map_get(reply, "apps");
+	const idp_doc_node *running = idp_doc_map_get(reply, "apps");
+	idp_store_app *apps;
+	size_t n = 0;
+	idp_err err = IDP_ERR_INIT;
+	int rc = idp_store_app_list(q->cfg->store, q->a, &apps, &n, &err);
+	if (rc) {
+		api_error(q, r, rc, &err);
+		idp_err_clear(&err);
+		return 0;
+	}
 	idp_doc_node *out = idp_doc_new_seq(q->a);
-	for (size_t i = 0; apps && apps->kind == IDP_DOC_SEQ && i < apps->as.seq.len; i++) {
-		const idp_doc_node *x = apps->as.seq.items[i];
+	for (size_t i = 0; i < n; i++) {
+		const idp_doc_node *x = NULL;
+		for (size_t k = 0; running && running->kind == IDP_DOC_SEQ && k < running->as.seq.len && !x; k++) {
+			const char *rn = idp_doc_map_get_str(running->as.seq.items[k], "name");
+			if (rn && strcmp(rn, apps[i].name) == 0)
+				x = running->as.seq.items[k];
+		}
 		idp_doc_node *m = idp_doc_new_map(q->a);
-		static const char *const keep[] = {"name", "revision", "health", "paused", "urls"};
-		for (size_t k = 0; k < sizeof keep / sizeof *keep; k++) {
+		idp_doc_map_set(q->a, m, "name", idp_doc_new_str(q->a, apps[i].name));
+		if (apps[i].revision)
+			idp_doc_map_set(q->a, m, "revision", idp_doc_new_str(q->a, apps[i].revision));
+		idp_doc_map_set(q->a, m, "running", idp_doc_new_bool(q->a, x != NULL));
+		idp_doc_map_set(q->a, m, "status", idp_doc_new_str(q->a, apps[i].status ? apps[i].status : ""));
+		idp_doc_map_set(q->a, m, "updated", idp_doc_new_int(q->a, apps[i].updated));
+		static const char *const keep[] = {"health", "paused", "urls"};
+		for (size_t k = 0; x && k < sizeof keep / sizeof *keep; k++) {
 			idp_doc_node *v = idp_doc_map_get(x, keep[k]);
 			if (v)
 				idp_doc_map_set(q->a, m, keep[k], v);
 		}
-		const idp_doc_node *objs = idp_doc_map_get(x, "objects");
-		idp_doc_map_set(q->a, m, "objects",
-				idp_doc_new_int(q->a, objs && objs->kind == IDP_DOC_SEQ ? (int64_t)objs->as.seq.len : 0));
+		const idp_doc_node *objs = x ? idp_doc_map_get(x, "objects") : NULL;
+		if (objs && objs->kind == IDP_DOC_SEQ)
+			idp_doc_map_set(q->a, m, "objects", idp_doc_new_int(q->a, (int64_t)objs->as.seq.len));
 		idp_doc_seq_push(q->a, out, m);
 	}
 	idp_doc_node *m = idp_doc_new_map(q->a);
@@ -386,7 +408,8 @@ static int show_definition(api_req *q, api_res *r)
 /* ---------------------------------------------------------------- the table */
 
 const api_route api_routes[] = {
-	{"GET", "/api/v1/applications", false, "applications", "List the applications that run here", NULL,
+	{"GET", "/api/v1/applications", false, "applications",
+	 "List the applications of the store (running or down), with the health of those that run", NULL,
 	 "ApplicationList", 200, list_apps, NULL},
 	{"POST", "/api/v1/applications", true, "applications",
 	 "Create or update an application from an OAM Application (YAML or JSON): rendered, committed to its GitOps "
@@ -423,6 +446,9 @@ const api_route api_routes[] = {
 	{"GET", "/api/v1/events", false, "events",
 	 "Sync, health and application events as Server-Sent Events; replay after Last-Event-ID (or ?after=)", NULL,
 	 "EventStream", 200, NULL, "after:integer:replay events after this id;app:string:only this application's events"},
+	{"GET", "/api/v1/ws", false, "events",
+	 "The same events over a WebSocket: one text message each, the JSON of an event (replay after ?after=)", NULL,
+	 "Event", 101, NULL, "after:integer:replay events after this id;app:string:only this application's events"},
 };
 
 const size_t api_n_routes = sizeof api_routes / sizeof api_routes[0];

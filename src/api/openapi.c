@@ -24,8 +24,10 @@ static const char schemas_json[] =
 	"\"Accepted\":{\"type\":\"object\",\"required\":[\"name\",\"status\"],\"properties\":{"
 	"\"name\":{\"type\":\"string\"},\"revision\":{\"type\":\"string\",\"description\":\"the GitOps commit\"},"
 	"\"status\":{\"type\":\"string\"},\"self\":{\"type\":\"string\"}}},"
-	"\"ApplicationSummary\":{\"type\":\"object\",\"required\":[\"name\"],\"properties\":{"
-	"\"name\":{\"type\":\"string\"},\"revision\":{\"type\":\"string\"},\"health\":{\"$ref\":\"#/components/schemas/Health\"},"
+	"\"ApplicationSummary\":{\"type\":\"object\",\"required\":[\"name\",\"running\"],\"properties\":{"
+	"\"name\":{\"type\":\"string\"},\"revision\":{\"type\":\"string\"},\"running\":{\"type\":\"boolean\"},"
+	"\"status\":{\"type\":\"string\",\"description\":\"as recorded: Synced, Paused, Down ...\"},"
+	"\"updated\":{\"type\":\"integer\",\"description\":\"Unix time\"},\"health\":{\"$ref\":\"#/components/schemas/Health\"},"
 	"\"paused\":{\"type\":\"boolean\"},\"urls\":{\"type\":\"array\",\"items\":{\"type\":\"string\"}},"
 	"\"objects\":{\"type\":\"integer\"}}},"
 	"\"ApplicationList\":{\"type\":\"object\",\"required\":[\"items\"],\"properties\":{\"items\":{\"type\":\"array\","
@@ -176,7 +178,8 @@ static idp_doc_node *operation(idp_arena *a, const api_route *r)
 					   false));
 		p = end ? end + 1 : NULL;
 	}
-	if (!r->handle) /* the event stream */
+	bool websocket = strcmp(r->pattern, "/api/v1/ws") == 0;
+	if (!r->handle && !websocket) /* the event stream */
 		idp_doc_seq_push(a, params,
 				 parameter(a, "Last-Event-ID", "header", "string", "replay after this event (EventSource)", false));
 	if (params->as.seq.len)
@@ -190,8 +193,12 @@ static idp_doc_node *operation(idp_arena *a, const api_route *r)
 	}
 	idp_doc_node *res = idp_doc_new_map(a);
 	idp_doc_map_set(a, res, idp_arena_printf(a, "%d", r->ok),
-			response(a, "success", r->handle ? content(a, "application/json", r->response)
-							 : content(a, "text/event-stream", NULL)));
+			websocket ? response(a, "switching to the WebSocket protocol: each text message is an Event "
+						"(#/components/schemas/Event)",
+					     NULL)
+				  : response(a, "success",
+					     r->handle ? content(a, "application/json", r->response)
+						       : content(a, "text/event-stream", NULL)));
 	if (r->ok == 201)
 		idp_doc_map_set(a, res, "200", response(a, "updated (it existed)", content(a, "application/json", r->response)));
 	idp_doc_map_set(a, res, "400", ref(a, "responses", "BadInput"));

@@ -8,6 +8,7 @@
 #include <errno.h>
 #include <h2o.h>
 #include <h2o/http1.h>
+#include <h2o/websocket.h>
 #include <math.h>
 #include <netinet/in.h>
 #include <stdio.h>
@@ -56,14 +57,25 @@ struct idp_api {
 	size_t n_streams;
 	h2o_linklist_t queue; /* pending requests, oldest first */
 	h2o_linklist_t conns; /* open connections (conn), so that a stop can end them */
+	h2o_linklist_t sockets; /* open event WebSockets (wsock) */
+	size_t n_sockets;
 	bool stopping;
 };
 
+/* An open event WebSocket: one GET /api/v1/ws. */
+typedef struct wsock {
+	h2o_linklist_t link;
+	idp_api *api;
+	h2o_websocket_conn_t *conn;
+	int64_t last_id;
+	char *app;
+} wsock;
+
 /* An open connection. */
-typedef struct conn {
+typedef struct api_conn {
 	h2o_linklist_t link;
 	h2o_socket_t *sock;
-} conn;
+} api_conn;
 
 /* A request waiting for idp_api_process: handlers run outside the event
  * loop's callbacks, as the daemon may run the loop itself meanwhile (a
@@ -336,29 +348,47 @@ static void event_json(idp_arena *a, const idp_store_event *e, idp_buf *out)
 	idp_err_clear(&err);
 }
 
+/* Events after *last_id (for app, or all), at most EVENTS_PER_SEND; each is
+ * passed to fn with its JSON. */
+static void new_events(idp_api *api, int64_t *last_id, const char *app,
+		       void (*fn)(void *ctx, const idp_store_event *e, const char *json, size_t len), void *ctx)
+{
+	idp_arena *a = idp_arena_new();
+	idp_store_event *ev;
+	size_t n = 0;
+	idp_err err = IDP_ERR_INIT;
+	if (idp_store_event_list(api->cfg.store, a, *last_id, EVENTS_PER_SEND, &ev, &n, &err) != 0)
+		n = 0;
+	idp_err_clear(&err);
+	idp_buf json = IDP_BUF_INIT;
+	for (size_t i = 0; i < n; i++) {
+		*last_id = ev[i].id;
+		if (app && (!ev[i].app || strcmp(ev[i].app, app) != 0))
+			continue;
+		idp_buf_clear(&json);
+		event_json(a, &ev[i], &json);
+		fn(ctx, &ev[i], json.ptr, json.len);
+	}
+	idp_buf_free(&json);
+	idp_arena_free(a);
+}
+
+static void sse_append(void *ctx, const idp_store_event *e, const char *json, size_t len)
+{
+	stream *s = ctx;
+	idp_buf_printf(&s->out, "id: %lld\nevent: %s\ndata: ", (long long)e->id, e->type ? e->type : "event");
+	idp_buf_append(&s->out, json, len);
+	idp_buf_puts(&s->out, "\n\n");
+}
+
 /* Sends what is new for s (or a keepalive comment), when nothing is on
  * its way already: h2o takes the next buffer only after proceed. */
 static void stream_pump(stream *s)
 {
 	if (s->sending || s->closed)
 		return;
-	idp_arena *a = idp_arena_new();
-	idp_store_event *ev;
-	size_t n = 0;
-	idp_err err = IDP_ERR_INIT;
-	if (idp_store_event_list(s->api->cfg.store, a, s->last_id, EVENTS_PER_SEND, &ev, &n, &err) != 0)
-		n = 0;
-	idp_err_clear(&err);
 	idp_buf_clear(&s->out);
-	for (size_t i = 0; i < n; i++) {
-		s->last_id = ev[i].id;
-		if (s->app && (!ev[i].app || strcmp(ev[i].app, s->app) != 0))
-			continue;
-		idp_buf_printf(&s->out, "id: %lld\nevent: %s\ndata: ", (long long)ev[i].id, ev[i].type ? ev[i].type : "event");
-		event_json(a, &ev[i], &s->out);
-		idp_buf_puts(&s->out, "\n\n");
-	}
-	idp_arena_free(a);
+	new_events(s->api, &s->last_id, s->app, sse_append, s);
 	if (s->out.len == 0 && now_s() - s->last_sent >= KEEPALIVE_S)
 		idp_buf_puts(&s->out, ": keepalive\n\n");
 	if (s->out.len == 0)
@@ -369,6 +399,8 @@ static void stream_pump(stream *s)
 	h2o_send(s->req, &buf, 1, H2O_SEND_STATE_IN_PROGRESS);
 }
 
+static void ws_pump(wsock *w);
+
 static void on_poll(h2o_timeout_entry_t *entry)
 {
 	idp_api *api = H2O_STRUCT_FROM_MEMBER(idp_api, poll, entry);
@@ -377,8 +409,83 @@ static void on_poll(h2o_timeout_entry_t *entry)
 		l = l->next; /* (pumping never unlinks: dispose does) */
 		stream_pump(s);
 	}
+	for (h2o_linklist_t *l = api->sockets.next; l != &api->sockets; l = l->next)
+		ws_pump(H2O_STRUCT_FROM_MEMBER(wsock, link, l));
 	if (!api->stopping)
 		h2o_timeout_link(api->loop, &api->poll_timeout, &api->poll);
+}
+
+/* Where a new stream starts: after Last-Event-ID (what EventSource sends
+ * on reconnect), else after ?after=, else after the newest event (only
+ * what comes next). */
+static int64_t start_id(idp_api *api, api_req *q, h2o_req_t *req)
+{
+	const char *last = header(q->a, req, "last-event-id");
+	const char *after = api_query(q, "after");
+	if (last || after)
+		return strtoll(last ? last : after, NULL, 10);
+	idp_arena *a = idp_arena_new();
+	idp_store_event *ev;
+	size_t n = 0;
+	idp_err err = IDP_ERR_INIT;
+	int64_t from = 0; /* the list is oldest first: walk it in pages */
+	while (idp_store_event_list(api->cfg.store, a, from, 1000, &ev, &n, &err) == 0 && n > 0) {
+		from = ev[n - 1].id;
+		idp_arena_reset(a);
+	}
+	idp_err_clear(&err);
+	idp_arena_free(a);
+	return from;
+}
+
+static void ws_send(void *ctx, const idp_store_event *e, const char *json, size_t len)
+{
+	(void)e;
+	wsock *w = ctx;
+	struct wslay_event_msg msg = {WSLAY_TEXT_FRAME, (const uint8_t *)json, len}; /* (wslay copies it) */
+	wslay_event_queue_msg(w->conn->ws_ctx, &msg);
+}
+
+static void ws_pump(wsock *w)
+{
+	/* A client that reads nothing gets nothing more queued. */
+	if (wslay_event_get_queued_msg_count(w->conn->ws_ctx) > 1000)
+		return;
+	new_events(w->api, &w->last_id, w->app, ws_send, w);
+	h2o_websocket_proceed(w->conn);
+}
+
+static void ws_free(wsock *w)
+{
+	h2o_linklist_unlink(&w->link);
+	w->api->n_sockets--;
+	free(w->app);
+	free(w);
+}
+
+/* What a client sends is not read (wslay answers pings); NULL: gone. */
+static void on_ws_message(h2o_websocket_conn_t *conn, const struct wslay_event_on_msg_recv_arg *arg)
+{
+	if (arg != NULL)
+		return;
+	ws_free(conn->data);
+	h2o_websocket_close(conn);
+}
+
+static bool open_websocket(idp_api *api, api_req *q, h2o_req_t *req)
+{
+	const char *key;
+	if (h2o_is_websocket_handshake(req, &key) != 0 || key == NULL)
+		return false;
+	wsock *w = idp_xcalloc(1, sizeof(*w));
+	w->api = api;
+	w->last_id = start_id(api, q, req);
+	const char *app = api_query(q, "app");
+	w->app = app && *app ? idp_xstrdup(app) : NULL;
+	h2o_linklist_insert(&api->sockets, &w->link);
+	api->n_sockets++;
+	w->conn = h2o_upgrade_to_websocket(req, key, w, on_ws_message);
+	return true;
 }
 
 static void open_stream(idp_api *api, api_req *q, h2o_req_t *req)
@@ -389,27 +496,7 @@ static void open_stream(idp_api *api, api_req *q, h2o_req_t *req)
 	s->req = req;
 	s->gen.proceed = on_stream_proceed;
 	s->gen.stop = on_stream_stop;
-	/* Replay: after the last event the client saw (EventSource sends it on
-	 * reconnect), else after ?after=, else only what comes next. */
-	const char *last = header(q->a, req, "last-event-id");
-	const char *after = api_query(q, "after");
-	if (last || after) {
-		s->last_id = strtoll(last ? last : after, NULL, 10);
-	} else {
-		idp_arena *a = idp_arena_new();
-		idp_store_event *ev;
-		size_t n = 0;
-		idp_err err = IDP_ERR_INIT;
-		/* The newest id: walk in pages (the list is oldest first). */
-		int64_t from = 0;
-		while (idp_store_event_list(api->cfg.store, a, from, 1000, &ev, &n, &err) == 0 && n > 0) {
-			from = ev[n - 1].id;
-			idp_arena_reset(a);
-		}
-		idp_err_clear(&err);
-		idp_arena_free(a);
-		s->last_id = from;
-	}
+	s->last_id = start_id(api, q, req);
 	const char *app = api_query(q, "app");
 	s->app = app && *app ? idp_xstrdup(app) : NULL;
 	h2o_linklist_insert(&api->streams, &s->link);
@@ -460,9 +547,10 @@ static void serve_metrics(idp_api *api, api_res *r)
 					       i < api_n_routes ? api_routes[i].method : "any",
 					       i < api_n_routes ? api_routes[i].pattern : "unmatched", c,
 					       (unsigned long long)api->stats[i].by_class[c]);
-	idp_buf_printf(b, "# HELP idp_api_event_streams Open event streams.\n# TYPE idp_api_event_streams gauge\n"
-			  "idp_api_event_streams %zu\n",
-		       api->n_streams);
+	idp_buf_printf(b, "# HELP idp_api_event_streams Open event streams, by transport.\n"
+			  "# TYPE idp_api_event_streams gauge\nidp_api_event_streams{transport=\"sse\"} %zu\n"
+			  "idp_api_event_streams{transport=\"websocket\"} %zu\n",
+		       api->n_streams, api->n_sockets);
 	idp_arena *a = idp_arena_new();
 	idp_store_app *apps;
 	size_t n = 0;
@@ -654,7 +742,11 @@ static int on_req(h2o_handler_t *self, h2o_req_t *req)
 			api_fail(&r, 404, "notfound", idp_arena_printf(a, "no API route %s %s (GET /openapi.json lists them)",
 								      q.method, q.path));
 		} else if (!api_routes[route].mutating || authenticate(api, &q, req, &r)) {
-			if (!api_routes[route].handle) {
+			if (!api_routes[route].handle && strcmp(api_routes[route].pattern, "/api/v1/ws") == 0) {
+				streaming = open_websocket(api, &q, req);
+				if (!streaming)
+					api_fail(&r, 400, "input", "GET /api/v1/ws wants a WebSocket upgrade (Upgrade: websocket)");
+			} else if (!api_routes[route].handle) {
 				streaming = true;
 				open_stream(api, &q, req);
 			} else {
@@ -718,7 +810,7 @@ static void serve_docs(api_res *r)
 
 static void on_conn_close(void *data)
 {
-	conn *c = data;
+	api_conn *c = data;
 	h2o_linklist_unlink(&c->link);
 	free(c);
 }
@@ -731,7 +823,7 @@ static void on_accept(h2o_socket_t *listener, const char *err)
 	h2o_socket_t *sock = h2o_evloop_socket_accept(listener);
 	if (sock == NULL)
 		return;
-	conn *c = idp_xcalloc(1, sizeof(*c));
+	api_conn *c = idp_xcalloc(1, sizeof(*c));
 	c->sock = sock;
 	h2o_linklist_insert(&api->conns, &c->link);
 	sock->on_close.cb = on_conn_close;
@@ -784,6 +876,7 @@ int idp_api_new(const idp_api_config *c, void *loop, const char *host, int port,
 	h2o_linklist_init_anchor(&api->streams);
 	h2o_linklist_init_anchor(&api->queue);
 	h2o_linklist_init_anchor(&api->conns);
+	h2o_linklist_init_anchor(&api->sockets);
 	h2o_config_init(&api->conf);
 	api->conf.max_request_entity_size = 16 << 20;
 	api->conf.http1.req_timeout = 60000;
@@ -848,13 +941,19 @@ void idp_api_free(idp_api *api)
 			h2o_send(s->req, NULL, 0, H2O_SEND_STATE_FINAL);
 		}
 	}
+	while (!h2o_linklist_is_empty(&api->sockets)) {
+		wsock *w = H2O_STRUCT_FROM_MEMBER(wsock, link, api->sockets.next);
+		h2o_websocket_conn_t *c = w->conn;
+		ws_free(w);
+		h2o_websocket_close(c);
+	}
 	h2o_context_request_shutdown(&api->ctx);
 	for (int i = 0; i < 20 && !h2o_linklist_is_empty(&api->conns); i++)
 		h2o_evloop_run(api->loop, 1); /* answers on their way go out */
 	/* Idle keep-alive connections (the gateway's pool among them) see the
 	 * end of their input and close themselves. */
 	for (h2o_linklist_t *l = api->conns.next; l != &api->conns; l = l->next)
-		shutdown(h2o_socket_get_fd(H2O_STRUCT_FROM_MEMBER(conn, link, l)->sock), SHUT_RDWR);
+		shutdown(h2o_socket_get_fd(H2O_STRUCT_FROM_MEMBER(api_conn, link, l)->sock), SHUT_RDWR);
 	for (double end = now_s() + 3; !h2o_linklist_is_empty(&api->conns) && now_s() < end;)
 		h2o_evloop_run(api->loop, 10);
 	for (double end = now_s() + 2; context_busy(&api->ctx) && now_s() < end;)
