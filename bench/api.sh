@@ -39,7 +39,8 @@ bytes=$(curl -s "http://127.0.0.1:$api/api/v1/applications" | wc -c)
 echo "api: $(nproc) CPUs; $($idp version); $n applications, $bytes bytes a response"
 for target in "direct 127.0.0.1:$api" "gateway 127.0.0.1:$gw"; do
 	set -- $target
-	out=$(wrk -t2 -c"$conns" -d"${secs}s" --latency "http://$2/api/v1/applications")
+	threads=$(( conns < 2 ? 1 : 2 ))
+	out=$(wrk -t"$threads" -c"$conns" -d"${secs}s" --latency "http://$2/api/v1/applications")
 	rps=$(awk '/Requests\/sec/ {print $2}' <<<"$out")
 	p99=$(awk '$1 == "99%" {print $2}' <<<"$out")
 	p50=$(awk '$1 == "50%" {print $2}' <<<"$out")
