@@ -556,3 +556,184 @@ Test(api, a_stop_ends_event_streams_and_the_server_exits, .init = start_server, 
 		  "%s", text);
 	free(text);
 }
+
+/* ---------------------------------------------------------------- the claim workflow */
+
+static const char c_claim[] = "apiVersion: platform.example.org/v1alpha1\nkind: ApplicationClaim\nmetadata:\n"
+			      "  name: orders\nspec:\n  name: orders\n  language: c\n  framework: idp-sdk\n"
+			      "  appContainer: shop\n";
+
+/* GET /api/v1/workflows/ID until its state is no longer Running. */
+static char *until_finished(long long id, double limit)
+{
+	char path[64], *body = NULL;
+	snprintf(path, sizeof path, "/api/v1/workflows/%lld", id);
+	for (double until = tu_now() + limit; tu_now() < until; usleep(100000)) {
+		free(body);
+		http(srv.api_port, "GET", path, NULL, NULL, &body);
+		if (!strstr(body, "\"state\":\"Running\",\"step\""))
+			break;
+	}
+	return body;
+}
+
+static int count_in(const char *text, const char *needle)
+{
+	int n = 0;
+	for (const char *p = text; (p = strstr(p, needle)); p += strlen(needle))
+		n++;
+	return n;
+}
+
+/* git log --format=%s of a repository: one subject a line (malloc'd). */
+static char *git_subjects(const char *repo)
+{
+	char *argv[] = {"git", "-C", (char *)repo, "log", "--format=%s", NULL};
+	int st;
+	char *out = run_idp(argv, &st);
+	cr_expect_eq(st, 0, "%s", out);
+	return out;
+}
+
+Test(api, a_claim_becomes_a_running_service_through_its_workflow, .init = start_server, .fini = stop_server,
+     .timeout = 180)
+{
+	if (!idp_fixture_have_program("meson") || !idp_fixture_have_program("ninja"))
+		cr_skip_test("meson or ninja is not installed (the C template builds with them)");
+	char *body;
+	cr_assert_eq(http(srv.api_port, "POST", "/api/v1/claims", auth(), c_claim, &body), 202, "%s", body);
+	cr_expect(strstr(body, "\"workflow\":1"), "%s", body);
+	free(body);
+	body = until_finished(1, 120);
+	cr_expect(strstr(body, "\"state\":\"Succeeded\""), "%s", body);
+	static const char *const steps[] = {"validate", "container", "scaffold", "update-oam", "sync", "wait", "notify"};
+	for (size_t i = 0; i < 7; i++) {
+		char want[64];
+		snprintf(want, sizeof want, "{\"name\":\"%s\",\"state\":\"Succeeded\"", steps[i]);
+		cr_expect(strstr(body, want), "step %s: %s", steps[i], body);
+	}
+	cr_expect(strstr(body, "\"seconds\":"), "steps are timed: %s", body);
+	free(body);
+	/* The service answers through the gateway, from its scaffolded source. */
+	int fd = socket(AF_INET, SOCK_STREAM, 0);
+	struct sockaddr_in sa = {.sin_family = AF_INET, .sin_port = htons((unsigned short)srv.gw_port)};
+	inet_pton(AF_INET, "127.0.0.1", &sa.sin_addr);
+	cr_assert_eq(connect(fd, (struct sockaddr *)&sa, sizeof sa), 0);
+	const char *req = "GET /health HTTP/1.1\r\nHost: orders.default.localhost\r\nConnection: close\r\n\r\n";
+	cr_assert(write(fd, req, strlen(req)) > 0);
+	char buf[2048] = "";
+	size_t got = 0;
+	ssize_t r;
+	while (got < sizeof buf - 1 && (r = read(fd, buf + got, sizeof buf - 1 - got)) > 0)
+		got += (size_t)r;
+	close(fd);
+	cr_expect(strncmp(buf, "HTTP/1.1 200", 12) == 0 && strstr(buf, "\"service\":\"orders\""), "%s", buf);
+	/* The GitOps repository has the component; the claim is filed. */
+	char oam[4400];
+	snprintf(oam, sizeof oam, "%s/gitops/shop-gitops/oam/applications/application.yaml", srv.state);
+	char *text = idp_fixture_read_file(oam, NULL);
+	cr_expect(text && strstr(text, "- name: orders") && strstr(text, "image: orders:latest"), "%s", text);
+	free(text);
+	/* Asked again: a new workflow that makes nothing twice. */
+	cr_assert_eq(http(srv.api_port, "POST", "/api/v1/claims", auth(), c_claim, &body), 202, "%s", body);
+	free(body);
+	body = until_finished(2, 60);
+	cr_expect(strstr(body, "\"state\":\"Succeeded\"") && strstr(body, "is there already (kept)") &&
+			  strstr(body, "in the OAM Application already"),
+		  "%s", body);
+	free(body);
+	char repo[4400];
+	snprintf(repo, sizeof repo, "%s/gitops/shop-gitops", srv.state);
+	char *log = git_subjects(repo);
+	cr_expect_eq(count_in(log, "orders"), 1, "one commit adds orders:\n%s", log);
+	free(log);
+	/* Lists and lookups. */
+	cr_expect_eq(http(srv.api_port, "GET", "/api/v1/claims/orders", NULL, NULL, &body), 200);
+	cr_expect(strstr(body, "\"id\":2"), "the newest: %s", body);
+	free(body);
+	cr_expect_eq(http(srv.api_port, "GET", "/api/v1/workflows?state=Succeeded", NULL, NULL, &body), 200);
+	cr_expect_eq(count_in(body, "\"kind\":\"ApplicationClaim\""), 2, "%s", body);
+	free(body);
+	cr_expect_eq(http(srv.api_port, "GET", "/api/v1/workflows/99", NULL, NULL, &body), 404);
+	free(body);
+	cr_expect_eq(http(srv.api_port, "GET", "/api/v1/claims/nosuch", NULL, NULL, &body), 404);
+	free(body);
+}
+
+Test(api, a_bad_claim_fails_validation_before_anything_is_made, .init = start_server, .fini = stop_server,
+     .timeout = 60)
+{
+	char *body;
+	const char *java = "apiVersion: platform.example.org/v1alpha1\nkind: ApplicationClaim\nmetadata:\n  name: x\n"
+			   "spec:\n  name: x\n  language: java\n  framework: springboot\n";
+	cr_expect_eq(http(srv.api_port, "POST", "/api/v1/claims", auth(), java, &body), 400);
+	cr_expect(strstr(body, "no scaffold template for language java") && strstr(body, "\"line\":7"), "%s", body);
+	free(body);
+	const char *typo = "apiVersion: platform.example.org/v1alpha1\nkind: ApplicationClaim\nmetadata:\n  name: x\n"
+			   "spec:\n  name: x\n  language: c\n  framework: idp-sdk\n  databse: postgres\n";
+	cr_expect_eq(http(srv.api_port, "POST", "/api/v1/claims", auth(), typo, &body), 400);
+	cr_expect(strstr(body, "databse"), "%s", body);
+	free(body);
+	cr_expect_eq(http(srv.api_port, "GET", "/api/v1/workflows", NULL, NULL, &body), 200);
+	cr_expect_str_eq(body, "{\"items\":[]}\n");
+	free(body);
+	char dir[4400];
+	struct stat sb;
+	snprintf(dir, sizeof dir, "%s/repos", srv.state);
+	cr_expect_neq(stat(dir, &sb), 0, "nothing was made");
+}
+
+/* kill -9 of the server at each step in turn, after the step's work and
+ * before it is recorded; the restarted server finishes the workflow once,
+ * and nothing is made twice. */
+Test(api, a_server_killed_at_any_step_finishes_the_workflow_once, .timeout = 600)
+{
+	if (!idp_fixture_have_program("meson") || !idp_fixture_have_program("ninja"))
+		cr_skip_test("meson or ninja is not installed");
+	static const char *const steps[] = {"validate", "container", "scaffold", "update-oam", "sync", "wait", "notify"};
+	for (size_t i = 0; i < 7; i++) {
+		setenv("IDP_TEST_KILL_AT_STEP", steps[i], 1);
+		start_server();
+		unsetenv("IDP_TEST_KILL_AT_STEP");
+		char *body;
+		cr_assert_eq(http(srv.api_port, "POST", "/api/v1/claims", auth(), c_claim, &body), 202, "%s", body);
+		free(body);
+		/* It dies at the step: the API stops answering. */
+		double until = tu_now() + 60;
+		while (tu_now() < until && http(srv.api_port, "GET", "/health", NULL, NULL, &body) == 200) {
+			free(body);
+			usleep(50000);
+		}
+		free(body);
+		cr_expect_lt(tu_now(), until, "the server did not die at %s", steps[i]);
+		idp_fixture_daemon_stop(srv.d);
+		/* Restarted on the same state: the workflow resumes and ends once. */
+		char listen[64], gateway[64];
+		snprintf(listen, sizeof listen, "127.0.0.1:%d", srv.api_port);
+		snprintf(gateway, sizeof gateway, "127.0.0.1:%d", srv.gw_port);
+		char *argv[] = {IDP_BIN, "serve", "--state", srv.state, "--listen", listen, "--gateway", gateway, NULL};
+		srv.d = idp_fixture_daemon_start("serve2", argv, srv.dir, srv.api_port, 20);
+		cr_assert_not_null(srv.d);
+		body = until_finished(1, 120);
+		cr_expect(strstr(body, "\"state\":\"Succeeded\""), "killed at %s: %s", steps[i], body);
+		cr_expect_eq(count_in(body, "\"state\":\"Succeeded\""), 8, "each step once, killed at %s: %s", steps[i],
+			     body);
+		free(body);
+		cr_expect_eq(http(srv.api_port, "GET", "/api/v1/workflows", NULL, NULL, &body), 200);
+		cr_expect_eq(count_in(body, "\"id\":"), 1, "one workflow: %s", body);
+		free(body);
+		char repo[4400];
+		snprintf(repo, sizeof repo, "%s/gitops/shop-gitops", srv.state);
+		char *log = git_subjects(repo);
+		cr_expect_eq(count_in(log, "orders"), 1, "killed at %s: one commit adds orders:\n%s", steps[i], log);
+		free(log);
+		snprintf(repo, sizeof repo, "%s/repos/shop", srv.state);
+		log = git_subjects(repo);
+		cr_expect_eq(count_in(log, "orders"), 1, "killed at %s: one scaffold commit:\n%s", steps[i], log);
+		free(log);
+		cr_expect_eq(http(srv.api_port, "GET", "/api/v1/applications", NULL, NULL, &body), 200);
+		cr_expect_eq(count_in(body, "\"name\":\"shop\""), 1, "%s", body);
+		free(body);
+		stop_server();
+	}
+}

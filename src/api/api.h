@@ -24,6 +24,7 @@
 #define IDP_API_H
 
 #include "doc/doc.h"
+#include "gitops/gitops.h"
 #include "store/store.h"
 
 /* The daemon, seen from the API. */
@@ -36,9 +37,12 @@ typedef struct idp_api_backend {
 } idp_api_backend;
 
 typedef struct idp_api_config {
-	idp_store *store;     /* tokens, sync history, events (borrowed) */
+	idp_store *store;     /* tokens, sync history, events, workflows (borrowed) */
 	const char *base_dir; /* where programs of applications posted to the API are looked for */
 	double events_poll_s; /* how often event streams look for new events (0.2) */
+	const char *state_dir;                /* the claim workflow's repositories (see below) */
+	const idp_gitops_renderer *renderer;  /* the claim workflow's commits */
+	double wait_timeout_s;                /* the claim workflow's wait step (300) */
 } idp_api_config;
 
 typedef struct idp_api idp_api;
@@ -50,7 +54,9 @@ int idp_api_new(const idp_api_config *c, void *loop, const char *host, int port,
 int idp_api_port(const idp_api *api);
 /* Answers the requests that arrived since the last call (their handlers
  * run here, outside the loop's callbacks: the owner calls this after each
- * turn of the loop). Returns how many. */
+ * turn of the loop) and moves the claim workflows the server runs (those
+ * of `idp apply` are its own), resuming at start those a stop or a crash
+ * left half-way. Returns how many requests were answered. */
 int idp_api_process(idp_api *api);
 /* Ends event streams, lets requests in flight finish (the loop must still
  * run), and frees everything. NULL is fine. */
@@ -58,6 +64,49 @@ void idp_api_free(idp_api *api);
 
 /* The OpenAPI 3.1 document of every route (a). */
 idp_doc_node *idp_api_openapi(idp_arena *a);
+
+/* ---------------------------------------------------------------- the claim workflow */
+
+/* What the workflow needs: the store (its state), the state directory (the
+ * application containers' source repositories in STATE/repos/<container>,
+ * their GitOps repositories in STATE/gitops/<container>-gitops), the
+ * renderer for commits, and the daemon (adopt, status). */
+typedef struct idp_api_workflow_env {
+	idp_store *store;
+	const char *state_dir;
+	const idp_gitops_renderer *renderer;
+	const idp_api_backend *daemon;
+	double wait_timeout_s; /* how long "wait" waits for the service (300) */
+	/* Told of every step that starts, succeeds or fails (may be NULL). */
+	void (*progress)(void *ctx, const idp_store_workflow *w, const char *step, const char *state,
+			 const char *message);
+	void *progress_ctx;
+} idp_api_workflow_env;
+
+/* The steps, in order: validate, container (the GitOps repository, made
+ * once), scaffold (the service's source, made once), update-oam (the
+ * claim filed, the component added if absent, manifests rendered, one
+ * commit), sync (the daemon runs the container's application from that
+ * repository), wait (every object of the component healthy), notify. */
+const char *idp_api_workflow_step_name(int step);
+
+/* Validates claim (an ApplicationClaim: its XRD, strictly, and a language
+ * with a scaffold template) and records a workflow for it (origin: "api",
+ * "slack", "cli" ...); nothing is created when the claim is invalid. The
+ * same claim while its workflow runs: that workflow (*existing). */
+int idp_api_workflow_start(const idp_api_workflow_env *env, idp_arena *a, const idp_doc_node *claim,
+			   const char *origin, int64_t *id, bool *existing, idp_err *err);
+
+enum { IDP_API_WF_DONE = 0, IDP_API_WF_MORE = 1, IDP_API_WF_WAIT = 2 };
+
+/* Runs the workflow's next step: IDP_API_WF_MORE (call again),
+ * IDP_API_WF_WAIT (the service is not ready yet: call again later),
+ * IDP_API_WF_DONE (finished, or not running), or a failed step's code (the
+ * workflow is Failed, err says why). */
+int idp_api_workflow_advance(const idp_api_workflow_env *env, int64_t id, idp_err *err);
+
+/* A workflow with its steps, timings and errors, as JSON-ready nodes (a). */
+idp_doc_node *idp_api_workflow_doc(idp_arena *a, const idp_store_workflow *w);
 
 /* ---------------------------------------------------------------- tokens */
 

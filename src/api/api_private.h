@@ -57,6 +57,11 @@ int api_fail(api_res *r, int status, const char *code, const char *msg);
 /* Answers r with node as JSON. */
 int api_json(api_res *r, int status, const idp_doc_node *node);
 
+/* The claim workflow's environment of this server. */
+const idp_api_workflow_env *api_workflow_env(idp_api *api);
+/* Wakes the workflow driver at the next turn (a workflow was started). */
+void api_workflows_kick(idp_api *api);
+
 /* A query parameter's value (a), or NULL. */
 const char *api_query(api_req *q, const char *name);
 

@@ -405,6 +405,94 @@ static int show_definition(api_req *q, api_res *r)
 	return 0;
 }
 
+/* ---------------------------------------------------------------- claims and workflows */
+
+static int post_claim(api_req *q, api_res *r)
+{
+	idp_doc_stream s;
+	idp_err err = IDP_ERR_INIT;
+	int rc = q->body_len ? idp_doc_load(q->a, BODY_FILE, q->body, q->body_len, NULL, &s, &err)
+			     : idp_err_set(&err, IDP_EINPUT, "the body must be an ApplicationClaim (YAML or JSON)");
+	if (rc == 0 && s.len != 1)
+		rc = idp_err_set(&err, IDP_EINPUT, "the body must be one claim, not %zu documents", s.len);
+	int64_t id = 0;
+	bool existing = false;
+	if (rc == 0)
+		rc = idp_api_workflow_start(api_workflow_env(q->api), q->a, s.docs[0], "api", &id, &existing,
+					    &err);
+	if (rc) {
+		api_error(q, r, rc, &err);
+		idp_err_clear(&err);
+		return 0;
+	}
+	api_workflows_kick(q->api);
+	idp_doc_node *m = idp_doc_new_map(q->a);
+	idp_doc_map_set(q->a, m, "workflow", idp_doc_new_int(q->a, id));
+	idp_doc_map_set(q->a, m, "existing", idp_doc_new_bool(q->a, existing));
+	idp_doc_map_set(q->a, m, "self", idp_doc_new_str(q->a, idp_arena_printf(q->a, "/api/v1/workflows/%lld", (long long)id)));
+	return api_json(r, existing ? 200 : 202, m);
+}
+
+static int workflow_answer(api_req *q, api_res *r, int64_t id)
+{
+	idp_store_workflow w;
+	idp_err err = IDP_ERR_INIT;
+	int rc = idp_store_workflow_get(q->cfg->store, q->a, id, &w, &err);
+	if (rc == IDP_ENOTFOUND)
+		idp_err_set(&err, IDP_ENOTFOUND, "no workflow %lld", (long long)id);
+	if (rc) {
+		api_error(q, r, rc, &err);
+		idp_err_clear(&err);
+		return 0;
+	}
+	return api_json(r, 200, idp_api_workflow_doc(q->a, &w));
+}
+
+static int get_workflow(api_req *q, api_res *r)
+{
+	char *end;
+	long long id = strtoll(q->params[0], &end, 10);
+	if (*end || id <= 0)
+		return api_fail(r, 400, "input", idp_arena_printf(q->a, "\"%s\" is no workflow id", q->params[0]));
+	return workflow_answer(q, r, id);
+}
+
+/* The workflows (newest first); claims are the same list seen by claim. */
+static int list_workflows(api_req *q, api_res *r)
+{
+	const char *state = api_query(q, "state");
+	idp_store_workflow *ws;
+	size_t n = 0;
+	idp_err err = IDP_ERR_INIT;
+	int rc = idp_store_workflow_list(q->cfg->store, q->a, state && *state ? state : NULL, 500, &ws, &n, &err);
+	if (rc) {
+		api_error(q, r, rc, &err);
+		idp_err_clear(&err);
+		return 0;
+	}
+	idp_doc_node *items = idp_doc_new_seq(q->a);
+	for (size_t i = 0; i < n; i++)
+		idp_doc_seq_push(q->a, items, idp_api_workflow_doc(q->a, &ws[i]));
+	idp_doc_node *m = idp_doc_new_map(q->a);
+	idp_doc_map_set(q->a, m, "items", items);
+	return api_json(r, 200, m);
+}
+
+static int get_claim(api_req *q, api_res *r)
+{
+	int64_t id;
+	idp_err err = IDP_ERR_INIT;
+	int rc = idp_store_workflow_find(q->cfg->store, "ApplicationClaim", q->params[0], NULL, &id, &err);
+	if (rc == IDP_ENOTFOUND)
+		idp_err_set(&err, IDP_ENOTFOUND, "no ApplicationClaim %s was asked for", q->params[0]);
+	if (rc) {
+		api_error(q, r, rc, &err);
+		idp_err_clear(&err);
+		return 0;
+	}
+	return workflow_answer(q, r, id);
+}
+
 /* ---------------------------------------------------------------- the table */
 
 const api_route api_routes[] = {
@@ -443,6 +531,18 @@ const api_route api_routes[] = {
 	 NULL, "DefinitionList", 200, list_definitions, NULL},
 	{"GET", "/api/v1/definitions/{name}", false, "definitions", "One definition with its parameters", NULL,
 	 "Definition", 200, show_definition, NULL},
+	{"POST", "/api/v1/claims", true, "claims",
+	 "Ask for a service with an ApplicationClaim: its workflow (validate, repositories, scaffold, OAM update, "
+	 "render, commit, sync, wait, notify) starts; 202 with the workflow, 200 when that claim's workflow runs already",
+	 "Documents", "WorkflowStarted", 202, post_claim, NULL},
+	{"GET", "/api/v1/claims", false, "claims", "The claims asked for, as their workflows, newest first", NULL,
+	 "WorkflowList", 200, list_workflows, "state:string:Running, Succeeded or Failed"},
+	{"GET", "/api/v1/claims/{name}", false, "claims", "A claim's newest workflow, with its steps", NULL, "Workflow",
+	 200, get_claim, NULL},
+	{"GET", "/api/v1/workflows", false, "claims", "Every workflow, newest first", NULL, "WorkflowList", 200,
+	 list_workflows, "state:string:Running, Succeeded or Failed"},
+	{"GET", "/api/v1/workflows/{id}", false, "claims", "A workflow: its steps, their timings and errors", NULL,
+	 "Workflow", 200, get_workflow, NULL},
 	{"GET", "/api/v1/events", false, "events",
 	 "Sync, health and application events as Server-Sent Events; replay after Last-Event-ID (or ?after=)", NULL,
 	 "EventStream", 200, NULL, "after:integer:replay events after this id;app:string:only this application's events"},

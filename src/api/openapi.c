@@ -38,7 +38,8 @@ static const char schemas_json[] =
 	"\"object\":{\"type\":\"string\",\"description\":\"Kind/namespace/name[@cluster]\"},"
 	"\"component\":{\"type\":\"string\"},\"local\":{\"type\":\"string\",\"description\":\"what runs it here\"},"
 	"\"health\":{\"$ref\":\"#/components/schemas/Health\"},\"message\":{\"type\":\"string\"},"
-	"\"address\":{\"type\":\"string\"},\"port\":{\"type\":\"integer\"},\"replicas\":{\"type\":\"integer\"}}},"
+	"\"address\":{\"type\":\"string\"},\"port\":{\"type\":\"integer\"},\"replicas\":{\"type\":\"integer\"},"
+	"\"ready\":{\"type\":\"integer\",\"description\":\"replicas that passed their readiness probe\"}}},"
 	"\"ComponentStatus\":{\"type\":\"object\",\"properties\":{\"name\":{\"type\":\"string\"},"
 	"\"health\":{\"$ref\":\"#/components/schemas/Health\"}}},"
 	"\"ApplicationStatus\":{\"type\":\"object\",\"required\":[\"name\",\"objects\"],\"properties\":{"
@@ -76,6 +77,19 @@ static const char schemas_json[] =
 	"\"id\":{\"type\":\"integer\"},\"time\":{\"type\":\"integer\"},\"app\":{\"type\":\"string\"},"
 	"\"object\":{\"type\":\"string\"},\"type\":{\"type\":\"string\"},\"message\":{\"type\":\"string\"}}},"
 	"\"Liveness\":{\"type\":\"object\",\"properties\":{\"status\":{\"type\":\"string\"}}},"
+	"\"WorkflowStarted\":{\"type\":\"object\",\"properties\":{\"workflow\":{\"type\":\"integer\"},"
+	"\"existing\":{\"type\":\"boolean\"},\"self\":{\"type\":\"string\"}}},"
+	"\"Workflow\":{\"type\":\"object\",\"required\":[\"id\",\"state\",\"steps\"],\"properties\":{"
+	"\"id\":{\"type\":\"integer\"},\"kind\":{\"type\":\"string\"},\"name\":{\"type\":\"string\"},"
+	"\"app\":{\"type\":\"string\"},\"origin\":{\"type\":\"string\"},"
+	"\"state\":{\"type\":\"string\",\"enum\":[\"Running\",\"Succeeded\",\"Failed\"]},"
+	"\"step\":{\"type\":\"string\",\"description\":\"the next step (done when finished)\"},"
+	"\"error\":{\"type\":\"string\"},\"created\":{\"type\":\"integer\"},\"updated\":{\"type\":\"integer\"},"
+	"\"steps\":{\"type\":\"array\",\"items\":{\"type\":\"object\",\"properties\":{"
+	"\"name\":{\"type\":\"string\"},\"state\":{\"type\":\"string\"},\"started\":{\"type\":\"number\"},"
+	"\"finished\":{\"type\":\"number\"},\"seconds\":{\"type\":\"number\"},\"message\":{\"type\":\"string\"}}}}}},"
+	"\"WorkflowList\":{\"type\":\"object\",\"properties\":{\"items\":{\"type\":\"array\","
+	"\"items\":{\"$ref\":\"#/components/schemas/Workflow\"}}}},"
 	"\"Ready\":{\"type\":\"object\",\"properties\":{\"ready\":{\"type\":\"boolean\"},\"reason\":{\"type\":\"string\"}}}"
 	"}";
 
@@ -280,7 +294,7 @@ idp_doc_node *idp_api_openapi(idp_arena *a)
 	idp_doc_map_set(a, comps, "responses", responses);
 	idp_doc_map_set(a, doc, "components", comps);
 	idp_doc_node *tags = idp_doc_new_seq(a);
-	static const char *const tag_names[] = {"applications", "sync", "render", "definitions", "events", "server"};
+	static const char *const tag_names[] = {"applications", "claims", "sync", "render", "definitions", "events", "server"};
 	for (size_t i = 0; i < sizeof tag_names / sizeof *tag_names; i++) {
 		idp_doc_node *t = idp_doc_new_map(a);
 		idp_doc_map_set(a, t, "name", str(a, tag_names[i]));

@@ -59,6 +59,8 @@ struct idp_api {
 	h2o_linklist_t conns; /* open connections (conn), so that a stop can end them */
 	h2o_linklist_t sockets; /* open event WebSockets (wsock) */
 	size_t n_sockets;
+	idp_api_workflow_env wf;
+	double next_drive; /* when running workflows are looked at next */
 	bool stopping;
 };
 
@@ -681,8 +683,46 @@ static void enqueue(idp_api *api, h2o_req_t *req, const api_req *q, size_t route
 	h2o_linklist_insert(&api->queue, &w->link);
 }
 
+const idp_api_workflow_env *api_workflow_env(idp_api *api)
+{
+	return &api->wf;
+}
+
+void api_workflows_kick(idp_api *api)
+{
+	api->next_drive = 0;
+}
+
+/* Moves every running workflow of the server's as far as it goes now: a
+ * step at a time, until one waits (the service is not ready yet) or ends. */
+static void drive_workflows(idp_api *api)
+{
+	if (api->stopping || now_s() < api->next_drive)
+		return;
+	api->next_drive = now_s() + 0.2;
+	idp_arena *a = idp_arena_new();
+	idp_store_workflow *ws;
+	size_t n = 0;
+	idp_err err = IDP_ERR_INIT;
+	if (idp_store_workflow_list(api->cfg.store, a, "Running", 100, &ws, &n, &err) != 0)
+		n = 0;
+	idp_err_clear(&err);
+	for (size_t i = n; i-- > 0;) { /* oldest first */
+		if (ws[i].origin && strcmp(ws[i].origin, "cli") == 0)
+			continue; /* idp apply runs its own */
+		int r;
+		while ((r = idp_api_workflow_advance(&api->wf, ws[i].id, &err)) == IDP_API_WF_MORE)
+			;
+		if (r != IDP_API_WF_DONE && r != IDP_API_WF_WAIT)
+			log_line("workflow %lld failed: %s", (long long)ws[i].id, err.msg ? err.msg : "?");
+		idp_err_clear(&err);
+	}
+	idp_arena_free(a);
+}
+
 int idp_api_process(idp_api *api)
 {
+	drive_workflows(api);
 	int n = 0;
 	while (!h2o_linklist_is_empty(&api->queue)) {
 		pending *w = H2O_STRUCT_FROM_MEMBER(pending, link, api->queue.next);
@@ -871,6 +911,7 @@ int idp_api_new(const idp_api_config *c, void *loop, const char *host, int port,
 	api->cfg.base_dir = api->base_dir;
 	api->backend = *backend;
 	api->loop = loop;
+	api->wf = (idp_api_workflow_env){c->store, c->state_dir, c->renderer, &api->backend, c->wait_timeout_s, NULL, NULL};
 	api->scratch = idp_arena_new();
 	api->stats = idp_xcalloc(api_n_routes + 1, sizeof(*api->stats));
 	h2o_linklist_init_anchor(&api->streams);

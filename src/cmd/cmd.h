@@ -81,6 +81,7 @@ int idp_cmd_down(int argc, char **argv);
 int idp_cmd_daemon(int argc, char **argv);
 int idp_cmd_serve(int argc, char **argv);
 int idp_cmd_token(int argc, char **argv);
+int idp_cmd_apply(int argc, char **argv);
 int idp_cmd_sync(int argc, char **argv);
 int idp_cmd_logs(int argc, char **argv);
 int idp_cmd_get(int argc, char **argv);

@@ -38,6 +38,7 @@ static const verb verbs[] = {
 	{"down", idp_cmd_down, "stop applications (--purge: and remove their data)"},
 	{"daemon", idp_cmd_daemon, "the local runtime's daemon in the foreground (idp up starts it)"},
 	{"serve", idp_cmd_serve, "the platform server: the daemon with its HTTP API (idp serve --help)"},
+	{"apply", idp_cmd_apply, "run the claim workflow for an ApplicationClaim here, step by step (-f CLAIM.yaml)"},
 	{"token", idp_cmd_token, "API bearer tokens: create NAME, list, delete NAME"},
 	{"cue", idp_cmd_cue, "evaluate CUE (the KubeVela dialect): idp cue eval FILE"},
 	{"examples", cmd_examples, "list the files built into idp: examples, the catalog, service templates"},

@@ -103,6 +103,16 @@ static const char serve_usage[] =
 	"/api, /slack and /oam to the API; --listen adds a direct listener for it. GET\n"
 	"/openapi.json describes every route, /docs shows them. Calls that change something\n"
 	"need a token: idp token create NAME. SIGINT/SIGTERM stop it gracefully.\n";
+static const char apply_usage[] =
+	"usage: idp apply -f CLAIM.yaml [--state DIR] [--wait S]\n"
+	"\n"
+	"Runs the claim workflow for an ApplicationClaim in this process, printing each step:\n"
+	"validate, container (the GitOps repository STATE/gitops/<appContainer>-gitops, made\n"
+	"once), scaffold (the service's source in STATE/repos/<appContainer>, made once),\n"
+	"update-oam (the component added if absent, rendered, committed), sync (the state\n"
+	"directory's daemon runs it; started if none runs), wait (until the service is ready,\n"
+	"--wait seconds at most, 300 by default), notify. A workflow stopped half-way (the\n"
+	"process killed) is resumed by the next apply of the same claim; nothing is made twice.\n";
 static const char token_usage[] =
 	"usage: idp token create NAME | list | delete NAME [--state DIR]\n"
 	"\n"
@@ -114,13 +124,13 @@ typedef struct opts {
 	int listen_port, gateway_port;
 	const char *gateway_arg;
 	const char *listen_arg, *grace_arg, *window_arg;
-	double grace, window;
+	double grace, window, wait;
 	bool purge, dry_run, allow_mass_prune, follow;
 	const char *args[3]; /* the operands; app is args[0] */
 	size_t n_args;
 } opts;
 
-enum { OPT_STATE = 256, OPT_LISTEN, OPT_DOMAIN, OPT_GRACE, OPT_WINDOW, OPT_PURGE, OPT_DRY, OPT_MASS, OPT_GATEWAY };
+enum { OPT_STATE = 256, OPT_LISTEN, OPT_DOMAIN, OPT_GRACE, OPT_WINDOW, OPT_PURGE, OPT_DRY, OPT_MASS, OPT_GATEWAY, OPT_WAIT };
 
 static int bad(const char *verb, const char *usage, const char *fmt, const char *arg)
 {
@@ -161,6 +171,7 @@ static int parse(int argc, char **argv, const char *usage, const char *shortopts
 	static const struct option longopts[] = {{"state", required_argument, NULL, OPT_STATE},
 						 {"listen", required_argument, NULL, OPT_LISTEN},
 						 {"gateway", required_argument, NULL, OPT_GATEWAY},
+						 {"wait", required_argument, NULL, OPT_WAIT},
 						 {"domain", required_argument, NULL, OPT_DOMAIN},
 						 {"grace", required_argument, NULL, OPT_GRACE},
 						 {"stable-window", required_argument, NULL, OPT_WINDOW},
@@ -202,6 +213,12 @@ static int parse(int argc, char **argv, const char *usage, const char *shortopts
 				return bad(argv[0], usage, "unknown option %s", "--gateway");
 			if (!parse_listen(optarg, o->gateway_host, &o->gateway_port))
 				return bad(argv[0], usage, "--gateway %s: want HOST:PORT", optarg);
+			break;
+		case OPT_WAIT:
+			if (strcmp(argv[0], "apply") != 0)
+				return bad(argv[0], usage, "unknown option %s", "--wait");
+			if (!parse_seconds(optarg, &o->wait))
+				return bad(argv[0], usage, "--wait %s: want seconds (> 0)", optarg);
 			break;
 		case OPT_GRACE:
 			o->grace_arg = optarg;
@@ -922,6 +939,83 @@ int idp_cmd_token(int argc, char **argv)
 	}
 	if (store)
 		idp_store_close(store);
+	int code = rc ? fail(&err, rc) : IDP_EXIT_OK;
+	idp_err_clear(&err);
+	idp_arena_free(a);
+	return code;
+}
+
+/* ---------------------------------------------------------------- apply */
+
+static int cli_daemon_call(void *ctx, idp_arena *a, const idp_doc_node *req, idp_doc_node **reply, idp_err *err)
+{
+	return idp_daemon_call(ctx, a, req, NULL, NULL, reply, err);
+}
+
+static void print_step(void *ctx, const idp_store_workflow *w, const char *step, const char *state, const char *msg)
+{
+	(void)ctx;
+	if (strcmp(state, "Running") == 0)
+		return;
+	printf("  %-11s %-9s %s\n", step, state, msg ? msg : "");
+	fflush(stdout);
+	(void)w;
+}
+
+int idp_cmd_apply(int argc, char **argv)
+{
+	opts o;
+	int ex = parse(argc, argv, apply_usage, "f:h", &o);
+	if (ex >= 0)
+		return ex;
+	if (!o.file)
+		return bad(argv[0], apply_usage, "%s", "which claim? (-f CLAIM.yaml)");
+	if (o.app)
+		return bad(argv[0], apply_usage, "unexpected argument \"%s\"", o.app);
+	idp_arena *a = idp_arena_new();
+	idp_err err = IDP_ERR_INIT;
+	idp_store *store = NULL;
+	idp_cmd_inputs in = {0};
+	idp_doc_stream docs;
+	int rc = idp_cmd_inputs_add(&in, o.file, &err);
+	if (rc == 0 && in.len != 1)
+		rc = idp_err_set(&err, IDP_EINPUT, "%s: want one claim file", o.file);
+	if (rc == 0)
+		rc = idp_cmd_input_load(a, &in.items[0], &docs, &err);
+	if (rc == 0 && docs.len != 1)
+		rc = idp_err_set(&err, IDP_EINPUT, "%s: want one claim, found %zu documents", o.file, docs.len);
+	if (rc == 0)
+		rc = state_dir(a, &o, &err);
+	if (rc == 0)
+		rc = idp_store_open(o.state, &store, &err);
+	idp_api_backend daemon = {(void *)o.state, cli_daemon_call};
+	idp_api_workflow_env env = {store, o.state, idp_cmd_gitops_renderer(), &daemon, o.wait, print_step, NULL};
+	int64_t id = 0;
+	bool existing = false;
+	if (rc == 0)
+		rc = idp_api_workflow_start(&env, a, docs.docs[0], "cli", &id, &existing, &err);
+	if (rc == 0) {
+		printf("idp apply %s: workflow %lld%s (state %s)\n", o.file, (long long)id, existing ? ", resumed" : "",
+		       o.state);
+		fflush(stdout);
+	}
+	/* The sync step needs the daemon; it is started before, as up does. */
+	if (rc == 0)
+		rc = idp_daemon_spawn(o.state, daemon_argv(a, &o), 30, &err);
+	while (rc == 0) {
+		int r = idp_api_workflow_advance(&env, id, &err);
+		if (r == IDP_API_WF_DONE)
+			break;
+		if (r == IDP_API_WF_WAIT)
+			usleep(200000);
+		else if (r != IDP_API_WF_MORE)
+			rc = r;
+	}
+	if (rc == 0)
+		printf("workflow %lld succeeded\n", (long long)id);
+	if (store)
+		idp_store_close(store);
+	idp_cmd_inputs_free(&in);
 	int code = rc ? fail(&err, rc) : IDP_EXIT_OK;
 	idp_err_clear(&err);
 	idp_arena_free(a);

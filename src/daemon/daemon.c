@@ -647,6 +647,61 @@ static void restore_apps(ctl *d)
 	malloc_trim(0);
 }
 
+/* adopt: {"app", "repo": a GitOps repository made elsewhere (the claim
+ * workflow's), "base_dir"}: the application is run from the head of that
+ * repository (loaded when new, its repository or base moved when not), then
+ * synced; answered at once with the revision, readiness is watched
+ * through status. Idempotent: a second adopt of the same head changes
+ * nothing. */
+static int op_adopt(ctl *d, int fd, const idp_doc_node *req, idp_err *err)
+{
+	const char *name = req_str(req, "app"), *repo = req_str(req, "repo"), *base = req_str(req, "base_dir");
+	if (!name || !repo || repo[0] != '/' || !base || base[0] != '/')
+		return idp_err_set(err, IDP_EINPUT, "adopt needs app, an absolute repo and an absolute base_dir");
+	struct stat st;
+	if (stat(repo, &st) != 0 || !S_ISDIR(st.st_mode))
+		return idp_err_set(err, IDP_ENOTFOUND, "no repository at %s", repo);
+	app *x = find_app(d, name);
+	if (!x) {
+		x = idp_xcalloc(1, sizeof(*x));
+		x->name = idp_xstrdup(name);
+		x->arena = idp_arena_new();
+		x->next = d->apps;
+		d->apps = x;
+	}
+	bool moved = x->base_dir && strcmp(x->base_dir, base) != 0;
+	if (!x->repo || strcmp(x->repo, repo) != 0) {
+		free(x->repo);
+		x->repo = idp_xstrdup(repo);
+		watch_ref(x);
+	}
+	if (moved)
+		idp_runtime_target_remove(d->target, name, false, NULL);
+	free(x->base_dir);
+	x->base_dir = idp_xstrdup(base);
+	x->dormant = false;
+	idp_store_app rec = {name, repo, NULL, "Progressing", 0};
+	int rc = idp_store_app_put(d->store, &rec, err);
+	idp_arena *a = idp_arena_new();
+	sync_req q = {false, false, true, "workflow"};
+	const char *plan_text;
+	idp_sync_result res;
+	if (rc == 0)
+		rc = sync_app(d, x, a, &q, &plan_text, &res, err);
+	if (rc == 0) {
+		remember_base_dir(d, x);
+		sig_of(x->ref_path, &x->ref_sig);
+		sig_of(x->packed_path, &x->packed_sig);
+		x->next_heal = now_s() + HEAL_EVERY_S;
+		idp_doc_node *m = ok_reply(a);
+		idp_doc_map_set(a, m, "app", idp_doc_new_str(a, name));
+		idp_doc_map_set(a, m, "revision", idp_doc_new_str(a, x->synced));
+		write_line(fd, m);
+	}
+	idp_arena_free(a);
+	return rc;
+}
+
 /* up: {"text": the Application's YAML, "file": its name, "base_dir": where
  * its local: programs are}. */
 static int op_up(ctl *d, int fd, const idp_doc_node *req, idp_err *err)
@@ -1005,8 +1060,12 @@ static idp_doc_node *status_of(ctl *d, idp_arena *a, const char *name)
 			idp_doc_map_set(a, o, "address", idp_doc_new_str(a, st[i].address));
 		if (st[i].port > 0)
 			idp_doc_map_set(a, o, "port", idp_doc_new_int(a, st[i].port));
-		if (strcmp(st[i].local, "process") == 0)
+		if (strcmp(st[i].local, "process") == 0) {
 			idp_doc_map_set(a, o, "replicas", idp_doc_new_int(a, st[i].replicas));
+			/* Replicas that passed their readiness probe (Service/ns/name). */
+			const char *svc = strchr(st[i].object, '/');
+			idp_doc_map_set(a, o, "ready", idp_doc_new_int(a, svc ? idp_gateway_ready_replicas(d->gw, svc + 1) : 0));
+		}
 		idp_doc_seq_push(a, objs, o);
 	}
 	idp_doc_map_set(a, m, "objects", objs);
@@ -1142,7 +1201,7 @@ static int op_simple(ctl *d, int fd, const idp_doc_node *req,
  * must not read as "every application". */
 static int check_request(const idp_doc_node *req, idp_err *err)
 {
-	static const char *const strings[] = {"op", "app", "text", "file", "base_dir"};
+	static const char *const strings[] = {"op", "app", "text", "file", "base_dir", "repo"};
 	static const char *const bools[] = {"purge", "dry_run", "allow_mass_prune", "wait"};
 	for (size_t i = 0; i < sizeof strings / sizeof *strings; i++) {
 		const idp_doc_node *v = idp_doc_map_get(req, strings[i]);
@@ -1183,6 +1242,8 @@ static void handle(ctl *d, int fd, const char *line, size_t len, bool *keep)
 			*keep = rc == 0 && !(wait && !wait->as.b);
 		} else if (strcmp(op, "status") == 0) {
 			rc = op_status(d, fd, req, &err);
+		} else if (strcmp(op, "adopt") == 0) {
+			rc = op_adopt(d, fd, req, &err);
 		} else if (strcmp(op, "sync") == 0) {
 			rc = op_sync(d, fd, req, false, &err);
 		} else if (strcmp(op, "diff") == 0) {
@@ -1203,7 +1264,7 @@ static void handle(ctl *d, int fd, const char *line, size_t len, bool *keep)
 			write_line(fd, ok_reply(a));
 			d->shutdown = true;
 		} else {
-			rc = idp_err_set(&err, IDP_EINPUT, "unknown op \"%s\" (up, status, sync, diff, pause, resume, down, shutdown)",
+			rc = idp_err_set(&err, IDP_EINPUT, "unknown op \"%s\" (up, adopt, status, sync, diff, pause, resume, down, shutdown)",
 					 op);
 		}
 	}
@@ -1385,7 +1446,7 @@ static void write_port_file(ctl *d)
  * /slack and /oam to it. */
 static int start_api(ctl *d, idp_err *err)
 {
-	idp_api_config c = {d->store, d->o->state_dir, 0};
+	idp_api_config c = {d->store, d->o->state_dir, 0, d->o->state_dir, d->o->renderer, 0};
 	idp_api_backend b = {d, api_call};
 	bool direct = d->o->api_port >= 0;
 	const char *host = direct && d->o->api_host ? d->o->api_host : "127.0.0.1";

@@ -30,6 +30,15 @@ static const migration migrations[] = {
 	 " value BLOB NOT NULL, PRIMARY KEY(app, scope, name));"},
 	/* API bearer tokens: only a hash of each is kept. */
 	{2, "api", "CREATE TABLE tokens(name TEXT PRIMARY KEY, hash BLOB NOT NULL, created INTEGER NOT NULL);"},
+	/* The claim workflow: a row per request, a row per step it went through. */
+	{3, "api",
+	 "CREATE TABLE workflows(id INTEGER PRIMARY KEY, kind TEXT NOT NULL, name TEXT NOT NULL, app TEXT NOT NULL,"
+	 " claim TEXT NOT NULL, origin TEXT, state TEXT NOT NULL, step INTEGER NOT NULL, error TEXT,"
+	 " created INTEGER NOT NULL, updated INTEGER NOT NULL);"
+	 "CREATE INDEX workflows_state ON workflows(state, id);"
+	 "CREATE TABLE workflow_steps(workflow INTEGER NOT NULL REFERENCES workflows(id) ON DELETE CASCADE,"
+	 " step INTEGER NOT NULL, name TEXT NOT NULL, state TEXT NOT NULL, started REAL, finished REAL, message TEXT,"
+	 " PRIMARY KEY(workflow, step));"},
 };
 
 int store_schema_version(sqlite3 *db)

@@ -464,6 +464,179 @@ int idp_store_event_list(idp_store *s, idp_arena *a, int64_t after, size_t max, 
 	return rc;
 }
 
+/* ---------------------------------------------------------------- workflows */
+
+static double now_frac(void)
+{
+	struct timespec t;
+	clock_gettime(CLOCK_REALTIME, &t);
+	return (double)t.tv_sec + (double)t.tv_nsec / 1e9;
+}
+
+int idp_store_workflow_add(idp_store *s, const char *kind, const char *name, const char *app, const char *claim,
+			   const char *origin, int64_t *id, idp_err *err)
+{
+	sqlite3_stmt *st;
+	int rc = prepare(s,
+			 "INSERT INTO workflows(kind, name, app, claim, origin, state, step, created, updated) "
+			 "VALUES(?1, ?2, ?3, ?4, ?5, 'Running', 0, ?6, ?6)",
+			 &st, err);
+	if (rc)
+		return rc;
+	bind_text(st, 1, kind);
+	bind_text(st, 2, name);
+	bind_text(st, 3, app);
+	bind_text(st, 4, claim);
+	bind_text(st, 5, origin);
+	sqlite3_bind_int64(st, 6, now_s());
+	rc = run(s, st, err);
+	if (rc == 0)
+		*id = sqlite3_last_insert_rowid(s->db);
+	return rc;
+}
+
+#define WORKFLOW_COLUMNS "id, kind, name, app, claim, origin, state, step, error, created, updated"
+
+static void read_workflow(idp_arena *a, sqlite3_stmt *st, idp_store_workflow *w)
+{
+	memset(w, 0, sizeof(*w));
+	w->id = sqlite3_column_int64(st, 0);
+	w->kind = col_text(a, st, 1);
+	w->name = col_text(a, st, 2);
+	w->app = col_text(a, st, 3);
+	w->claim = col_text(a, st, 4);
+	w->origin = col_text(a, st, 5);
+	w->state = col_text(a, st, 6);
+	w->step = sqlite3_column_int(st, 7);
+	w->error = col_text(a, st, 8);
+	w->created = sqlite3_column_int64(st, 9);
+	w->updated = sqlite3_column_int64(st, 10);
+}
+
+int idp_store_workflow_get(idp_store *s, idp_arena *a, int64_t id, idp_store_workflow *out, idp_err *err)
+{
+	sqlite3_stmt *st;
+	int rc = prepare(s, "SELECT " WORKFLOW_COLUMNS " FROM workflows WHERE id = ?1", &st, err);
+	if (rc)
+		return rc;
+	sqlite3_bind_int64(st, 1, id);
+	int step = sqlite3_step(st);
+	if (step == SQLITE_ROW)
+		read_workflow(a, st, out);
+	else
+		rc = step == SQLITE_DONE ? IDP_ENOTFOUND : store_fail(s, err, "read");
+	sqlite3_finalize(st);
+	if (rc)
+		return rc;
+	rc = prepare(s,
+		     "SELECT step, name, state, message, coalesce(started, 0), coalesce(finished, 0) FROM workflow_steps "
+		     "WHERE workflow = ?1 ORDER BY step",
+		     &st, err);
+	if (rc)
+		return rc;
+	sqlite3_bind_int64(st, 1, id);
+	size_t cap = 0;
+	while ((step = sqlite3_step(st)) == SQLITE_ROW) {
+		out->steps = idp_arena_grow(a, out->steps, out->n_steps, &cap, sizeof(*out->steps));
+		idp_store_step *x = &out->steps[out->n_steps++];
+		x->step = sqlite3_column_int(st, 0);
+		x->name = col_text(a, st, 1);
+		x->state = col_text(a, st, 2);
+		x->message = col_text(a, st, 3);
+		x->started = sqlite3_column_double(st, 4);
+		x->finished = sqlite3_column_double(st, 5);
+	}
+	rc = step == SQLITE_DONE ? 0 : store_fail(s, err, "read");
+	sqlite3_finalize(st);
+	return rc;
+}
+
+int idp_store_workflow_list(idp_store *s, idp_arena *a, const char *state, size_t max, idp_store_workflow **out,
+			    size_t *n, idp_err *err)
+{
+	sqlite3_stmt *st;
+	*out = NULL;
+	*n = 0;
+	int rc = prepare(s,
+			 "SELECT " WORKFLOW_COLUMNS " FROM workflows WHERE ?1 IS NULL OR state = ?1 ORDER BY id DESC LIMIT ?2",
+			 &st, err);
+	if (rc)
+		return rc;
+	bind_text(st, 1, state);
+	sqlite3_bind_int64(st, 2, max ? (int64_t)max : -1);
+	size_t cap = 0;
+	int step;
+	while ((step = sqlite3_step(st)) == SQLITE_ROW) {
+		*out = idp_arena_grow(a, *out, *n, &cap, sizeof(**out));
+		read_workflow(a, st, &(*out)[(*n)++]);
+	}
+	rc = step == SQLITE_DONE ? 0 : store_fail(s, err, "read");
+	sqlite3_finalize(st);
+	return rc;
+}
+
+int idp_store_workflow_find(idp_store *s, const char *kind, const char *name, const char *state, int64_t *id,
+			    idp_err *err)
+{
+	sqlite3_stmt *st;
+	int rc = prepare(s,
+			 "SELECT id FROM workflows WHERE kind = ?1 AND name = ?2 AND (?3 IS NULL OR state = ?3) "
+			 "ORDER BY id DESC LIMIT 1",
+			 &st, err);
+	if (rc)
+		return rc;
+	bind_text(st, 1, kind);
+	bind_text(st, 2, name);
+	bind_text(st, 3, state);
+	int step = sqlite3_step(st);
+	if (step == SQLITE_ROW)
+		*id = sqlite3_column_int64(st, 0);
+	else
+		rc = step == SQLITE_DONE ? IDP_ENOTFOUND : store_fail(s, err, "read");
+	sqlite3_finalize(st);
+	return rc;
+}
+
+int idp_store_workflow_set(idp_store *s, int64_t id, const char *state, int step, const char *error, idp_err *err)
+{
+	sqlite3_stmt *st;
+	int rc = prepare(s,
+			 "UPDATE workflows SET state = ?2, step = ?3, error = coalesce(?4, error), updated = ?5 WHERE id = ?1",
+			 &st, err);
+	if (rc)
+		return rc;
+	sqlite3_bind_int64(st, 1, id);
+	bind_text(st, 2, state);
+	sqlite3_bind_int(st, 3, step);
+	bind_text(st, 4, error);
+	sqlite3_bind_int64(st, 5, now_s());
+	return run(s, st, err);
+}
+
+int idp_store_workflow_step(idp_store *s, int64_t id, int step, const char *name, const char *state,
+			    const char *message, idp_err *err)
+{
+	sqlite3_stmt *st;
+	bool running = strcmp(state, "Running") == 0;
+	int rc = prepare(s,
+			 running ? "INSERT INTO workflow_steps(workflow, step, name, state, started, message) "
+				   "VALUES(?1, ?2, ?3, ?4, ?5, ?6) ON CONFLICT(workflow, step) DO UPDATE SET "
+				   "state = ?4, message = ?6, finished = NULL"
+				 : "INSERT INTO workflow_steps(workflow, step, name, state, started, finished, message) "
+				   "VALUES(?1, ?2, ?3, ?4, ?5, ?5, ?6) ON CONFLICT(workflow, step) DO UPDATE SET "
+				   "state = ?4, finished = ?5, message = ?6",
+			 &st, err);
+	if (rc)
+		return rc;
+	sqlite3_bind_int64(st, 1, id);
+	sqlite3_bind_int(st, 2, step);
+	bind_text(st, 3, name);
+	bind_text(st, 4, state);
+	sqlite3_bind_double(st, 5, now_frac());
+	bind_text(st, 6, message);
+	return run(s, st, err);
+}
+
 /* ---------------------------------------------------------------- tokens */
 
 int idp_store_token_add(idp_store *s, const char *name, const unsigned char *hash, size_t hash_len, idp_err *err)

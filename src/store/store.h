@@ -102,6 +102,45 @@ int idp_store_event_add(idp_store *s, const char *app, const char *object, const
 int idp_store_event_list(idp_store *s, idp_arena *a, int64_t after, size_t max, idp_store_event **out, size_t *n,
 			 idp_err *err);
 
+/* ---------------------------------------------------------------- workflows */
+
+typedef struct idp_store_step {
+	int step;
+	const char *name, *state, *message; /* state: Running, Succeeded, Failed */
+	double started, finished;           /* seconds since the epoch; finished 0: not yet */
+} idp_store_step;
+
+typedef struct idp_store_workflow {
+	int64_t id;
+	const char *kind, *name, *app; /* the claim's kind and name; the application it lands in */
+	const char *claim;             /* the claim, as YAML */
+	const char *origin;            /* who asked: "api", "slack", "cli", ... */
+	const char *state;             /* Running, Succeeded, Failed */
+	int step;                      /* the next step to run */
+	const char *error;
+	int64_t created, updated;
+	idp_store_step *steps;
+	size_t n_steps;
+} idp_store_workflow;
+
+/* A new Running workflow at step 0; *id names it. */
+int idp_store_workflow_add(idp_store *s, const char *kind, const char *name, const char *app, const char *claim,
+			   const char *origin, int64_t *id, idp_err *err);
+/* One workflow with its steps (a); IDP_ENOTFOUND when there is none. */
+int idp_store_workflow_get(idp_store *s, idp_arena *a, int64_t id, idp_store_workflow *out, idp_err *err);
+/* Workflows newest first (state NULL: any), without their steps; at most max (0: all). */
+int idp_store_workflow_list(idp_store *s, idp_arena *a, const char *state, size_t max, idp_store_workflow **out,
+			    size_t *n, idp_err *err);
+/* The newest workflow of kind/name in state (NULL: any): IDP_ENOTFOUND when none. */
+int idp_store_workflow_find(idp_store *s, const char *kind, const char *name, const char *state, int64_t *id,
+			    idp_err *err);
+/* Moves a workflow: its state, next step and error (NULL keeps it). */
+int idp_store_workflow_set(idp_store *s, int64_t id, const char *state, int step, const char *error, idp_err *err);
+/* Records a step: a Running one gets its start, a finished one its end
+ * (the start kept). */
+int idp_store_workflow_step(idp_store *s, int64_t id, int step, const char *name, const char *state,
+			    const char *message, idp_err *err);
+
 /* ---------------------------------------------------------------- tokens */
 
 /* An API token: its name and the hash of its value (the value itself is
