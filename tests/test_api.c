@@ -14,6 +14,9 @@
 #include <string.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
+#include <pthread.h>
+#include <sodium.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "api/api_private.h"
@@ -253,6 +256,10 @@ Test(api, health_ready_metrics_docs_and_an_openapi_document_that_lists_every_rou
 	cr_expect(strstr(body, "no API route"), "%s", body);
 	free(body);
 	cr_expect_eq(http(srv.api_port, "DELETE", "/api/v1/definitions", NULL, NULL, &body), 405);
+	free(body);
+	/* No signing secret: the Slack routes say so. */
+	cr_expect_eq(http(srv.api_port, "POST", "/slack/command", NULL, "command=%2Fmicroservice", &body), 503);
+	cr_expect(strstr(body, "SLACK_SIGNING_SECRET"), "%s", body);
 	free(body);
 }
 
@@ -736,4 +743,369 @@ Test(api, a_server_killed_at_any_step_finishes_the_workflow_once, .timeout = 600
 		free(body);
 		stop_server();
 	}
+}
+
+/* ---------------------------------------------------------------- Slack */
+
+/* Slack's documented example (api.slack.com/authentication/verifying-requests-from-slack). */
+#define SLACK_DOC_SECRET "8f742231b10e8888abcd99yyyzzz85a5"
+#define SLACK_DOC_TS "1531420618"
+#define SLACK_DOC_BODY                                                                                                 \
+	"token=xyzz0WbapA4vBCDEFasx0q6G&team_id=T1DC2JH3J&team_domain=testteamnow&channel_id=G8PSS9T3V&channel_name=foobar" \
+	"&user_id=U2CERLKJA&user_name=roadrunner&command=%2Fwebhook-collect&text=&response_url=https%3A%2F%2Fhooks." \
+	"slack.com%2Fcommands%2FT1DC2JH3J%2F397700885554%2F96rGlfmibIGlgcZRskXaIFfN&trigger_id=398738663015." \
+	"47445629121.803a0bc887a14d10d2c447fce8b6703c"
+#define SLACK_DOC_SIG "v0=a2114d57b48eac39b9ad189dd8316235a7b4a8d21a10bd27519666489c69b503"
+
+Test(api, slack_signatures_as_slack_documents_them)
+{
+	const char *why;
+	size_t len = strlen(SLACK_DOC_BODY);
+	cr_expect_eq(idp_api_slack_verify(SLACK_DOC_SECRET, SLACK_DOC_TS, SLACK_DOC_SIG, SLACK_DOC_BODY, len, 1531420618, &why), 0);
+	/* The window stays: 300 s either way, not 301. */
+	cr_expect_eq(idp_api_slack_verify(SLACK_DOC_SECRET, SLACK_DOC_TS, SLACK_DOC_SIG, SLACK_DOC_BODY, len, 1531420918, &why), 0);
+	cr_expect_eq(idp_api_slack_verify(SLACK_DOC_SECRET, SLACK_DOC_TS, SLACK_DOC_SIG, SLACK_DOC_BODY, len, 1531420919, &why),
+		     IDP_EINPUT);
+	cr_expect(strstr(why, "5 minutes"), "%s", why);
+	cr_expect_eq(idp_api_slack_verify(SLACK_DOC_SECRET, SLACK_DOC_TS, SLACK_DOC_SIG, SLACK_DOC_BODY, len, 1531420317, &why),
+		     IDP_EINPUT);
+	cr_expect_eq(idp_api_slack_verify("another-secret", SLACK_DOC_TS, SLACK_DOC_SIG, SLACK_DOC_BODY, len, 1531420618, &why),
+		     IDP_EINPUT);
+	cr_expect_eq(idp_api_slack_verify(SLACK_DOC_SECRET, SLACK_DOC_TS, SLACK_DOC_SIG, SLACK_DOC_BODY, len - 1, 1531420618, &why),
+		     IDP_EINPUT, "a changed body");
+	cr_expect_eq(idp_api_slack_verify(SLACK_DOC_SECRET, "15314x0618", SLACK_DOC_SIG, SLACK_DOC_BODY, len, 1531420618, &why),
+		     IDP_EINPUT);
+	cr_expect(strstr(why, "not a number"), "%s", why);
+	cr_expect_eq(idp_api_slack_verify(SLACK_DOC_SECRET, NULL, SLACK_DOC_SIG, SLACK_DOC_BODY, len, 1531420618, &why), IDP_EINPUT);
+	cr_expect_eq(idp_api_slack_verify(SLACK_DOC_SECRET, SLACK_DOC_TS, NULL, SLACK_DOC_BODY, len, 1531420618, &why), IDP_EINPUT);
+	cr_expect_eq(idp_api_slack_verify(SLACK_DOC_SECRET, SLACK_DOC_TS, "v0=a2", SLACK_DOC_BODY, len, 1531420618, &why),
+		     IDP_EINPUT);
+	idp_arena *a = idp_arena_new();
+	cr_expect_str_eq(idp_api_form_get(a, SLACK_DOC_BODY, len, "command"), "/webhook-collect");
+	cr_expect_str_eq(idp_api_form_get(a, SLACK_DOC_BODY, len, "text"), "");
+	cr_expect_null(idp_api_form_get(a, SLACK_DOC_BODY, len, "nosuch"));
+	cr_expect_str_eq(idp_api_form_get(a, "text=a+b%21&x=1", 15, "text"), "a b!");
+	idp_arena_free(a);
+}
+
+/* The reference's parser rules as a table, corrected where the original
+ * was wrong (marked). Columns: text, name, language, framework, database,
+ * cache, namespace, realtime, container (NULL: the default). */
+static const struct {
+	const char *text, *name, *lang, *fw, *db, *cache, *ns, *rt, *app;
+} parser_cases[] = {
+	{"create order-service", "order-service", "python", "fastapi", "none", "none", "default", NULL, NULL},
+	{"create order-service python with database with redis", "order-service", "python", "fastapi", "postgres", "redis",
+	 "default", NULL, NULL},
+	{"create payments java with database", "payments", "java", "springboot", "postgres", "none", "default", NULL, NULL},
+	{"create api springboot", "api", "java", "springboot", "none", "none", "default", NULL, NULL},
+	{"create billing fastapi with db", "billing", "python", "fastapi", "postgres", "none", "default", NULL, NULL},
+	{"create users postgresql", "users", "python", "fastapi", "postgres", "none", "default", NULL, NULL},
+	{"create users postgres redis", "users", "python", "fastapi", "postgres", "redis", "default", NULL, NULL},
+	{"create cart with cache", "cart", "python", "fastapi", "none", "redis", "default", NULL, NULL},
+	{"create cart without database without cache", "cart", "python", "fastapi", "none", "none", "default", NULL, NULL},
+	{"create cart no-database no-cache", "cart", "python", "fastapi", "none", "none", "default", NULL, NULL},
+	{"create cart with database without db", "cart", "python", "fastapi", "none", "none", "default", NULL, NULL},
+	{"create inventory in namespace shop", "inventory", "python", "fastapi", "none", "none", "shop", NULL, NULL},
+	{"create inventory ns shop", "inventory", "python", "fastapi", "none", "none", "shop", NULL, NULL},
+	{"create called inventory", "inventory", "python", "fastapi", "none", "none", "default", NULL, NULL},
+	{"create microservice inventory go", "inventory", "go", "gin", "none", "none", "default", NULL, NULL},
+	/* corrected: nodejs, go and c are languages (the original made them python) */
+	{"create web nodejs", "web", "nodejs", "express", "none", "none", "default", NULL, NULL},
+	{"create web express with redis", "web", "nodejs", "express", "none", "redis", "default", NULL, NULL},
+	{"create web golang", "web", "go", "gin", "none", "none", "default", NULL, NULL},
+	{"create sensor c", "sensor", "c", "idp-sdk", "none", "none", "default", NULL, NULL},
+	{"create sensor-c c with redis", "sensor-c", "c", "idp-sdk", "none", "redis", "default", NULL, NULL},
+	/* corrected: "realtime NAME" names the platform, not the service */
+	{"create vitals realtime health-streaming", "vitals", "python", "fastapi", "none", "none", "default",
+	 "health-streaming", NULL},
+	{"create vitals streaming hs1 python", "vitals", "python", "fastapi", "none", "none", "default", "hs1", NULL},
+	/* corrected: iot is a flag (the original named the platform "true") */
+	{"create vitals iot true", "vitals", "python", "fastapi", "none", "none", "default", "vitals-realtime", NULL},
+	{"create vitals iot", "vitals", "python", "fastapi", "none", "none", "default", "vitals-realtime", NULL},
+	{"create ledger app finance repo finance2", "ledger", "python", "fastapi", "none", "none", "default", NULL,
+	 "finance2"},
+	{"create Ledger Python WITH DATABASE", "ledger", "python", "fastapi", "postgres", "none", "default", NULL, NULL},
+	{"create ledger description \"keeps the books\" c", "ledger", "c", "idp-sdk", "none", "none", "default", NULL, NULL},
+};
+
+Test(api, the_microservice_text_parser_table)
+{
+	idp_arena *a = idp_arena_new();
+	for (size_t i = 0; i < sizeof parser_cases / sizeof *parser_cases; i++) {
+		idp_api_service_request r;
+		idp_err err = IDP_ERR_INIT;
+		int rc = idp_api_parse_service(a, parser_cases[i].text, &r, &err);
+		cr_assert_eq(rc, 0, "%s: %s", parser_cases[i].text, tu_errstr(&err));
+#define FIELD(f, want)                                                                                                 \
+	cr_expect((want) ? (r.f && strcmp(r.f, (want)) == 0) : r.f == NULL, "%s: " #f " is %s, want %s",              \
+		  parser_cases[i].text, r.f ? r.f : "(null)", (want) ? (want) : "(null)")
+		FIELD(name, parser_cases[i].name);
+		FIELD(language, parser_cases[i].lang);
+		FIELD(framework, parser_cases[i].fw);
+		FIELD(database, parser_cases[i].db);
+		FIELD(cache, parser_cases[i].cache);
+		FIELD(ns, parser_cases[i].ns);
+		FIELD(realtime, parser_cases[i].rt);
+		FIELD(app_container, parser_cases[i].app);
+#undef FIELD
+	}
+	/* No name: said, not guessed (the original took "realtime" as one). */
+	static const char *const nameless[] = {"create", "create realtime health-streaming", "create python with database",
+					       "create with redis", ""};
+	for (size_t i = 0; i < sizeof nameless / sizeof *nameless; i++) {
+		idp_api_service_request r;
+		idp_err err = IDP_ERR_INIT;
+		cr_expect_eq(idp_api_parse_service(a, nameless[i], &r, &err), IDP_EINPUT, "\"%s\" gave %s", nameless[i],
+			     r.name ? r.name : "?");
+		cr_expect(err.msg && strstr(err.msg, "which name"), "%s", tu_errstr(&err));
+		idp_err_clear(&err);
+	}
+	idp_api_service_request r;
+	idp_err err = IDP_ERR_INIT;
+	cr_expect_eq(idp_api_parse_service(a, "create a-name-that-is-much-longer-than-thirty-nine-characters", &r, &err),
+		     IDP_EINPUT);
+	idp_err_clear(&err);
+	idp_arena_free(a);
+}
+
+/* A local stand-in for Slack's incoming webhook: every body it receives,
+ * one a line, in order. */
+typedef struct receiver {
+	int fd, port;
+	pthread_t thread;
+	pthread_mutex_t mu;
+	idp_buf got;
+	volatile bool stop;
+} receiver;
+
+static void *receive(void *arg)
+{
+	receiver *rv = arg;
+	while (!rv->stop) {
+		struct pollfd p = {rv->fd, POLLIN, 0};
+		if (poll(&p, 1, 100) <= 0)
+			continue;
+		int c = accept(rv->fd, NULL, NULL);
+		if (c < 0)
+			continue;
+		idp_buf in = IDP_BUF_INIT;
+		char chunk[4096];
+		ssize_t r;
+		size_t need = 0;
+		const char *head_end = NULL;
+		struct timeval tv = {5, 0};
+		setsockopt(c, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof tv);
+		while ((r = read(c, chunk, sizeof chunk)) > 0) {
+			idp_buf_append(&in, chunk, (size_t)r);
+			head_end = strstr(idp_buf_cstr(&in), "\r\n\r\n");
+			if (head_end) {
+				const char *cl = strcasestr(in.ptr, "content-length:");
+				need = (size_t)(head_end + 4 - in.ptr) + (cl ? strtoul(cl + 15, NULL, 10) : 0);
+				if (in.len >= need)
+					break;
+			}
+		}
+		if (head_end) {
+			pthread_mutex_lock(&rv->mu);
+			idp_buf_append(&rv->got, head_end + 4, in.len - (size_t)(head_end + 4 - in.ptr));
+			idp_buf_putc(&rv->got, '\n');
+			pthread_mutex_unlock(&rv->mu);
+		}
+		const char *ok = "HTTP/1.1 200 OK\r\nContent-Length: 2\r\nConnection: close\r\n\r\nok";
+		if (write(c, ok, strlen(ok)) < 0)
+			(void)0;
+		close(c);
+		idp_buf_free(&in);
+	}
+	return NULL;
+}
+
+static void receiver_start(receiver *rv)
+{
+	memset(rv, 0, sizeof(*rv));
+	rv->fd = socket(AF_INET, SOCK_STREAM, 0);
+	struct sockaddr_in sa = {.sin_family = AF_INET};
+	inet_pton(AF_INET, "127.0.0.1", &sa.sin_addr);
+	cr_assert_eq(bind(rv->fd, (struct sockaddr *)&sa, sizeof sa), 0);
+	socklen_t len = sizeof sa;
+	getsockname(rv->fd, (struct sockaddr *)&sa, &len);
+	rv->port = ntohs(sa.sin_port);
+	listen(rv->fd, 16);
+	pthread_mutex_init(&rv->mu, NULL);
+	pthread_create(&rv->thread, NULL, receive, rv);
+}
+
+static char *receiver_stop(receiver *rv)
+{
+	rv->stop = true;
+	pthread_join(rv->thread, NULL);
+	close(rv->fd);
+	pthread_mutex_destroy(&rv->mu);
+	return idp_buf_detach(&rv->got);
+}
+
+#define TEST_SLACK_SECRET "test-signing-secret"
+
+/* POST a signed Slack request; ts_skew moves the timestamp, sig (when
+ * given) replaces the signature. */
+static int slack_post(const char *path, const char *body, long ts_skew, const char *sig, char **out)
+{
+	char ts[32], mac_hex[65], headers[512];
+	snprintf(ts, sizeof ts, "%ld", (long)time(NULL) + ts_skew);
+	crypto_auth_hmacsha256_state st;
+	unsigned char mac[32];
+	crypto_auth_hmacsha256_init(&st, (const unsigned char *)TEST_SLACK_SECRET, strlen(TEST_SLACK_SECRET));
+	crypto_auth_hmacsha256_update(&st, (const unsigned char *)"v0:", 3);
+	crypto_auth_hmacsha256_update(&st, (const unsigned char *)ts, strlen(ts));
+	crypto_auth_hmacsha256_update(&st, (const unsigned char *)":", 1);
+	crypto_auth_hmacsha256_update(&st, (const unsigned char *)body, strlen(body));
+	crypto_auth_hmacsha256_final(&st, mac);
+	sodium_bin2hex(mac_hex, sizeof mac_hex, mac, sizeof mac);
+	snprintf(headers, sizeof headers, "X-Slack-Request-Timestamp: %s\r\nX-Slack-Signature: %s%s\r\n", ts,
+		 sig ? "" : "v0=", sig ? sig : mac_hex);
+	return http(srv.api_port, "POST", path, headers, body, out);
+}
+
+static bool debian_fastapi(void)
+{
+	char *argv[] = {"/usr/bin/python3", "-c", "import fastapi, uvicorn", NULL};
+	char *out = NULL, *err = NULL;
+	int st = idp_fixture_run(argv, NULL, &out, &err);
+	free(out);
+	free(err);
+	return st == 0;
+}
+
+Test(api, slack_commands_are_signed_and_a_service_asked_for_in_slack_runs, .timeout = 400, .fini = stop_server)
+{
+	receiver rv;
+	receiver_start(&rv);
+	char hook[128];
+	snprintf(hook, sizeof hook, "http://127.0.0.1:%d/hook", rv.port);
+	setenv("SLACK_SIGNING_SECRET", TEST_SLACK_SECRET, 1);
+	setenv("SLACK_WEBHOOK_URL", hook, 1);
+	/* The scaffold's LocalRun runs python3 -m uvicorn: Debian's. */
+	char *path = strdup(getenv("PATH") ? getenv("PATH") : "/usr/bin:/bin");
+	setenv("PATH", "/usr/bin:/bin:/usr/sbin:/sbin", 1);
+	start_server();
+	setenv("PATH", path, 1);
+	free(path);
+	unsetenv("SLACK_SIGNING_SECRET");
+	unsetenv("SLACK_WEBHOOK_URL");
+
+	char *body;
+	const char *help = "command=%2Fmicroservice&text=help&user_name=ann";
+	cr_expect_eq(http(srv.api_port, "POST", "/slack/command", NULL, help, &body), 401, "missing headers: %s", body);
+	free(body);
+	cr_expect_eq(slack_post("/slack/command", help, 0, "v0=00000000", &body), 401, "%s", body);
+	free(body);
+	cr_expect_eq(slack_post("/slack/command", help, -400, NULL, &body), 401, "stale: %s", body);
+	cr_expect(strstr(body, "5 minutes"), "%s", body);
+	free(body);
+	cr_expect_eq(http(srv.api_port, "POST", "/slack/command",
+			  "X-Slack-Request-Timestamp: soon\r\nX-Slack-Signature: v0=00\r\n", help, &body),
+		     401);
+	cr_expect(strstr(body, "not a number"), "%s", body);
+	free(body);
+	/* Signed: every command's help, and unknown ones. */
+	static const char *const helps[][2] = {{"%2Fmicroservice", "Microservice Management"},
+					       {"%2Fservice", "Microservice Management"},
+					       {"%2Fappcontainer", "AppContainer Management"},
+					       {"%2Fapp-cont", "AppContainer Management"},
+					       {"%2Fvcluster", "VCluster Management"}};
+	for (size_t i = 0; i < 5; i++) {
+		char form[128];
+		snprintf(form, sizeof form, "command=%s&text=", helps[i][0]);
+		cr_expect_eq(slack_post("/slack/command", form, 0, NULL, &body), 200);
+		cr_expect(strstr(body, helps[i][1]) && strstr(body, "\"blocks\""), "%s: %s", helps[i][0], body);
+		free(body);
+	}
+	cr_expect_eq(slack_post("/slack/command", "command=%2Fdeploy&text=x", 0, NULL, &body), 200);
+	cr_expect(strstr(body, "❌ Unknown command: /deploy") && strstr(body, "ephemeral"), "%s", body);
+	free(body);
+	cr_expect_eq(slack_post("/slack/command", "command=%2Fmicroservice&text=create+x+java", 0, NULL, &body), 200);
+	cr_expect(strstr(body, "❌") && strstr(body, "no scaffold template for language java"), "%s", body);
+	free(body);
+	cr_expect_eq(slack_post("/slack/command", "command=%2Fmicroservice&text=status+nosuch", 0, NULL, &body), 200);
+	cr_expect(strstr(body, "❌ no microservice nosuch"), "%s", body);
+	free(body);
+	/* Events: the URL check, other events, bad JSON. */
+	cr_expect_eq(slack_post("/slack/events", "{\"type\":\"url_verification\",\"challenge\":\"c-123\"}", 0, NULL, &body),
+		     200);
+	cr_expect_str_eq(body, "{\"challenge\":\"c-123\"}\n");
+	free(body);
+	cr_expect_eq(slack_post("/slack/events", "{\"type\":\"event_callback\"}", 0, NULL, &body), 200);
+	free(body);
+	cr_expect_eq(slack_post("/slack/events", "{not json", 0, NULL, &body), 400);
+	cr_expect(strstr(body, "Invalid JSON payload"), "%s", body);
+	free(body);
+
+	if (!debian_fastapi() || !idp_fixture_have_program("redis-server") ||
+	    !idp_fixture_have_program("/usr/lib/postgresql/15/bin/postgres")) {
+		free(receiver_stop(&rv));
+		cr_skip_test("Debian's python3-fastapi/uvicorn, redis-server or PostgreSQL 15 is not installed");
+	}
+	chmod(srv.dir, 0711); /* PostgreSQL runs as nobody when the tests run as root */
+	/* The seed's Use Case 1, from Slack. */
+	cr_assert_eq(slack_post("/slack/command",
+				"command=%2Fmicroservice&text=create+order-service+python+with+database+with+redis"
+				"&user_name=ann&channel_id=C1",
+				0, NULL, &body),
+		     200);
+	cr_expect(strstr(body, "in_channel") && strstr(body, "🚀 Microservice `order-service` creation started") &&
+			  strstr(body, "*Database:*\\npostgres") && strstr(body, "*Cache:*\\nredis"),
+		  "%s", body);
+	free(body);
+	char *wf = NULL;
+	for (double until = tu_now() + 240; tu_now() < until; usleep(200000)) {
+		free(wf);
+		http(srv.api_port, "GET", "/api/v1/claims/order-service", NULL, NULL, &wf);
+		if (strstr(wf, "\"state\":\"Succeeded\",\"step\":\"done\"") || strstr(wf, "\"state\":\"Failed\""))
+			break;
+	}
+	cr_expect(strstr(wf, "\"state\":\"Succeeded\",\"step\":\"done\""), "%s", wf);
+	free(wf);
+	/* The GitOps repository has the component; it answers through the gateway. */
+	char oam[4400];
+	snprintf(oam, sizeof oam, "%s/gitops/health-service-idp-gitops/oam/applications/application.yaml", srv.state);
+	char *text = idp_fixture_read_file(oam, NULL);
+	cr_expect(text && strstr(text, "- name: order-service"), "%s", text);
+	free(text);
+	int fd = socket(AF_INET, SOCK_STREAM, 0);
+	struct sockaddr_in sa = {.sin_family = AF_INET, .sin_port = htons((unsigned short)srv.gw_port)};
+	inet_pton(AF_INET, "127.0.0.1", &sa.sin_addr);
+	cr_assert_eq(connect(fd, (struct sockaddr *)&sa, sizeof sa), 0);
+	const char *req = "GET /health HTTP/1.1\r\nHost: order-service.default.localhost\r\nConnection: close\r\n\r\n";
+	cr_assert(write(fd, req, strlen(req)) > 0);
+	char buf[4096] = "";
+	size_t got = 0;
+	ssize_t r;
+	while (got < sizeof buf - 1 && (r = read(fd, buf + got, sizeof buf - 1 - got)) > 0)
+		got += (size_t)r;
+	close(fd);
+	cr_expect(strncmp(buf, "HTTP/1.1 200", 12) == 0 && strstr(buf, "order-service"), "%s", buf);
+	/* list and status in Slack. */
+	cr_expect_eq(slack_post("/slack/command", "command=%2Fmicroservice&text=list", 0, NULL, &body), 200);
+	cr_expect(strstr(body, "✅ `order-service` in `health-service-idp`: Succeeded"), "%s", body);
+	free(body);
+	cr_expect_eq(slack_post("/slack/command", "command=%2Fservice&text=status+order-service", 0, NULL, &body), 200);
+	cr_expect(strstr(body, "*Health:*\\nHealthy") && strstr(body, "✅ update-oam"), "%s", body);
+	free(body);
+	/* Slack heard start, progress and success, in that order. */
+	usleep(500000);
+	char *heard = receiver_stop(&rv);
+	const char *start = strstr(heard, "🚀 Microservice `order-service` creation started");
+	const char *progress = strstr(heard, "⚡ `order-service`: scaffold done");
+	const char *success = strstr(heard, "✅ Microservice `order-service` is ready");
+	cr_expect(start && progress && success && start < progress && progress < success, "%s", heard);
+	cr_expect(strstr(heard, "\"username\":\"Platform Bot\""), "%s", heard);
+	free(heard);
+	/* delete: the component goes (committed, synced, pruned). */
+	cr_expect_eq(slack_post("/slack/command", "command=%2Fmicroservice&text=delete+order-service", 0, NULL, &body), 200);
+	cr_expect(strstr(body, "removed from `health-service-idp`"), "%s", body);
+	free(body);
+	text = idp_fixture_read_file(oam, NULL);
+	cr_expect(text && !strstr(text, "order-service"), "%s", text);
+	free(text);
 }

@@ -43,6 +43,8 @@ typedef struct idp_api_config {
 	const char *state_dir;                /* the claim workflow's repositories (see below) */
 	const idp_gitops_renderer *renderer;  /* the claim workflow's commits */
 	double wait_timeout_s;                /* the claim workflow's wait step (300) */
+	const char *slack_signing_secret;     /* NULL: the Slack routes answer 503 */
+	const char *slack_webhook_url;        /* progress messages of Slack's requests; NULL: none sent */
 } idp_api_config;
 
 typedef struct idp_api idp_api;
@@ -107,6 +109,45 @@ int idp_api_workflow_advance(const idp_api_workflow_env *env, int64_t id, idp_er
 
 /* A workflow with its steps, timings and errors, as JSON-ready nodes (a). */
 idp_doc_node *idp_api_workflow_doc(idp_arena *a, const idp_store_workflow *w);
+
+/* ---------------------------------------------------------------- Slack */
+
+/* Slack's request signature: v0= + hex HMAC-SHA256(secret, "v0:" + timestamp
+ * + ":" + body), compared in constant time, the timestamp within 300 s of
+ * now. 0, or IDP_EINPUT with *why (a static string). */
+int idp_api_slack_verify(const char *secret, const char *timestamp, const char *signature, const char *body,
+			 size_t len, int64_t now, const char **why);
+
+/* A field of an application/x-www-form-urlencoded body, decoded (a), or NULL. */
+const char *idp_api_form_get(idp_arena *a, const char *body, size_t len, const char *name);
+
+/* What `/microservice create ...` asks for. Strings live in the arena. */
+typedef struct idp_api_service_request {
+	const char *name, *ns, *language, *framework, *database, *cache;
+	const char *realtime;      /* a realtime platform's name, or NULL */
+	const char *app_container; /* NULL: the default (health-service-idp) */
+	const char *description;
+	bool iot;
+} idp_api_service_request;
+
+/* Parses the text of `/microservice create` (the reference's §6.4 rules,
+ * without its defects: nodejs, go and c are languages, a standalone "c" too;
+ * "realtime NAME" names the platform, not the service; "iot" is a flag).
+ * IDP_EINPUT when no name is found. */
+int idp_api_parse_service(idp_arena *a, const char *text, idp_api_service_request *out, idp_err *err);
+/* The ApplicationClaim (api-driven) a request stands for (a). */
+idp_doc_node *idp_api_service_claim(idp_arena *a, const idp_api_service_request *r);
+
+/* Slack incoming-webhook deliveries on a thread of their own (libcurl), in
+ * order, each tried 4 times (0.5, 1, 2 s apart); the caller never waits. */
+typedef struct idp_api_notifier idp_api_notifier;
+idp_api_notifier *idp_api_notifier_new(const char *url);
+/* Queues a JSON body (copied); at most 1,000 wait, the oldest dropped. */
+void idp_api_notifier_send(idp_api_notifier *n, const char *json);
+/* Delivered, and failed or dropped, so far. */
+void idp_api_notifier_counts(idp_api_notifier *n, unsigned long *delivered, unsigned long *failed);
+/* Delivers what is queued, then stops. NULL is fine. */
+void idp_api_notifier_free(idp_api_notifier *n);
 
 /* ---------------------------------------------------------------- tokens */
 

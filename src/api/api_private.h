@@ -20,6 +20,7 @@ typedef struct api_req {
 	size_t body_len;
 	const char *content_type; /* "" when none */
 	const char *user;         /* the token's name, or NULL */
+	const char *slack_timestamp, *slack_signature; /* X-Slack-Request-Timestamp, X-Slack-Signature, or NULL */
 	const idp_api_backend *backend;
 	const idp_api_config *cfg;
 } api_req;
@@ -61,6 +62,10 @@ int api_json(api_res *r, int status, const idp_doc_node *node);
 const idp_api_workflow_env *api_workflow_env(idp_api *api);
 /* Wakes the workflow driver at the next turn (a workflow was started). */
 void api_workflows_kick(idp_api *api);
+
+/* POST /slack/command and /slack/events (slack.c). */
+int api_slack_command(api_req *q, api_res *r);
+int api_slack_events(api_req *q, api_res *r);
 
 /* A query parameter's value (a), or NULL. */
 const char *api_query(api_req *q, const char *name);

@@ -543,6 +543,14 @@ const api_route api_routes[] = {
 	 list_workflows, "state:string:Running, Succeeded or Failed"},
 	{"GET", "/api/v1/workflows/{id}", false, "claims", "A workflow: its steps, their timings and errors", NULL,
 	 "Workflow", 200, get_workflow, NULL},
+	{"POST", "/slack/command", false, "slack",
+	 "Slack slash commands (/microservice, /service, /appcontainer, /app-cont, /vcluster: create, help, list, "
+	 "status NAME, delete NAME); form-encoded, signed by Slack (X-Slack-Signature, X-Slack-Request-Timestamp); "
+	 "answers in Block Kit",
+	 "SlackCommand", "SlackMessage", 200, api_slack_command, NULL},
+	{"POST", "/slack/events", false, "slack",
+	 "Slack's Events API: url_verification answered with its challenge; signed like commands", "SlackEvent",
+	 "SlackEventAnswer", 200, api_slack_events, NULL},
 	{"GET", "/api/v1/events", false, "events",
 	 "Sync, health and application events as Server-Sent Events; replay after Last-Event-ID (or ?after=)", NULL,
 	 "EventStream", 200, NULL, "after:integer:replay events after this id;app:string:only this application's events"},

@@ -90,6 +90,16 @@ static const char schemas_json[] =
 	"\"finished\":{\"type\":\"number\"},\"seconds\":{\"type\":\"number\"},\"message\":{\"type\":\"string\"}}}}}},"
 	"\"WorkflowList\":{\"type\":\"object\",\"properties\":{\"items\":{\"type\":\"array\","
 	"\"items\":{\"$ref\":\"#/components/schemas/Workflow\"}}}},"
+	"\"SlackCommand\":{\"type\":\"object\",\"description\":\"application/x-www-form-urlencoded as Slack sends it\","
+	"\"properties\":{\"command\":{\"type\":\"string\"},\"text\":{\"type\":\"string\"},"
+	"\"user_name\":{\"type\":\"string\"},\"channel_id\":{\"type\":\"string\"}}},"
+	"\"SlackMessage\":{\"type\":\"object\",\"properties\":{\"response_type\":{\"type\":\"string\","
+	"\"enum\":[\"in_channel\",\"ephemeral\"]},\"text\":{\"type\":\"string\"},"
+	"\"blocks\":{\"type\":\"array\",\"items\":{\"type\":\"object\"}}}},"
+	"\"SlackEvent\":{\"type\":\"object\",\"properties\":{\"type\":{\"type\":\"string\"},"
+	"\"challenge\":{\"type\":\"string\"}}},"
+	"\"SlackEventAnswer\":{\"type\":\"object\",\"properties\":{\"challenge\":{\"type\":\"string\"},"
+	"\"status\":{\"type\":\"string\"}}},"
 	"\"Ready\":{\"type\":\"object\",\"properties\":{\"ready\":{\"type\":\"boolean\"},\"reason\":{\"type\":\"string\"}}}"
 	"}";
 
@@ -199,8 +209,12 @@ static idp_doc_node *operation(idp_arena *a, const api_route *r)
 	if (params->as.seq.len)
 		idp_doc_map_set(a, op, "parameters", params);
 	if (r->request) {
-		idp_doc_node *body = idp_doc_new_map(a), *c = content(a, "application/json", r->request);
-		idp_doc_map_set(a, c, "application/yaml", idp_doc_map_get(content(a, "application/yaml", r->request), "application/yaml"));
+		bool form = strcmp(r->request, "SlackCommand") == 0;
+		idp_doc_node *body = idp_doc_new_map(a),
+			     *c = content(a, form ? "application/x-www-form-urlencoded" : "application/json", r->request);
+		if (!form && strcmp(r->request, "SlackEvent") != 0)
+			idp_doc_map_set(a, c, "application/yaml",
+					idp_doc_map_get(content(a, "application/yaml", r->request), "application/yaml"));
 		idp_doc_map_set(a, body, "required", idp_doc_new_bool(a, strcmp(r->request, "SyncRequest") != 0));
 		idp_doc_map_set(a, body, "content", c);
 		idp_doc_map_set(a, op, "requestBody", body);
@@ -216,7 +230,7 @@ static idp_doc_node *operation(idp_arena *a, const api_route *r)
 	if (r->ok == 201)
 		idp_doc_map_set(a, res, "200", response(a, "updated (it existed)", content(a, "application/json", r->response)));
 	idp_doc_map_set(a, res, "400", ref(a, "responses", "BadInput"));
-	if (r->mutating)
+	if (r->mutating || strncmp(r->pattern, "/slack/", 7) == 0)
 		idp_doc_map_set(a, res, "401", ref(a, "responses", "Unauthenticated"));
 	if (strchr(r->pattern, '{'))
 		idp_doc_map_set(a, res, "404", ref(a, "responses", "NotFound"));
@@ -294,7 +308,8 @@ idp_doc_node *idp_api_openapi(idp_arena *a)
 	idp_doc_map_set(a, comps, "responses", responses);
 	idp_doc_map_set(a, doc, "components", comps);
 	idp_doc_node *tags = idp_doc_new_seq(a);
-	static const char *const tag_names[] = {"applications", "claims", "sync", "render", "definitions", "events", "server"};
+	static const char *const tag_names[] = {"applications", "claims", "sync", "render", "definitions", "events",
+						"slack", "server"};
 	for (size_t i = 0; i < sizeof tag_names / sizeof *tag_names; i++) {
 		idp_doc_node *t = idp_doc_new_map(a);
 		idp_doc_map_set(a, t, "name", str(a, tag_names[i]));

@@ -7,6 +7,7 @@
 #include <arpa/inet.h>
 #include <errno.h>
 #include <h2o.h>
+#include <sodium.h>
 #include <h2o/http1.h>
 #include <h2o/websocket.h>
 #include <math.h>
@@ -42,6 +43,7 @@ typedef struct api_handler_t {
 struct idp_api {
 	idp_api_config cfg;
 	char *base_dir;
+	char *slack_secret;
 	idp_api_backend backend;
 	h2o_globalconf_t conf;
 	h2o_context_t ctx;
@@ -60,6 +62,7 @@ struct idp_api {
 	h2o_linklist_t sockets; /* open event WebSockets (wsock) */
 	size_t n_sockets;
 	idp_api_workflow_env wf;
+	idp_api_notifier *notifier; /* Slack's incoming webhook, or NULL */
 	double next_drive; /* when running workflows are looked at next */
 	bool stopping;
 };
@@ -583,6 +586,21 @@ static void serve_metrics(idp_api *api, api_res *r)
 	idp_buf_printf(b, "# HELP idp_applications Applications in the store.\n# TYPE idp_applications gauge\n"
 			  "idp_applications %zu\n",
 		       n);
+	idp_buf_puts(b, "# HELP idp_workflows Claim workflows, by state.\n# TYPE idp_workflows gauge\n");
+	static const char *const states[] = {"Running", "Succeeded", "Failed"};
+	for (size_t i = 0; i < 3; i++) {
+		idp_store_workflow *ws;
+		size_t nw = 0;
+		idp_store_workflow_list(api->cfg.store, a, states[i], 0, &ws, &nw, &err);
+		idp_err_clear(&err);
+		idp_buf_printf(b, "idp_workflows{state=\"%s\"} %zu\n", states[i], nw);
+	}
+	unsigned long delivered, undelivered;
+	idp_api_notifier_counts(api->notifier, &delivered, &undelivered);
+	idp_buf_printf(b, "# HELP idp_slack_deliveries_total Messages posted to Slack's incoming webhook, by result.\n"
+			  "# TYPE idp_slack_deliveries_total counter\nidp_slack_deliveries_total{result=\"delivered\"} %lu\n"
+			  "idp_slack_deliveries_total{result=\"failed\"} %lu\n",
+		       delivered, undelivered);
 	idp_arena_free(a);
 }
 
@@ -677,10 +695,52 @@ static void enqueue(idp_api *api, h2o_req_t *req, const api_req *q, size_t route
 	w->q.query = keep_str(w->a, q->query);
 	w->q.content_type = keep_str(w->a, q->content_type);
 	w->q.user = keep_str(w->a, q->user);
+	w->q.slack_timestamp = keep_str(w->a, q->slack_timestamp);
+	w->q.slack_signature = keep_str(w->a, q->slack_signature);
 	for (int i = 0; i < 2; i++)
 		w->q.params[i] = keep_str(w->a, q->params[i]);
 	w->q.body = idp_arena_strndup(w->a, q->body, q->body_len);
 	h2o_linklist_insert(&api->queue, &w->link);
+}
+
+/* What Slack hears of the workflows it asked for: start, progress per
+ * step, success or failure, as the original's notifications (attachments
+ * from "Platform Bot", colour by kind). */
+static void on_progress(void *ctx, const idp_store_workflow *w, const char *step, const char *state, const char *msg)
+{
+	idp_api *api = ctx;
+	if (!api->notifier || !w->origin || strcmp(w->origin, "slack") != 0)
+		return;
+	idp_arena *a = idp_arena_new();
+	const char *text = NULL, *color = "warning";
+	if (strcmp(state, "Running") == 0 && strcmp(step, "validate") == 0) {
+		text = idp_arena_printf(a, "🚀 Microservice `%s` creation started (workflow %lld)", w->name, (long long)w->id);
+		color = "good";
+	} else if (strcmp(state, "Failed") == 0) {
+		text = idp_arena_printf(a, "❌ Microservice `%s` failed at %s: %s", w->name, step, msg ? msg : "");
+		color = "danger";
+	} else if (strcmp(state, "Succeeded") == 0 && strcmp(step, "notify") == 0) {
+		text = idp_arena_printf(a, "✅ Microservice `%s` is ready in `%s`", w->name, w->app);
+		color = "good";
+	} else if (strcmp(state, "Succeeded") == 0) {
+		text = idp_arena_printf(a, "⚡ `%s`: %s done%s%s", w->name, step, msg ? ": " : "", msg ? msg : "");
+	}
+	if (text) {
+		idp_doc_node *m = idp_doc_new_map(a), *atts = idp_doc_new_seq(a), *att = idp_doc_new_map(a);
+		idp_doc_map_set(a, m, "username", idp_doc_new_str(a, "Platform Bot"));
+		idp_doc_map_set(a, m, "text", idp_doc_new_str(a, text));
+		idp_doc_map_set(a, att, "color", idp_doc_new_str(a, color));
+		idp_doc_map_set(a, att, "text", idp_doc_new_str(a, text));
+		idp_doc_seq_push(a, atts, att);
+		idp_doc_map_set(a, m, "attachments", atts);
+		idp_buf b = IDP_BUF_INIT;
+		idp_err err = IDP_ERR_INIT;
+		if (idp_doc_emit_json(m, IDP_DOC_JSON_COMPACT, &b, &err) == 0)
+			idp_api_notifier_send(api->notifier, b.ptr);
+		idp_err_clear(&err);
+		idp_buf_free(&b);
+	}
+	idp_arena_free(a);
 }
 
 const idp_api_workflow_env *api_workflow_env(idp_api *api)
@@ -760,6 +820,8 @@ static int on_req(h2o_handler_t *self, h2o_req_t *req)
 	q.body_len = req->entity.base ? req->entity.len : 0;
 	const char *ct = header(a, req, "content-type");
 	q.content_type = ct ? ct : "";
+	q.slack_timestamp = header(a, req, "x-slack-request-timestamp");
+	q.slack_signature = header(a, req, "x-slack-signature");
 	api_res r = {0, NULL, IDP_BUF_INIT};
 	size_t route = api_n_routes;
 	bool streaming = false;
@@ -908,10 +970,15 @@ int idp_api_new(const idp_api_config *c, void *loop, const char *host, int port,
 	idp_api *api = idp_xcalloc(1, sizeof(*api));
 	api->cfg = *c;
 	api->base_dir = c->base_dir ? idp_xstrdup(c->base_dir) : NULL;
+	api->slack_secret = c->slack_signing_secret ? idp_xstrdup(c->slack_signing_secret) : NULL;
+	api->cfg.slack_signing_secret = api->slack_secret;
 	api->cfg.base_dir = api->base_dir;
 	api->backend = *backend;
 	api->loop = loop;
-	api->wf = (idp_api_workflow_env){c->store, c->state_dir, c->renderer, &api->backend, c->wait_timeout_s, NULL, NULL};
+	api->wf = (idp_api_workflow_env){c->store, c->state_dir, c->renderer, &api->backend, c->wait_timeout_s, on_progress,
+					 api};
+	if (c->slack_webhook_url)
+		api->notifier = idp_api_notifier_new(c->slack_webhook_url);
 	api->scratch = idp_arena_new();
 	api->stats = idp_xcalloc(api_n_routes + 1, sizeof(*api->stats));
 	h2o_linklist_init_anchor(&api->streams);
@@ -1008,8 +1075,12 @@ void idp_api_free(idp_api *api)
 	h2o_timeout_dispose(api->loop, &api->poll_timeout);
 	h2o_context_dispose(&api->ctx);
 	h2o_config_dispose(&api->conf);
+	idp_api_notifier_free(api->notifier);
 	idp_arena_free(api->scratch);
 	free(api->stats);
 	free(api->base_dir);
+	if (api->slack_secret)
+		sodium_memzero(api->slack_secret, strlen(api->slack_secret));
+	free(api->slack_secret);
 	free(api);
 }

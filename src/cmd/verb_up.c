@@ -95,14 +95,17 @@ static const char daemon_usage[] =
 	"stop it and everything it runs.\n";
 
 static const char serve_usage[] =
-	"usage: idp serve [--listen HOST:PORT] [--gateway HOST:PORT] [--state DIR] [--domain D]\n"
-	"                 [--grace S] [--stable-window S]\n"
+	"usage: idp serve [--listen HOST:PORT] [--gateway HOST:PORT] [--state DIR] [--config FILE]\n"
+	"                 [--domain D] [--grace S] [--stable-window S]\n"
 	"\n"
 	"The platform's server in the foreground: the daemon (runtime, gateway on --gateway,\n"
 	"127.0.0.1:8080 by default, control socket) with its HTTP API on. The gateway forwards\n"
 	"/api, /slack and /oam to the API; --listen adds a direct listener for it. GET\n"
 	"/openapi.json describes every route, /docs shows them. Calls that change something\n"
-	"need a token: idp token create NAME. SIGINT/SIGTERM stop it gracefully.\n";
+	"need a token: idp token create NAME. Slack (/slack/command, /slack/events) needs\n"
+	"SLACK_SIGNING_SECRET (or slack.signingSecret in --config, a YAML file of mode 600);\n"
+	"progress of Slack's requests goes to SLACK_WEBHOOK_URL (slack.webhookUrl).\n"
+	"SIGINT/SIGTERM stop it gracefully.\n";
 static const char apply_usage[] =
 	"usage: idp apply -f CLAIM.yaml [--state DIR] [--wait S]\n"
 	"\n"
@@ -122,7 +125,7 @@ typedef struct opts {
 	const char *state, *file, *domain, *output, *app;
 	char listen_host[256], gateway_host[256];
 	int listen_port, gateway_port;
-	const char *gateway_arg;
+	const char *gateway_arg, *config;
 	const char *listen_arg, *grace_arg, *window_arg;
 	double grace, window, wait;
 	bool purge, dry_run, allow_mass_prune, follow;
@@ -130,7 +133,7 @@ typedef struct opts {
 	size_t n_args;
 } opts;
 
-enum { OPT_STATE = 256, OPT_LISTEN, OPT_DOMAIN, OPT_GRACE, OPT_WINDOW, OPT_PURGE, OPT_DRY, OPT_MASS, OPT_GATEWAY, OPT_WAIT };
+enum { OPT_STATE = 256, OPT_LISTEN, OPT_DOMAIN, OPT_GRACE, OPT_WINDOW, OPT_PURGE, OPT_DRY, OPT_MASS, OPT_GATEWAY, OPT_WAIT, OPT_CONFIG };
 
 static int bad(const char *verb, const char *usage, const char *fmt, const char *arg)
 {
@@ -172,6 +175,7 @@ static int parse(int argc, char **argv, const char *usage, const char *shortopts
 						 {"listen", required_argument, NULL, OPT_LISTEN},
 						 {"gateway", required_argument, NULL, OPT_GATEWAY},
 						 {"wait", required_argument, NULL, OPT_WAIT},
+						 {"config", required_argument, NULL, OPT_CONFIG},
 						 {"domain", required_argument, NULL, OPT_DOMAIN},
 						 {"grace", required_argument, NULL, OPT_GRACE},
 						 {"stable-window", required_argument, NULL, OPT_WINDOW},
@@ -213,6 +217,11 @@ static int parse(int argc, char **argv, const char *usage, const char *shortopts
 				return bad(argv[0], usage, "unknown option %s", "--gateway");
 			if (!parse_listen(optarg, o->gateway_host, &o->gateway_port))
 				return bad(argv[0], usage, "--gateway %s: want HOST:PORT", optarg);
+			break;
+		case OPT_CONFIG:
+			if (strcmp(argv[0], "serve") != 0)
+				return bad(argv[0], usage, "unknown option %s", "--config");
+			o->config = optarg;
 			break;
 		case OPT_WAIT:
 			if (strcmp(argv[0], "apply") != 0)
@@ -867,8 +876,8 @@ int idp_cmd_daemon(int argc, char **argv)
 	idp_arena *a = idp_arena_new();
 	idp_err err = IDP_ERR_INIT;
 	int rc = state_dir(a, &o, &err);
-	idp_daemon_opts d = {o.state,	 o.listen_host, o.listen_port, o.domain, o.window, o.grace, idp_cmd_gitops_renderer(),
-			     false,	 NULL,		 -1};
+	idp_daemon_opts d = {o.state, o.listen_host, o.listen_port, o.domain, o.window, o.grace, idp_cmd_gitops_renderer(),
+			     false,   NULL,	     -1,	    NULL,     NULL};
 	if (rc == 0 && chdir("/") != 0)
 		rc = idp_err_set(&err, IDP_ERUNTIME, "chdir /: %s", strerror(errno));
 	if (rc == 0)
@@ -877,6 +886,36 @@ int idp_cmd_daemon(int argc, char **argv)
 	idp_err_clear(&err);
 	idp_arena_free(a);
 	return code;
+}
+
+/* --config FILE: YAML, slack: {signingSecret, webhookUrl}; it wins over the
+ * environment. A file others may read holding a secret is refused. */
+static int read_serve_config(idp_arena *a, const char *path, const char **secret, const char **webhook, idp_err *err)
+{
+	struct stat st;
+	if (stat(path, &st) != 0)
+		return idp_err_set(err, IDP_EINPUT, "--config %s: %s", path, strerror(errno));
+	idp_buf text = IDP_BUF_INIT;
+	idp_doc_stream s;
+	int rc = idp_file_read(path, 1 << 20, &text, err);
+	if (rc == 0)
+		rc = idp_doc_load(a, path, text.ptr ? text.ptr : "", text.len, NULL, &s, err);
+	idp_buf_free(&text);
+	if (rc)
+		return rc;
+	const idp_doc_node *slack = s.len == 1 ? idp_doc_map_get(s.docs[0], "slack") : NULL;
+	for (size_t i = 0; slack && slack->kind == IDP_DOC_MAP && i < slack->as.map.len; i++) {
+		const char *k = slack->as.map.items[i].key;
+		const idp_doc_node *v = slack->as.map.items[i].value;
+		if ((strcmp(k, "signingSecret") != 0 && strcmp(k, "webhookUrl") != 0) || v->kind != IDP_DOC_STR)
+			return idp_err_at(err, v->pos, idp_arena_printf(a, "slack.%s", k),
+					  "want slack.signingSecret or slack.webhookUrl, a string");
+		if (strcmp(k, "signingSecret") == 0 && (st.st_mode & 077))
+			return idp_err_set(err, IDP_EINPUT, "--config %s holds a secret and others may read it: chmod 600 %s",
+					   path, path);
+		*(strcmp(k, "signingSecret") == 0 ? secret : webhook) = v->as.str.ptr;
+	}
+	return 0;
 }
 
 int idp_cmd_serve(int argc, char **argv)
@@ -890,8 +929,21 @@ int idp_cmd_serve(int argc, char **argv)
 	idp_arena *a = idp_arena_new();
 	idp_err err = IDP_ERR_INIT;
 	int rc = state_dir(a, &o, &err);
-	idp_daemon_opts d = {o.state, o.gateway_host, o.gateway_port, o.domain, o.window, o.grace, idp_cmd_gitops_renderer(),
-			     true,    o.listen_arg ? o.listen_host : NULL, o.listen_arg ? o.listen_port : -1};
+	const char *secret = getenv("SLACK_SIGNING_SECRET"), *webhook = getenv("SLACK_WEBHOOK_URL");
+	if (rc == 0 && o.config)
+		rc = read_serve_config(a, o.config, &secret, &webhook, &err);
+	idp_daemon_opts d = {o.state,
+			     o.gateway_host,
+			     o.gateway_port,
+			     o.domain,
+			     o.window,
+			     o.grace,
+			     idp_cmd_gitops_renderer(),
+			     true,
+			     o.listen_arg ? o.listen_host : NULL,
+			     o.listen_arg ? o.listen_port : -1,
+			     secret && *secret ? secret : NULL,
+			     webhook && *webhook ? webhook : NULL};
 	if (rc == 0 && idp_daemon_running(o.state))
 		rc = idp_err_set(&err, IDP_EINPUT, "a daemon runs for %s already (idp down stops it; idp serve runs its own)",
 				 o.state);

@@ -647,6 +647,12 @@ static void restore_apps(ctl *d)
 	malloc_trim(0);
 }
 
+static bool req_bool(const idp_doc_node *req, const char *key)
+{
+	const idp_doc_node *v = idp_doc_map_get(req, key);
+	return v && v->kind == IDP_DOC_BOOL && v->as.b;
+}
+
 /* adopt: {"app", "repo": a GitOps repository made elsewhere (the claim
  * workflow's), "base_dir"}: the application is run from the head of that
  * repository (loaded when new, its repository or base moved when not), then
@@ -683,7 +689,8 @@ static int op_adopt(ctl *d, int fd, const idp_doc_node *req, idp_err *err)
 	idp_store_app rec = {name, repo, NULL, "Progressing", 0};
 	int rc = idp_store_app_put(d->store, &rec, err);
 	idp_arena *a = idp_arena_new();
-	sync_req q = {false, false, true, "workflow"};
+	/* A deletion asked for by a person may prune most of what runs. */
+	sync_req q = {false, req_bool(req, "allow_mass_prune"), true, "workflow"};
 	const char *plan_text;
 	idp_sync_result res;
 	if (rc == 0)
@@ -780,12 +787,6 @@ static int op_up(ctl *d, int fd, const idp_doc_node *req, idp_err *err)
 	}
 	idp_arena_free(a);
 	return rc;
-}
-
-static bool req_bool(const idp_doc_node *req, const char *key)
-{
-	const idp_doc_node *v = idp_doc_map_get(req, key);
-	return v && v->kind == IDP_DOC_BOOL && v->as.b;
 }
 
 /* sync {"app", "dry_run", "allow_mass_prune"} and diff {"app"}: the plan,
@@ -1446,7 +1447,8 @@ static void write_port_file(ctl *d)
  * /slack and /oam to it. */
 static int start_api(ctl *d, idp_err *err)
 {
-	idp_api_config c = {d->store, d->o->state_dir, 0, d->o->state_dir, d->o->renderer, 0};
+	idp_api_config c = {d->store,	   d->o->state_dir,	   0, d->o->state_dir, d->o->renderer, 0,
+			    d->o->slack_signing_secret, d->o->slack_webhook_url};
 	idp_api_backend b = {d, api_call};
 	bool direct = d->o->api_port >= 0;
 	const char *host = direct && d->o->api_host ? d->o->api_host : "127.0.0.1";

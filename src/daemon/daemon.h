@@ -35,6 +35,8 @@ typedef struct idp_daemon_opts {
 	bool api;
 	const char *api_host; /* (127.0.0.1) */
 	int api_port;         /* -1: no direct listener (one on 127.0.0.1, for the gateway only) */
+	const char *slack_signing_secret; /* NULL: the API's Slack routes answer 503 */
+	const char *slack_webhook_url;    /* where progress of Slack's requests is posted, or NULL */
 } idp_daemon_opts;
 
 /* Runs the daemon in the foreground until SIGINT/SIGTERM or a "shutdown"
