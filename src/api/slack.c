@@ -89,19 +89,22 @@ typedef struct words {
 /* Lower-cased words; a "quoted phrase" is one word (quotes dropped). */
 static words split(idp_arena *a, const char *text)
 {
-	words ws = {idp_arena_alloc(a, (strlen(text) / 2 + 2) * sizeof(char *)), 0};
+	/* A word takes a byte and a separator at least; an empty quoted one two. */
+	words ws = {idp_arena_alloc(a, (strlen(text) + 2) * sizeof(char *)), 0};
 	for (const char *p = text; *p;) {
 		while (*p && isspace((unsigned char)*p))
 			p++;
 		if (!*p)
 			break;
 		const char *start = p, *end;
-		if (*p == '"' || *p == '\'' || (unsigned char)*p == 0xe2) { /* "…", '…', “…” */
-			const char *q = *p == '"' || *p == '\'' ? strchr(p + 1, *p) : strstr(p + 3, "\xe2\x80\x9d");
-			size_t skip = *p == '"' || *p == '\'' ? 1 : 3;
+		bool curly = strncmp(p, "\xe2\x80\x9c", 3) == 0; /* “…” as Slack's clients type them */
+		if (*p == '"' || *p == '\'' || curly) {
+			const char *close = curly ? "\xe2\x80\x9d" : *p == '"' ? "\"" : "'";
+			size_t skip = curly ? 3 : 1;
+			const char *q = strstr(p + skip, close);
 			start = p + skip;
 			end = q ? q : p + strlen(p);
-			p = q ? q + skip : end;
+			p = q ? q + strlen(close) : end;
 		} else {
 			while (*p && !isspace((unsigned char)*p))
 				p++;
@@ -166,6 +169,8 @@ int idp_api_parse_service(idp_arena *a, const char *text, idp_api_service_reques
 	r->framework = "fastapi";
 	r->database = "none";
 	r->cache = "none";
+	if (!idp_utf8_valid(text, strlen(text), NULL))
+		return idp_err_set(err, IDP_EINPUT, "the text is not valid UTF-8");
 	words ws = split(a, text);
 	size_t i = 0;
 	if (ws.n && strcmp(ws.w[0], "create") == 0)
