@@ -1109,3 +1109,96 @@ Test(api, slack_commands_are_signed_and_a_service_asked_for_in_slack_runs, .time
 	cr_expect(text && !strstr(text, "order-service"), "%s", text);
 	free(text);
 }
+
+/* ---------------------------------------------------------------- deployments and the OAM webhook */
+
+Test(api, a_build_sets_an_image_by_component_and_the_oam_webhook_runs_oam_driven_workflows, .init = start_server,
+     .fini = stop_server, .timeout = 180)
+{
+	if (!idp_fixture_have_program("meson") || !idp_fixture_have_program("ninja"))
+		cr_skip_test("meson or ninja is not installed");
+	char *body;
+	cr_assert_eq(http(srv.api_port, "POST", "/api/v1/claims", auth(), c_claim, &body), 202, "%s", body);
+	free(body);
+	body = until_finished(1, 120);
+	cr_assert(strstr(body, "\"state\":\"Succeeded\""), "%s", body);
+	free(body);
+	/* simple-update: registry/svc:commit_sha; an unknown service is said. */
+	cr_expect_eq(http(srv.api_port, "POST", "/api/v1/deployments?app=shop", auth(),
+			  "{\"services\":\"orders,ghost\",\"registry\":\"ghcr.io/acme\",\"commit_sha\":\"abc1234\"}", &body),
+		     200, "%s", body);
+	cr_expect(strstr(body, "{\"name\":\"orders\",\"image\":\"ghcr.io/acme/orders:abc1234\",\"result\":\"updated\"}") &&
+			  strstr(body, "\"name\":\"ghost\"") && strstr(body, "\"result\":\"unknown\"") && strstr(body, "\"synced\""),
+		  "%s", body);
+	free(body);
+	/* update-deployments, as the source pipeline dispatched it to <app>-gitops. */
+	const char *dispatch =
+		"{\"event_type\":\"update-deployments\",\"client_payload\":{\"repository\":\"acme/shop-gitops\","
+		"\"services\":\"orders,billing\",\"source_commit\":\"def5678\",\"deployments\":{\"orders\":{\"image\":"
+		"\"docker.io/acme/orders:def5678\",\"commit\":\"def5678\"}}}}";
+	cr_expect_eq(http(srv.api_port, "POST", "/api/v1/deployments", auth(), dispatch, &body), 200, "%s", body);
+	cr_expect(strstr(body, "\"result\":\"updated\"") && strstr(body, "{\"name\":\"billing\",\"result\":\"skipped\""),
+		  "%s", body);
+	free(body);
+	/* Again: nothing changes, no commit. */
+	cr_expect_eq(http(srv.api_port, "POST", "/api/v1/deployments", auth(), dispatch, &body), 200, "%s", body);
+	cr_expect(strstr(body, "\"result\":\"unchanged\"") && !strstr(body, "\"commit\""), "%s", body);
+	free(body);
+	char oam[4400];
+	snprintf(oam, sizeof oam, "%s/gitops/shop-gitops/oam/applications/application.yaml", srv.state);
+	char *text = idp_fixture_read_file(oam, NULL);
+	cr_expect(text && strstr(text, "docker.io/acme/orders:def5678"), "%s", text);
+	free(text);
+	char repo[4400];
+	snprintf(repo, sizeof repo, "%s/gitops/shop-gitops", srv.state);
+	char *log = git_subjects(repo);
+	cr_expect_eq(count_in(log, "Set the image of orders"), 2, "%s", log);
+	free(log);
+	cr_expect_eq(http(srv.api_port, "POST", "/api/v1/deployments", auth(), "{\"services\":\"orders\"}", &body), 400);
+	free(body);
+	cr_expect_eq(http(srv.api_port, "POST", "/api/v1/deployments?app=nosuch", auth(),
+			  "{\"services\":\"x\",\"registry\":\"r\",\"commit_sha\":\"c\"}", &body),
+		     404);
+	free(body);
+
+	/* The OAM webhook: an AdmissionReview, always allowed. */
+	const char *review =
+		"{\"apiVersion\":\"admission.k8s.io/v1\",\"kind\":\"AdmissionReview\",\"request\":{\"uid\":\"u-1\","
+		"\"operation\":\"CREATE\",\"object\":{\"apiVersion\":\"core.oam.dev/v1beta1\",\"kind\":\"Application\","
+		"\"metadata\":{\"name\":\"shop\",\"generation\":1,\"labels\":{\"app-container\":\"shop\"}},"
+		"\"spec\":{\"components\":[{\"name\":\"billing\",\"type\":\"webservice\",\"properties\":"
+		"{\"image\":\"billing:1\",\"language\":\"c\"}},{\"name\":\"cache\",\"type\":\"redis\"},"
+		"{\"name\":\"ids\",\"type\":\"identity-service\"}]}}}}";
+	cr_expect_eq(http(srv.api_port, "POST", "/oam/webhook", auth(), review, &body), 200, "%s", body);
+	cr_expect(strstr(body, "\"uid\":\"u-1\",\"allowed\":true") &&
+			  strstr(body, "Processed 3 components (Pattern 3: 1, Pattern 2: 1, Pattern 1: 1)") &&
+			  strstr(body, "billing (workflow 2)"),
+		  "%s", body);
+	free(body);
+	cr_expect_eq(http(srv.api_port, "POST", "/oam/webhook", auth(), review, &body), 200);
+	cr_expect(strstr(body, "already processed") && strstr(body, "\"allowed\":true"), "%s", body);
+	free(body);
+	body = until_finished(2, 120);
+	cr_expect(strstr(body, "\"state\":\"Succeeded\"") && strstr(body, "oam-driven") &&
+			  strstr(body, "\"origin\":\"oam-webhook\""),
+		  "%s", body);
+	free(body);
+	text = idp_fixture_read_file(oam, NULL);
+	cr_expect(text && !strstr(text, "billing"), "an oam-driven request never edits the OAM file: %s", text);
+	free(text);
+	snprintf(repo, sizeof repo, "%s/repos/shop/microservices/billing/idp-local.yaml", srv.state);
+	struct stat sb;
+	cr_expect_eq(stat(repo, &sb), 0, "its source is scaffolded");
+	/* Argo Events' shape; other operations and unlabelled objects are let through. */
+	const char *argo = "{\"operation\":\"DELETE\",\"body\":\"{\\\"kind\\\":\\\"Application\\\"}\"}";
+	cr_expect_eq(http(srv.api_port, "POST", "/oam/webhook", auth(), argo, &body), 200);
+	cr_expect(strstr(body, "argo-events-trigger") && strstr(body, "ignored: operation DELETE"), "%s", body);
+	free(body);
+	const char *plain = "{\"operation\":\"CREATE\",\"body\":\"{\\\"kind\\\":\\\"Application\\\","
+			    "\\\"metadata\\\":{\\\"name\\\":\\\"x\\\"}}\"}";
+	cr_expect_eq(http(srv.api_port, "POST", "/oam/webhook", auth(), plain, &body), 200);
+	cr_expect(strstr(body, "no app-container label") && strstr(body, "\"allowed\":true"), "%s", body);
+	free(body);
+	cr_expect_eq(http(srv.api_port, "POST", "/oam/webhook", auth(), "[1", &body), 400);
+	free(body);
+}

@@ -52,7 +52,7 @@ static char *state_path(const fixture *f, const char *name)
 Test(store, opens_in_wal_mode_with_private_files_and_migrates_once)
 {
 	fixture f = open_fixture();
-	cr_expect_eq(idp_store_schema_version(f.s), 3);
+	cr_expect_eq(idp_store_schema_version(f.s), 4);
 	struct stat st;
 	cr_assert_eq(stat(state_path(&f, "secret.key"), &st), 0);
 	cr_expect_eq(st.st_mode & 0777, 0600);
@@ -73,7 +73,7 @@ Test(store, opens_in_wal_mode_with_private_files_and_migrates_once)
 	close(fd);
 	idp_store_close(f.s);
 	cr_assert_eq(idp_store_open(state_path(&f, ""), &f.s, &f.err), 0, "%s", tu_errstr(&f.err));
-	cr_expect_eq(idp_store_schema_version(f.s), 3);
+	cr_expect_eq(idp_store_schema_version(f.s), 4);
 	fd = open(state_path(&f, "secret.key"), O_RDONLY);
 	cr_assert_eq(read(fd, key2, 32), 32);
 	close(fd);

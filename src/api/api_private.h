@@ -66,6 +66,8 @@ void api_workflows_kick(idp_api *api);
 /* POST /slack/command and /slack/events (slack.c). */
 int api_slack_command(api_req *q, api_res *r);
 int api_slack_events(api_req *q, api_res *r);
+/* POST /oam/webhook (webhook.c). */
+int api_oam_webhook(api_req *q, api_res *r);
 
 /* A query parameter's value (a), or NULL. */
 const char *api_query(api_req *q, const char *name);

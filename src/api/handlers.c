@@ -3,6 +3,7 @@
  * definitions call the render room; history comes from the store. */
 #include "api/api.h"
 #include "api/api_private.h"
+#include "gitops/gitops.h"
 #include "render/render.h"
 
 #include <stdlib.h>
@@ -493,6 +494,159 @@ static int get_claim(api_req *q, api_res *r)
 	return workflow_answer(q, r, id);
 }
 
+/* ---------------------------------------------------------------- deployments */
+
+/* A payload's services: "a, b" or ["a", "b"] (a). */
+static size_t payload_services(idp_arena *a, const idp_doc_node *v, const char ***out)
+{
+	size_t n = 0, cap = 0;
+	*out = NULL;
+	if (v && v->kind == IDP_DOC_SEQ) {
+		for (size_t i = 0; i < v->as.seq.len; i++)
+			if (v->as.seq.items[i]->kind == IDP_DOC_STR) {
+				*out = idp_arena_grow(a, *out, n, &cap, sizeof(**out));
+				(*out)[n++] = v->as.seq.items[i]->as.str.ptr;
+			}
+		return n;
+	}
+	if (!v || v->kind != IDP_DOC_STR)
+		return 0;
+	for (const char *p = v->as.str.ptr; *p;) {
+		while (*p == ',' || *p == ' ')
+			p++;
+		const char *start = p;
+		while (*p && *p != ',' && *p != ' ')
+			p++;
+		if (p > start) {
+			*out = idp_arena_grow(a, *out, n, &cap, sizeof(**out));
+			(*out)[n++] = idp_arena_strndup(a, start, (size_t)(p - start));
+		}
+	}
+	return n;
+}
+
+/* The application a dispatch is for: ?app=, else the payload's repository
+ * ("owner/<app>-gitops" as the original dispatched to), else the default. */
+static const char *dispatch_app(api_req *q, const idp_doc_node *payload)
+{
+	const char *app = api_query(q, "app");
+	if (app && *app)
+		return app;
+	const char *repo = idp_doc_map_get_str(payload, "repository");
+	if (repo) {
+		const char *slash = strrchr(repo, '/');
+		const char *name = slash ? slash + 1 : repo;
+		size_t len = strlen(name);
+		return len > 7 && strcmp(name + len - 7, "-gitops") == 0 ? idp_arena_strndup(q->a, name, len - 7) : name;
+	}
+	return "health-service-idp";
+}
+
+/* The original's GitOps update (reference 9.2-9.3): the update-deployments
+ * payload sets each service's image from deployments[svc].image (services
+ * without an entry are skipped), the simple-update payload to
+ * registry/svc:commit_sha; by component name, not by matching image lines;
+ * one commit per changed service, then a sync. */
+static int post_deployments(api_req *q, api_res *r)
+{
+	idp_doc_stream s;
+	idp_err err = IDP_ERR_INIT;
+	if (q->body_len == 0 || idp_doc_load(q->a, BODY_FILE, q->body, q->body_len, NULL, &s, &err) != 0 || s.len != 1 ||
+	    s.docs[0]->kind != IDP_DOC_MAP) {
+		if (!err.msg)
+			idp_err_set(&err, IDP_EINPUT, "the body must be an update-deployments or simple-update payload (JSON)");
+		api_error(q, r, IDP_EINPUT, &err);
+		idp_err_clear(&err);
+		return 0;
+	}
+	const idp_doc_node *doc = s.docs[0], *payload = idp_doc_map_get(doc, "client_payload");
+	const char *event = idp_doc_map_get_str(doc, "event_type");
+	payload = payload && payload->kind == IDP_DOC_MAP ? payload : doc;
+	const idp_doc_node *deployments = idp_doc_map_get(payload, "deployments");
+	bool full = (event && strcmp(event, "update-deployments") == 0) || (deployments && deployments->kind == IDP_DOC_MAP);
+	if (event && strcmp(event, "update-deployments") != 0 && strcmp(event, "simple-update") != 0)
+		return api_fail(r, 400, "input",
+				idp_arena_printf(q->a, "event_type %s: want update-deployments or simple-update", event));
+	const char **services;
+	size_t n = payload_services(q->a, idp_doc_map_get(payload, "services"), &services);
+	if (n == 0)
+		return api_fail(r, 400, "input", "services: want the services to update (\"a,b\" or a list)");
+	const char *registry = idp_doc_map_get_str(payload, "registry");
+	const char *commit = idp_doc_map_get_str(payload, "commit_sha");
+	commit = commit ? commit : idp_doc_map_get_str(payload, "source_commit");
+	if (!full && (!registry || !commit))
+		return api_fail(r, 400, "input", "a simple-update needs registry and commit_sha (or source_commit)");
+	const char *app = dispatch_app(q, payload);
+	if (bad_app_name(q, r, app))
+		return 0;
+	idp_gitops_repo *repo;
+	const char *path = idp_arena_printf(q->a, "%s/gitops/%s", q->cfg->state_dir, idp_gitops_repo_name(q->a, app));
+	if (idp_gitops_open(path, 10000, 0, &repo, &err) != 0) {
+		idp_err_clear(&err);
+		return api_fail(r, 404, "notfound", idp_arena_printf(q->a, "no GitOps repository for %s (%s)", app, path));
+	}
+	static const idp_gitops_identity bot = {"GitOps Bot", "gitops-bot@localhost"};
+	idp_doc_node *results = idp_doc_new_seq(q->a);
+	bool changed = false;
+	const char *last = NULL;
+	for (size_t i = 0; i < n; i++) {
+		const char *svc = services[i], *image = NULL, *svc_commit = commit, *result, *msg = NULL;
+		if (idp_name_check_dns1123_label(svc)) {
+			result = "invalid";
+			msg = "not a component name (a DNS-1123 label)";
+		} else {
+			if (full) {
+				const idp_doc_node *d = idp_doc_map_get(deployments, svc);
+				image = idp_doc_map_get_str(d, "image");
+				svc_commit = idp_doc_map_get_str(d, "commit") ? idp_doc_map_get_str(d, "commit") : commit;
+			} else {
+				image = idp_arena_printf(q->a, "%s/%s:%s", registry, svc, commit);
+			}
+			idp_gitops_commit_result res;
+			if (!image) {
+				result = "skipped";
+				msg = "no image for it in deployments";
+			} else if (idp_gitops_set_image(repo, q->a, svc, image, NULL, svc_commit, q->cfg->renderer, &bot, &res,
+						       &err) != 0) {
+				result = err.code == IDP_ENOTFOUND || (err.msg && strstr(err.msg, "no component named"))
+						 ? "unknown"
+						 : "failed";
+				msg = idp_arena_strdup(q->a, err.msg ? err.msg : "failed");
+				idp_err_clear(&err);
+			} else {
+				result = res.changed ? "updated" : "unchanged";
+				changed = changed || res.changed;
+				if (res.changed)
+					last = idp_arena_strdup(q->a, res.id);
+			}
+		}
+		idp_doc_node *m = idp_doc_new_map(q->a);
+		idp_doc_map_set(q->a, m, "name", idp_doc_new_str(q->a, svc));
+		if (image)
+			idp_doc_map_set(q->a, m, "image", idp_doc_new_str(q->a, image));
+		idp_doc_map_set(q->a, m, "result", idp_doc_new_str(q->a, result));
+		if (msg)
+			idp_doc_map_set(q->a, m, "message", idp_doc_new_str(q->a, msg));
+		idp_doc_seq_push(q->a, results, m);
+	}
+	idp_gitops_close(repo);
+	idp_doc_node *out = idp_doc_new_map(q->a);
+	idp_doc_map_set(q->a, out, "app", idp_doc_new_str(q->a, app));
+	idp_doc_map_set(q->a, out, "services", results);
+	if (last)
+		idp_doc_map_set(q->a, out, "commit", idp_doc_new_str(q->a, last));
+	if (changed) { /* the link from a source build to the running service */
+		idp_doc_node *req = request(q->a, "adopt", app), *reply;
+		idp_doc_map_set(q->a, req, "repo", idp_doc_new_str(q->a, path));
+		idp_doc_map_set(q->a, req, "base_dir",
+				idp_doc_new_str(q->a, idp_arena_printf(q->a, "%s/repos/%s", q->cfg->state_dir, app)));
+		if (call(q, r, req, &reply))
+			return 0;
+		idp_doc_map_set(q->a, out, "synced", idp_doc_new_str(q->a, idp_doc_map_get_str(reply, "revision")));
+	}
+	return api_json(r, 200, out);
+}
+
 /* ---------------------------------------------------------------- the table */
 
 const api_route api_routes[] = {
@@ -543,6 +697,15 @@ const api_route api_routes[] = {
 	 list_workflows, "state:string:Running, Succeeded or Failed"},
 	{"GET", "/api/v1/workflows/{id}", false, "claims", "A workflow: its steps, their timings and errors", NULL,
 	 "Workflow", 200, get_workflow, NULL},
+	{"POST", "/api/v1/deployments", true, "deployments",
+	 "The original's GitOps update: an update-deployments (deployments[svc].image) or simple-update "
+	 "(registry/svc:commit_sha) payload sets each service's image by component name, commits, syncs",
+	 "DeploymentUpdate", "DeploymentResult", 200, post_deployments, "app:string:the application container (else the payload's repository, else health-service-idp)"},
+	{"POST", "/oam/webhook", true, "deployments",
+	 "An OAM Application as an AdmissionReview or an Argo Events {body, operation}: components taken "
+	 "infrastructure, compositional, webservice; each webservice an oam-driven claim workflow; always allowed; "
+	 "a generation delivered twice is processed once",
+	 "AdmissionReview", "AdmissionReview", 200, api_oam_webhook, NULL},
 	{"POST", "/slack/command", false, "slack",
 	 "Slack slash commands (/microservice, /service, /appcontainer, /app-cont, /vcluster: create, help, list, "
 	 "status NAME, delete NAME); form-encoded, signed by Slack (X-Slack-Signature, X-Slack-Request-Timestamp); "

@@ -100,6 +100,22 @@ static const char schemas_json[] =
 	"\"challenge\":{\"type\":\"string\"}}},"
 	"\"SlackEventAnswer\":{\"type\":\"object\",\"properties\":{\"challenge\":{\"type\":\"string\"},"
 	"\"status\":{\"type\":\"string\"}}},"
+	"\"DeploymentUpdate\":{\"type\":\"object\",\"description\":\"a repository_dispatch body "
+	"({event_type, client_payload}) or its client_payload\",\"properties\":{\"event_type\":{\"type\":\"string\","
+	"\"enum\":[\"update-deployments\",\"simple-update\"]},\"client_payload\":{\"type\":\"object\"},"
+	"\"services\":{\"type\":[\"string\",\"array\"]},\"deployments\":{\"type\":\"object\"},"
+	"\"registry\":{\"type\":\"string\"},\"commit_sha\":{\"type\":\"string\"},"
+	"\"source_commit\":{\"type\":\"string\"},\"repository\":{\"type\":\"string\"}}},"
+	"\"DeploymentResult\":{\"type\":\"object\",\"properties\":{\"app\":{\"type\":\"string\"},"
+	"\"commit\":{\"type\":\"string\"},\"synced\":{\"type\":\"string\"},\"services\":{\"type\":\"array\","
+	"\"items\":{\"type\":\"object\",\"properties\":{\"name\":{\"type\":\"string\"},\"image\":{\"type\":\"string\"},"
+	"\"result\":{\"type\":\"string\",\"enum\":[\"updated\",\"unchanged\",\"skipped\",\"unknown\",\"invalid\","
+	"\"failed\"]},\"message\":{\"type\":\"string\"}}}}}},"
+	"\"AdmissionReview\":{\"type\":\"object\",\"description\":\"admission.k8s.io/v1 AdmissionReview "
+	"(request in, response out), or Argo Events' {body: the object as a JSON string, operation}\","
+	"\"properties\":{\"apiVersion\":{\"type\":\"string\"},\"kind\":{\"type\":\"string\"},"
+	"\"request\":{\"type\":\"object\"},\"response\":{\"type\":\"object\"},\"body\":{\"type\":\"string\"},"
+	"\"operation\":{\"type\":\"string\"}}},"
 	"\"Ready\":{\"type\":\"object\",\"properties\":{\"ready\":{\"type\":\"boolean\"},\"reason\":{\"type\":\"string\"}}}"
 	"}";
 
@@ -308,8 +324,8 @@ idp_doc_node *idp_api_openapi(idp_arena *a)
 	idp_doc_map_set(a, comps, "responses", responses);
 	idp_doc_map_set(a, doc, "components", comps);
 	idp_doc_node *tags = idp_doc_new_seq(a);
-	static const char *const tag_names[] = {"applications", "claims", "sync", "render", "definitions", "events",
-						"slack", "server"};
+	static const char *const tag_names[] = {"applications", "claims", "deployments", "sync",  "render",
+						"definitions",	"events", "slack",	 "server"};
 	for (size_t i = 0; i < sizeof tag_names / sizeof *tag_names; i++) {
 		idp_doc_node *t = idp_doc_new_map(a);
 		idp_doc_map_set(a, t, "name", str(a, tag_names[i]));

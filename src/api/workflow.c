@@ -15,6 +15,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 #include <sys/stat.h>
 #include <time.h>
 #include <unistd.h>
@@ -39,6 +40,7 @@ const char *idp_api_workflow_step_name(int step)
 typedef struct claim_info {
 	const idp_doc_node *doc;
 	const char *name, *container, *language, *framework, *ns;
+	bool oam_driven; /* it came from an OAM Application (the webhook): that file deploys it */
 } claim_info;
 
 static const char *spec_str(const idp_doc_node *claim, const char *key)
@@ -54,6 +56,9 @@ static void read_claim(const idp_doc_node *doc, claim_info *c)
 	c->language = spec_str(doc, "language");
 	c->framework = spec_str(doc, "framework");
 	c->ns = spec_str(doc, "namespace") ? spec_str(doc, "namespace") : "default";
+	const char *source = idp_doc_map_get_str(idp_doc_map_get(idp_doc_map_get(doc, "metadata"), "annotations"),
+						 "webservice.oam.dev/source");
+	c->oam_driven = source && strcasecmp(source, "oam-driven") == 0;
 }
 
 static const char *source_dir(idp_arena *a, const idp_api_workflow_env *env, const claim_info *c)
@@ -350,8 +355,17 @@ int idp_api_workflow_advance(const idp_api_workflow_env *env, int64_t id, idp_er
 		case CONTAINER: rc = step_container(env, a, &c, &msg, err); break;
 		case SCAFFOLD: rc = step_scaffold(env, a, &c, &msg, err); break;
 		case UPDATE_OAM: rc = step_update_oam(env, a, &c, &msg, err); break;
-		case SYNC: rc = step_sync(env, a, &c, &msg, err); break;
+		case SYNC:
+			if (c.oam_driven)
+				msg = "oam-driven: its own OAM Application deploys it, not the container's";
+			else
+				rc = step_sync(env, a, &c, &msg, err);
+			break;
 		case WAIT: {
+			if (c.oam_driven) {
+				msg = "oam-driven: nothing of the container's to wait for";
+				break;
+			}
 			bool ready = false;
 			const char *why = "";
 			rc = step_wait(env, a, &c, &ready, &why, err);

@@ -39,6 +39,8 @@ static const migration migrations[] = {
 	 "CREATE TABLE workflow_steps(workflow INTEGER NOT NULL REFERENCES workflows(id) ON DELETE CASCADE,"
 	 " step INTEGER NOT NULL, name TEXT NOT NULL, state TEXT NOT NULL, started REAL, finished REAL, message TEXT,"
 	 " PRIMARY KEY(workflow, step));"},
+	/* Webhook deliveries already processed (an object's generation). */
+	{4, "api", "CREATE TABLE seen(key TEXT PRIMARY KEY, at INTEGER NOT NULL);"},
 };
 
 int store_schema_version(sqlite3 *db)

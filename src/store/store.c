@@ -637,6 +637,19 @@ int idp_store_workflow_step(idp_store *s, int64_t id, int step, const char *name
 	return run(s, st, err);
 }
 
+int idp_store_seen(idp_store *s, const char *key, bool *fresh, idp_err *err)
+{
+	sqlite3_stmt *st;
+	int rc = prepare(s, "INSERT OR IGNORE INTO seen(key, at) VALUES(?1, ?2)", &st, err);
+	if (rc)
+		return rc;
+	bind_text(st, 1, key);
+	sqlite3_bind_int64(st, 2, now_s());
+	rc = run(s, st, err);
+	*fresh = rc == 0 && sqlite3_changes(s->db) == 1;
+	return rc;
+}
+
 /* ---------------------------------------------------------------- tokens */
 
 int idp_store_token_add(idp_store *s, const char *name, const unsigned char *hash, size_t hash_len, idp_err *err)

@@ -141,6 +141,10 @@ int idp_store_workflow_set(idp_store *s, int64_t id, const char *state, int step
 int idp_store_workflow_step(idp_store *s, int64_t id, int step, const char *name, const char *state,
 			    const char *message, idp_err *err);
 
+/* Records key as seen; *fresh is false when it was seen before (a webhook
+ * delivered twice is processed once). */
+int idp_store_seen(idp_store *s, const char *key, bool *fresh, idp_err *err);
+
 /* ---------------------------------------------------------------- tokens */
 
 /* An API token: its name and the hash of its value (the value itself is
