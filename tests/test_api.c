@@ -566,6 +566,25 @@ Test(api, a_stop_ends_event_streams_and_the_server_exits, .init = start_server, 
 
 /* ---------------------------------------------------------------- the claim workflow */
 
+/* GET path for host through the gateway (Connection: close): the whole
+ * answer, head and body, in buf. */
+static void gw_request(const char *host, const char *path, char *buf, size_t cap)
+{
+	int fd = socket(AF_INET, SOCK_STREAM, 0);
+	struct sockaddr_in sa = {.sin_family = AF_INET, .sin_port = htons((unsigned short)srv.gw_port)};
+	inet_pton(AF_INET, "127.0.0.1", &sa.sin_addr);
+	cr_assert_eq(connect(fd, (struct sockaddr *)&sa, sizeof sa), 0);
+	char req[512];
+	int n = snprintf(req, sizeof req, "GET %s HTTP/1.1\r\nHost: %s\r\nConnection: close\r\n\r\n", path, host);
+	cr_assert_eq(write(fd, req, (size_t)n), n);
+	size_t got = 0;
+	ssize_t r;
+	while (got < cap - 1 && (r = read(fd, buf + got, cap - 1 - got)) > 0)
+		got += (size_t)r;
+	buf[got] = 0;
+	close(fd);
+}
+
 static const char c_claim[] = "apiVersion: platform.example.org/v1alpha1\nkind: ApplicationClaim\nmetadata:\n"
 			      "  name: orders\nspec:\n  name: orders\n  language: c\n  framework: idp-sdk\n"
 			      "  appContainer: shop\n";
@@ -622,18 +641,8 @@ Test(api, a_claim_becomes_a_running_service_through_its_workflow, .init = start_
 	cr_expect(strstr(body, "\"seconds\":"), "steps are timed: %s", body);
 	free(body);
 	/* The service answers through the gateway, from its scaffolded source. */
-	int fd = socket(AF_INET, SOCK_STREAM, 0);
-	struct sockaddr_in sa = {.sin_family = AF_INET, .sin_port = htons((unsigned short)srv.gw_port)};
-	inet_pton(AF_INET, "127.0.0.1", &sa.sin_addr);
-	cr_assert_eq(connect(fd, (struct sockaddr *)&sa, sizeof sa), 0);
-	const char *req = "GET /health HTTP/1.1\r\nHost: orders.default.localhost\r\nConnection: close\r\n\r\n";
-	cr_assert(write(fd, req, strlen(req)) > 0);
-	char buf[2048] = "";
-	size_t got = 0;
-	ssize_t r;
-	while (got < sizeof buf - 1 && (r = read(fd, buf + got, sizeof buf - 1 - got)) > 0)
-		got += (size_t)r;
-	close(fd);
+	char buf[2048];
+	gw_request("orders.default.localhost", "/health", buf, sizeof buf);
 	cr_expect(strncmp(buf, "HTTP/1.1 200", 12) == 0 && strstr(buf, "\"service\":\"orders\""), "%s", buf);
 	/* The GitOps repository has the component; the claim is filed. */
 	char oam[4400];
@@ -1072,18 +1081,8 @@ Test(api, slack_commands_are_signed_and_a_service_asked_for_in_slack_runs, .time
 	char *text = idp_fixture_read_file(oam, NULL);
 	cr_expect(text && strstr(text, "- name: order-service"), "%s", text);
 	free(text);
-	int fd = socket(AF_INET, SOCK_STREAM, 0);
-	struct sockaddr_in sa = {.sin_family = AF_INET, .sin_port = htons((unsigned short)srv.gw_port)};
-	inet_pton(AF_INET, "127.0.0.1", &sa.sin_addr);
-	cr_assert_eq(connect(fd, (struct sockaddr *)&sa, sizeof sa), 0);
-	const char *req = "GET /health HTTP/1.1\r\nHost: order-service.default.localhost\r\nConnection: close\r\n\r\n";
-	cr_assert(write(fd, req, strlen(req)) > 0);
-	char buf[4096] = "";
-	size_t got = 0;
-	ssize_t r;
-	while (got < sizeof buf - 1 && (r = read(fd, buf + got, sizeof buf - 1 - got)) > 0)
-		got += (size_t)r;
-	close(fd);
+	char buf[4096];
+	gw_request("order-service.default.localhost", "/health", buf, sizeof buf);
 	cr_expect(strncmp(buf, "HTTP/1.1 200", 12) == 0 && strstr(buf, "order-service"), "%s", buf);
 	/* list and status in Slack. */
 	cr_expect_eq(slack_post("/slack/command", "command=%2Fmicroservice&text=list", 0, NULL, &body), 200);

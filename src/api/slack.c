@@ -423,17 +423,23 @@ static const char *state_icon(const char *state)
 
 /* ---------------------------------------------------------------- /microservice */
 
+/* A command's help: the original's title, then what it does. */
+static idp_doc_node *help_msg(idp_arena *a, const char *title, const char *text)
+{
+	idp_doc_node *m = message(a, false, title);
+	add_block(a, m, block(a, "header", title));
+	add_block(a, m, block(a, "section", text));
+	return m;
+}
+
 static idp_doc_node *microservice_help(idp_arena *a)
 {
-	idp_doc_node *m = message(a, false, "🤖 Microservice Management Commands");
-	add_block(a, m, block(a, "header", "🤖 Microservice Management Commands"));
-	add_block(a, m, block(a, "section",
+	return help_msg(a, "🤖 Microservice Management Commands",
 			      "`/microservice create NAME [python|c|java|nodejs|go] [with database] [with redis] "
 			      "[in namespace NS] [app CONTAINER] [realtime PLATFORM | iot]` — scaffold, deploy and run a "
 			      "service\n`/microservice list` — the services asked for\n`/microservice status NAME` — "
 			      "its workflow and health\n`/microservice delete NAME` — remove it from its application\n"
-			      "`/microservice help` — this text"));
-	return m;
+			      "`/microservice help` — this text");
 }
 
 static idp_doc_node *microservice_create(api_req *q, const char *text, const char *user)
@@ -494,17 +500,23 @@ static idp_doc_node *microservice_list(api_req *q)
 	return m;
 }
 
+/* The newest workflow of the service name (q's arena); false when none. */
+static bool newest_workflow(api_req *q, const char *name, idp_store_workflow *w)
+{
+	int64_t id;
+	idp_err err = IDP_ERR_INIT;
+	bool found = idp_store_workflow_find(q->cfg->store, "ApplicationClaim", name, NULL, &id, &err) == 0 &&
+		     idp_store_workflow_get(q->cfg->store, q->a, id, w, &err) == 0;
+	idp_err_clear(&err);
+	return found;
+}
+
 static idp_doc_node *microservice_status(api_req *q, const char *name)
 {
 	idp_arena *a = q->a;
-	int64_t id;
 	idp_store_workflow w;
-	idp_err err = IDP_ERR_INIT;
-	if (idp_store_workflow_find(q->cfg->store, "ApplicationClaim", name, NULL, &id, &err) != 0 ||
-	    idp_store_workflow_get(q->cfg->store, a, id, &w, &err) != 0) {
-		idp_err_clear(&err);
+	if (!newest_workflow(q, name, &w))
 		return fail_msg(a, idp_arena_printf(a, "no microservice %s was asked for (/microservice list)", name));
-	}
 	idp_buf b = IDP_BUF_INIT;
 	for (size_t i = 0; i < w.n_steps; i++)
 		idp_buf_printf(&b, "%s %s%s%s\n", state_icon(w.steps[i].state), w.steps[i].name,
@@ -523,14 +535,10 @@ static idp_doc_node *microservice_status(api_req *q, const char *name)
 static idp_doc_node *microservice_delete(api_req *q, const char *name)
 {
 	idp_arena *a = q->a;
-	int64_t id;
 	idp_store_workflow w;
 	idp_err err = IDP_ERR_INIT;
-	if (idp_store_workflow_find(q->cfg->store, "ApplicationClaim", name, NULL, &id, &err) != 0 ||
-	    idp_store_workflow_get(q->cfg->store, a, id, &w, &err) != 0) {
-		idp_err_clear(&err);
+	if (!newest_workflow(q, name, &w))
 		return fail_msg(a, idp_arena_printf(a, "no microservice %s was asked for (/microservice list)", name));
-	}
 	if (strcmp(w.state, "Running") == 0)
 		return fail_msg(a, idp_arena_printf(a, "%s's workflow %lld still runs: delete it once it ended", name,
 						    (long long)w.id));
@@ -594,14 +602,11 @@ static idp_doc_node *container_oam(const idp_api_workflow_env *env, idp_arena *a
 
 static idp_doc_node *container_help(idp_arena *a)
 {
-	idp_doc_node *m = message(a, false, "🤖 AppContainer Management Commands");
-	add_block(a, m, block(a, "header", "🤖 AppContainer Management Commands"));
-	add_block(a, m, block(a, "section",
+	return help_msg(a, "🤖 AppContainer Management Commands",
 			      "`/appcontainer create NAME` — an application container: its GitOps repository and its "
 			      "application (services join it with `/microservice create … app NAME`)\n`/appcontainer "
 			      "list`\n`/appcontainer status NAME` — health per component\n`/appcontainer delete NAME` — "
-			      "stop it (its repositories stay)\n`/appcontainer help`"));
-	return m;
+			      "stop it (its repositories stay)\n`/appcontainer help`");
 }
 
 static idp_doc_node *container_cmd(api_req *q, const char *action, const char *name)
@@ -676,13 +681,10 @@ static idp_doc_node *container_cmd(api_req *q, const char *action, const char *n
 
 static idp_doc_node *vcluster_help(idp_arena *a)
 {
-	idp_doc_node *m = message(a, false, "🤖 VCluster Management Commands");
-	add_block(a, m, block(a, "header", "🤖 VCluster Management Commands"));
-	add_block(a, m, block(a, "section",
+	return help_msg(a, "🤖 VCluster Management Commands",
 			      "`/vcluster create NAME [app CONTAINER]` — a vcluster component in the container's "
 			      "application (locally: a scope of its own)\n`/vcluster list`\n`/vcluster status NAME`\n"
-			      "`/vcluster delete NAME`\n`/vcluster help`"));
-	return m;
+			      "`/vcluster delete NAME`\n`/vcluster help`");
 }
 
 /* The container whose application has a vcluster component name, or NULL. */

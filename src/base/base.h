@@ -217,6 +217,12 @@ int idp_file_write_atomic(const char *path, const void *data, size_t n, idp_err 
 int idp_dir_list(const char *dir, char ***names, size_t *n, idp_err *err);
 void idp_dir_list_free(char **names, size_t n);
 
+/* ---------------------------------------------------------------- logs */
+
+/* One line on stderr: "<UTC time> idp <who>: <message>" (the daemon's log
+ * when it runs detached). */
+void idp_logf(const char *who, const char *fmt, ...) IDP_PRINTF(2, 3);
+
 /* ---------------------------------------------------------------- embedded files */
 
 /* Files compiled into the binary (examples, later the catalog): name is the
