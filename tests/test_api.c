@@ -1201,3 +1201,72 @@ Test(api, a_build_sets_an_image_by_component_and_the_oam_webhook_runs_oam_driven
 	cr_expect_eq(http(srv.api_port, "POST", "/oam/webhook", auth(), "[1", &body), 400);
 	free(body);
 }
+
+/* ---------------------------------------------------------------- agent keys */
+
+static int sync_runs(const char *app)
+{
+	char path[128], *body;
+	snprintf(path, sizeof path, "/api/v1/applications/%s/syncs", app);
+	http(srv.api_port, "GET", path, NULL, NULL, &body);
+	int n = count_in(body, "\"result\":\"Succeeded\"");
+	free(body);
+	return n;
+}
+
+Test(api, agent_keys_become_the_realtime_namespaces_secret_and_change_it_only_when_they_change, .init = start_server,
+     .fini = stop_server, .timeout = 120)
+{
+	if (!idp_fixture_have_program("/usr/lib/postgresql/15/bin/postgres") || !idp_fixture_have_program("mosquitto"))
+		cr_skip_test("PostgreSQL 15 or mosquitto is not installed");
+	chmod(srv.dir, 0711);
+	const char *app = "apiVersion: core.oam.dev/v1beta1\nkind: Application\nmetadata:\n  name: rt\nspec:\n"
+			  "  components:\n  - name: health\n    type: realtime-platform\n";
+	char *body;
+	cr_assert_eq(http(srv.api_port, "POST", "/api/v1/applications", auth(), app, &body), 201, "%s", body);
+	free(body);
+	int runs = sync_runs("rt");
+	cr_expect_eq(runs, 1, "the realtime platform's Deployments run as daemons become healthy");
+	/* The .env import: other variables and comments are skipped. */
+	const char *env = "LENSES_LICENSE_KEY=x\n# a comment\nhealth-realtime-agent-key=\"agent-key-one-123\"\r\n";
+	cr_expect_eq(http(srv.api_port, "POST", "/api/v1/agent-keys", auth(), env, &body), 200, "%s", body);
+	cr_expect_str_eq(body, "{\"items\":[{\"namespace\":\"health-realtime\"}]}\n");
+	free(body);
+	char file[4400];
+	snprintf(file, sizeof file, "%s/apps/rt/secrets/health-realtime.lenses-credentials/AGENT_KEY", srv.state);
+	char *value = idp_fixture_read_file(file, NULL);
+	cr_expect(value && strcmp(value, "agent-key-one-123") == 0, "%s", value ? value : "(no file)");
+	free(value);
+	cr_expect_eq(sync_runs("rt"), runs + 1, "the Secret was added");
+	/* The same key again: nothing changes (no sync run, no restart). */
+	cr_expect_eq(http(srv.api_port, "PUT", "/api/v1/agent-keys/health-realtime", auth(),
+			  "{\"agentKey\":\"agent-key-one-123\"}", &body),
+		     200, "%s", body);
+	free(body);
+	cr_expect_eq(sync_runs("rt"), runs + 1, "an unchanged key changes nothing");
+	/* Another key: the Secret follows. */
+	cr_expect_eq(http(srv.api_port, "PUT", "/api/v1/agent-keys/health-realtime", auth(), "{\"agentKey\":\"agent-key-two\"}",
+			  &body),
+		     200, "%s", body);
+	free(body);
+	value = idp_fixture_read_file(file, NULL);
+	cr_expect(value && strcmp(value, "agent-key-two") == 0, "%s", value ? value : "(no file)");
+	free(value);
+	cr_expect_eq(sync_runs("rt"), runs + 2);
+	/* Never in git, never in a log, never in an object. */
+	char *grep[] = {"grep", "-rl", "agent-key-", srv.dir, "--exclude-dir=secrets", NULL};
+	int st;
+	char *out = run_idp(grep, &st);
+	cr_expect(!strstr(out, "/gitops/") && !strstr(out, ".err") && !strstr(out, ".out"), "found in: %s", out);
+	free(out);
+	/* Bad input. */
+	cr_expect_eq(http(srv.api_port, "POST", "/api/v1/agent-keys", auth(), "Bad_NS-agent-key=x\n", &body), 400);
+	cr_expect(strstr(body, "request body:1") && strstr(body, "Bad_NS"), "%s", body);
+	free(body);
+	cr_expect_eq(http(srv.api_port, "POST", "/api/v1/agent-keys", auth(), "OTHER=1\n", &body), 400);
+	free(body);
+	cr_expect_eq(http(srv.api_port, "DELETE", "/api/v1/agent-keys/health-realtime", auth(), NULL, &body), 200, "%s", body);
+	free(body);
+	cr_expect_eq(http(srv.api_port, "DELETE", "/api/v1/agent-keys/health-realtime", auth(), NULL, &body), 404);
+	free(body);
+}

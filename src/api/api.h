@@ -149,6 +149,22 @@ void idp_api_notifier_counts(idp_api_notifier *n, unsigned long *delivered, unsi
 /* Delivers what is queued, then stops. NULL is fine. */
 void idp_api_notifier_free(idp_api_notifier *n);
 
+/* ---------------------------------------------------------------- agent keys */
+
+/* Where the realtime platforms' Lenses agent keys are kept: the store's
+ * encrypted secrets of this pseudo-application (no application can be
+ * named so), scope "realtime", one per namespace. The daemon turns each
+ * into Secret lenses-credentials (AGENT_KEY) in its namespace when an
+ * application has that Namespace labelled app.kubernetes.io/part-of:
+ * realtime-platform. */
+#define IDP_API_AGENT_KEYS_APP "@agent-keys"
+#define IDP_API_AGENT_KEYS_SCOPE "realtime"
+
+/* Parses an .env-style text: lines <namespace>-agent-key=<value> (others
+ * are skipped; a value may be quoted), each stored. *n says how many. A
+ * namespace that is no DNS-1123 label is IDP_EINPUT, naming its line. */
+int idp_api_agent_keys_import(idp_store *s, const char *file, const char *text, size_t len, size_t *n, idp_err *err);
+
 /* ---------------------------------------------------------------- tokens */
 
 /* Makes a token named name (a DNS-1123 label) and stores its hash; the

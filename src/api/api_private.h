@@ -66,6 +66,11 @@ void api_workflows_kick(idp_api *api);
 /* POST /slack/command and /slack/events (slack.c). */
 int api_slack_command(api_req *q, api_res *r);
 int api_slack_events(api_req *q, api_res *r);
+/* The agent keys' routes (agentkeys.c). */
+int api_agent_keys_list(api_req *q, api_res *r);
+int api_agent_keys_import(api_req *q, api_res *r);
+int api_agent_key_put(api_req *q, api_res *r);
+int api_agent_key_delete(api_req *q, api_res *r);
 /* POST /oam/webhook (webhook.c). */
 int api_oam_webhook(api_req *q, api_res *r);
 

@@ -701,6 +701,17 @@ const api_route api_routes[] = {
 	 "The original's GitOps update: an update-deployments (deployments[svc].image) or simple-update "
 	 "(registry/svc:commit_sha) payload sets each service's image by component name, commits, syncs",
 	 "DeploymentUpdate", "DeploymentResult", 200, post_deployments, "app:string:the application container (else the payload's repository, else health-service-idp)"},
+	{"GET", "/api/v1/agent-keys", false, "secrets",
+	 "The namespaces that have a Lenses agent key (never the keys)", NULL, "AgentKeyList", 200, api_agent_keys_list,
+	 NULL},
+	{"POST", "/api/v1/agent-keys", true, "secrets",
+	 "Import agent keys from an .env file (lines <namespace>-agent-key=<value>); kept encrypted, materialised as "
+	 "Secret lenses-credentials (AGENT_KEY) in each namespace labelled part-of realtime-platform",
+	 "EnvFile", "AgentKeyList", 200, api_agent_keys_import, NULL},
+	{"PUT", "/api/v1/agent-keys/{namespace}", true, "secrets", "Set one namespace's agent key", "AgentKey",
+	 "AgentKeyStored", 200, api_agent_key_put, NULL},
+	{"DELETE", "/api/v1/agent-keys/{namespace}", true, "secrets", "Forget one namespace's agent key", NULL,
+	 "AgentKeyStored", 200, api_agent_key_delete, NULL},
 	{"POST", "/oam/webhook", true, "deployments",
 	 "An OAM Application as an AdmissionReview or an Argo Events {body, operation}: components taken "
 	 "infrastructure, compositional, webservice; each webservice an oam-driven claim workflow; always allowed; "

@@ -116,6 +116,12 @@ static const char schemas_json[] =
 	"\"properties\":{\"apiVersion\":{\"type\":\"string\"},\"kind\":{\"type\":\"string\"},"
 	"\"request\":{\"type\":\"object\"},\"response\":{\"type\":\"object\"},\"body\":{\"type\":\"string\"},"
 	"\"operation\":{\"type\":\"string\"}}},"
+	"\"AgentKeyList\":{\"type\":\"object\",\"properties\":{\"items\":{\"type\":\"array\",\"items\":"
+	"{\"type\":\"object\",\"properties\":{\"namespace\":{\"type\":\"string\"}}}}}},"
+	"\"EnvFile\":{\"type\":\"string\",\"description\":\"lines <namespace>-agent-key=<value>\"},"
+	"\"AgentKey\":{\"type\":\"object\",\"required\":[\"agentKey\"],\"properties\":{\"agentKey\":{\"type\":\"string\"}}},"
+	"\"AgentKeyStored\":{\"type\":\"object\",\"properties\":{\"namespace\":{\"type\":\"string\"},"
+	"\"stored\":{\"type\":\"boolean\"},\"deleted\":{\"type\":\"boolean\"}}},"
 	"\"Ready\":{\"type\":\"object\",\"properties\":{\"ready\":{\"type\":\"boolean\"},\"reason\":{\"type\":\"string\"}}}"
 	"}";
 
@@ -225,10 +231,11 @@ static idp_doc_node *operation(idp_arena *a, const api_route *r)
 	if (params->as.seq.len)
 		idp_doc_map_set(a, op, "parameters", params);
 	if (r->request) {
-		bool form = strcmp(r->request, "SlackCommand") == 0;
+		bool form = strcmp(r->request, "SlackCommand") == 0, text = strcmp(r->request, "EnvFile") == 0;
 		idp_doc_node *body = idp_doc_new_map(a),
-			     *c = content(a, form ? "application/x-www-form-urlencoded" : "application/json", r->request);
-		if (!form && strcmp(r->request, "SlackEvent") != 0)
+			     *c = content(a, form ? "application/x-www-form-urlencoded" : text ? "text/plain" : "application/json",
+					  r->request);
+		if (!form && !text && strcmp(r->request, "SlackEvent") != 0)
 			idp_doc_map_set(a, c, "application/yaml",
 					idp_doc_map_get(content(a, "application/yaml", r->request), "application/yaml"));
 		idp_doc_map_set(a, body, "required", idp_doc_new_bool(a, strcmp(r->request, "SyncRequest") != 0));
@@ -325,7 +332,7 @@ idp_doc_node *idp_api_openapi(idp_arena *a)
 	idp_doc_map_set(a, doc, "components", comps);
 	idp_doc_node *tags = idp_doc_new_seq(a);
 	static const char *const tag_names[] = {"applications", "claims", "deployments", "sync",  "render",
-						"definitions",	"events", "slack",	 "server"};
+						"definitions",	"secrets", "events", "slack", "server"};
 	for (size_t i = 0; i < sizeof tag_names / sizeof *tag_names; i++) {
 		idp_doc_node *t = idp_doc_new_map(a);
 		idp_doc_map_set(a, t, "name", str(a, tag_names[i]));

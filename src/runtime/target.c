@@ -1061,6 +1061,19 @@ static void set_ready(idp_arena *a, idp_doc_node *obj, const idp_runtime_object_
 	idp_doc_node *conds = idp_doc_new_seq(a), *stat = idp_doc_new_map(a);
 	idp_doc_seq_push(a, conds, cond);
 	idp_doc_map_set(a, stat, "conditions", conds);
+	/* A Deployment or StatefulSet run as a daemon: the replica counts its
+	 * health is read from (Argo CD's, and the sync's), all or none. */
+	const char *kind = idp_doc_map_get_str(obj, "kind");
+	if (kind && (strcmp(kind, "Deployment") == 0 || strcmp(kind, "StatefulSet") == 0)) {
+		const idp_doc_node *r = idp_doc_map_get(idp_doc_map_get(obj, "spec"), "replicas");
+		int64_t want = r && r->kind == IDP_DOC_INT ? r->as.i : 1, have = strcmp(status, "True") == 0 ? want : 0;
+		const idp_doc_node *gen = idp_doc_map_get(idp_doc_map_get(obj, "metadata"), "generation");
+		idp_doc_map_set(a, stat, "observedGeneration",
+				idp_doc_new_int(a, gen && gen->kind == IDP_DOC_INT ? gen->as.i : 0));
+		static const char *const counts[] = {"replicas", "updatedReplicas", "readyReplicas", "availableReplicas"};
+		for (size_t k = 0; k < 4; k++)
+			idp_doc_map_set(a, stat, counts[k], idp_doc_new_int(a, k == 0 ? want : have));
+	}
 	idp_doc_map_set(a, obj, "status", stat);
 }
 

@@ -764,6 +764,41 @@ int idp_store_secret_put(idp_store *s, const char *app, const char *scope, const
 	return rc;
 }
 
+int idp_store_secret_names(idp_store *s, idp_arena *a, const char *app, const char *scope, const char ***names,
+			   size_t *n, idp_err *err)
+{
+	sqlite3_stmt *st;
+	*names = NULL;
+	*n = 0;
+	int rc = prepare(s, "SELECT name FROM secrets WHERE app = ?1 AND scope = ?2 ORDER BY name", &st, err);
+	if (rc)
+		return rc;
+	bind_text(st, 1, app);
+	bind_text(st, 2, scope);
+	size_t cap = 0;
+	int step;
+	while ((step = sqlite3_step(st)) == SQLITE_ROW) {
+		*names = idp_arena_grow(a, *names, *n, &cap, sizeof(**names));
+		(*names)[(*n)++] = col_text(a, st, 0);
+	}
+	rc = step == SQLITE_DONE ? 0 : store_fail(s, err, "read");
+	sqlite3_finalize(st);
+	return rc;
+}
+
+int idp_store_secret_delete(idp_store *s, const char *app, const char *scope, const char *name, idp_err *err)
+{
+	sqlite3_stmt *st;
+	int rc = prepare(s, "DELETE FROM secrets WHERE app = ?1 AND scope = ?2 AND name = ?3", &st, err);
+	if (rc)
+		return rc;
+	bind_text(st, 1, app);
+	bind_text(st, 2, scope);
+	bind_text(st, 3, name);
+	rc = run(s, st, err);
+	return rc == 0 && sqlite3_changes(s->db) == 0 ? IDP_ENOTFOUND : rc;
+}
+
 int idp_store_secret_get(idp_store *s, const char *app, const char *scope, const char *name, idp_buf *out,
 			 idp_err *err)
 {

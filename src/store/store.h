@@ -169,6 +169,11 @@ int idp_store_secret_get(idp_store *s, const char *app, const char *scope, const
 			 idp_err *err);
 /* The value, generated once (bytes random bytes, written as URL-safe
  * base64 without padding) and kept: the same on every later call. */
+/* The names of the secrets of (app, scope), sorted (a); values stay put. */
+int idp_store_secret_names(idp_store *s, idp_arena *a, const char *app, const char *scope, const char ***names,
+			   size_t *n, idp_err *err);
+/* IDP_ENOTFOUND when there was none. */
+int idp_store_secret_delete(idp_store *s, const char *app, const char *scope, const char *name, idp_err *err);
 int idp_store_secret_generate(idp_store *s, const char *app, const char *scope, const char *name, size_t bytes,
 			      idp_buf *out, idp_err *err);
 
