@@ -1270,3 +1270,61 @@ Test(api, agent_keys_become_the_realtime_namespaces_secret_and_change_it_only_wh
 	cr_expect_eq(http(srv.api_port, "DELETE", "/api/v1/agent-keys/health-realtime", auth(), NULL, &body), 404);
 	free(body);
 }
+
+/* ---------------------------------------------------------------- idp apply */
+
+/* The seed's ApplicationClaim example (python/fastapi with PostgreSQL,
+ * redis and a realtime platform) through `idp apply`, in process; killed
+ * half-way once, then resumed by the next apply. */
+Test(api, idp_apply_runs_the_seeds_claim_and_resumes_after_a_kill, .timeout = 300)
+{
+	if (!debian_fastapi() || !idp_fixture_have_program("redis-server") ||
+	    !idp_fixture_have_program("/usr/lib/postgresql/15/bin/postgres") || !idp_fixture_have_program("mosquitto"))
+		cr_skip_test("Debian's python3-fastapi/uvicorn, redis-server, PostgreSQL 15 or mosquitto is not installed");
+	char *dir = idp_fixture_tmpdir();
+	chmod(dir, 0711);
+	char state[4200];
+	snprintf(state, sizeof state, "%s/state", dir);
+	char *path = strdup(getenv("PATH") ? getenv("PATH") : "/usr/bin:/bin");
+	setenv("PATH", "/usr/bin:/bin:/usr/sbin:/sbin", 1); /* the LocalRun's python3 is Debian's */
+	char *apply[] = {IDP_BIN, "apply", "-f", "embedded:examples/application-claim.yaml", "--state", state, "--listen",
+			 "127.0.0.1:0", "--wait", "120", NULL};
+	setenv("IDP_TEST_KILL_AT_STEP", "scaffold", 1);
+	char *out = NULL, *err = NULL;
+	int st = idp_fixture_run_timeout(apply, NULL, &out, &err, 120);
+	unsetenv("IDP_TEST_KILL_AT_STEP");
+	cr_expect_neq(st, 0, "killed at scaffold: %s%s", out, err);
+	cr_expect(strstr(out, "container   Succeeded") && !strstr(out, "scaffold    Succeeded"), "%s", out);
+	free(out);
+	free(err);
+	st = idp_fixture_run_timeout(apply, NULL, &out, &err, 250);
+	setenv("PATH", path, 1);
+	free(path);
+	cr_expect_eq(st, 0, "%s%s", out, err);
+	cr_expect(strstr(out, "workflow 1, resumed"), "the same workflow: %s", out);
+	cr_expect(strstr(out, "scaffold    Succeeded microservices/my-health-service is there already (kept)"), "%s", out);
+	cr_expect(strstr(out, "realtime platform health-streaming added") && strstr(out, "workflow 1 succeeded"), "%s", out);
+	cr_expect(!strstr(out, "container   Succeeded"), "a finished step is not run again: %s", out);
+	free(out);
+	free(err);
+	char port_file[4300];
+	snprintf(port_file, sizeof port_file, "%s/gateway.port", state);
+	char *port = idp_fixture_read_file(port_file, NULL);
+	cr_assert_not_null(port);
+	srv.gw_port = atoi(port);
+	free(port);
+	char buf[4096];
+	gw_request("my-health-service.default.localhost", "/health", buf, sizeof buf);
+	cr_expect(strncmp(buf, "HTTP/1.1 200", 12) == 0 && strstr(buf, "my-health-service"), "%s", buf);
+	char *down[] = {IDP_BIN, "down", "--state", state, "--purge", NULL};
+	cr_expect_eq(idp_fixture_run_timeout(down, NULL, &out, &err, 60), 0, "%s%s", out, err);
+	free(out);
+	free(err);
+	char *bad[] = {IDP_BIN, "apply", "-f", "embedded:examples/counter-app.yaml", "--state", state, NULL};
+	cr_expect_eq(idp_fixture_run_timeout(bad, NULL, &out, &err, 60), 2, "an Application is no claim: %s%s", out, err);
+	cr_expect(strstr(err, "takes an ApplicationClaim"), "%s", err);
+	free(out);
+	free(err);
+	idp_fixture_rmtree(dir);
+	free(dir);
+}

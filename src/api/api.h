@@ -107,6 +107,16 @@ enum { IDP_API_WF_DONE = 0, IDP_API_WF_MORE = 1, IDP_API_WF_WAIT = 2 };
  * workflow is Failed, err says why). */
 int idp_api_workflow_advance(const idp_api_workflow_env *env, int64_t id, idp_err *err);
 
+/* An application container's GitOps repository (a); its OAM Application at
+ * the head (a), or NULL when there is none. */
+const char *idp_api_container_repo(idp_arena *a, const idp_api_workflow_env *env, const char *container);
+idp_doc_node *idp_api_container_oam(const idp_api_workflow_env *env, idp_arena *a, const char *container);
+/* Adds component {name, type} to the container's OAM Application, only if
+ * no component has that name (*added says), re-rendered and committed
+ * (Idp-Source: source). The file is written again from its parsed form. */
+int idp_api_container_add_component(const idp_api_workflow_env *env, idp_arena *a, const char *container,
+				    const char *name, const char *type, const char *source, bool *added, idp_err *err);
+
 /* A workflow with its steps, timings and errors, as JSON-ready nodes (a). */
 idp_doc_node *idp_api_workflow_doc(idp_arena *a, const idp_store_workflow *w);
 

@@ -324,11 +324,6 @@ static idp_doc_node *err_msg(idp_arena *a, const idp_err *err)
 
 static const idp_gitops_identity slack_who = {"idp slack", "idp@localhost"};
 
-static const char *container_repo(idp_arena *a, const idp_api_workflow_env *env, const char *container)
-{
-	return idp_arena_printf(a, "%s/gitops/%s", env->state_dir, idp_gitops_repo_name(a, container));
-}
-
 /* Removes component name from container's OAM Application (and its claim
  * from claims/): two commits, the manifests rendered again with the second;
  * *removed false when it was not there. */
@@ -337,7 +332,7 @@ static int remove_component(const idp_api_workflow_env *env, idp_arena *a, const
 {
 	*removed = false;
 	idp_gitops_repo *r;
-	int rc = idp_gitops_open(container_repo(a, env, container), 10000, 0, &r, err);
+	int rc = idp_gitops_open(idp_api_container_repo(a, env, container), 10000, 0, &r, err);
 	if (rc)
 		return rc == IDP_ENOTFOUND ? idp_err_set(err, IDP_ENOTFOUND, "no application container %s", container) : rc;
 	idp_buf text = IDP_BUF_INIT;
@@ -387,7 +382,7 @@ static int sync_container(const idp_api_workflow_env *env, idp_arena *a, const c
 		idp_doc_map_set(a, req, "allow_mass_prune", idp_doc_new_bool(a, true));
 	idp_doc_map_set(a, req, "op", idp_doc_new_str(a, "adopt"));
 	idp_doc_map_set(a, req, "app", idp_doc_new_str(a, container));
-	idp_doc_map_set(a, req, "repo", idp_doc_new_str(a, container_repo(a, env, container)));
+	idp_doc_map_set(a, req, "repo", idp_doc_new_str(a, idp_api_container_repo(a, env, container)));
 	idp_doc_map_set(a, req, "base_dir", idp_doc_new_str(a, idp_arena_printf(a, "%s/repos/%s", env->state_dir, container)));
 	return env->daemon->call(env->daemon->ctx, a, req, &reply, err);
 }
@@ -581,25 +576,6 @@ static size_t containers(const idp_api_workflow_env *env, idp_arena *a, const ch
 	return k;
 }
 
-/* The OAM Application of a container at its head (a), or NULL. */
-static idp_doc_node *container_oam(const idp_api_workflow_env *env, idp_arena *a, const char *container)
-{
-	idp_gitops_repo *r;
-	idp_err err = IDP_ERR_INIT;
-	idp_doc_node *app = NULL;
-	if (idp_gitops_open(container_repo(a, env, container), 10000, 0, &r, &err) == 0) {
-		idp_buf text = IDP_BUF_INIT;
-		idp_doc_stream s;
-		if (idp_gitops_read(r, "HEAD", IDP_GITOPS_OAM_FILE, &text, &err) == 0 &&
-		    idp_doc_load(a, IDP_GITOPS_OAM_FILE, text.ptr ? text.ptr : "", text.len, NULL, &s, &err) == 0 && s.len == 1)
-			app = s.docs[0];
-		idp_buf_free(&text);
-		idp_gitops_close(r);
-	}
-	idp_err_clear(&err);
-	return app;
-}
-
 static idp_doc_node *container_help(idp_arena *a)
 {
 	return help_msg(a, "🤖 AppContainer Management Commands",
@@ -632,8 +608,8 @@ static idp_doc_node *container_cmd(api_req *q, const char *action, const char *n
 	if (!name || idp_name_check_dns1123_label(name))
 		return fail_msg(a, idp_arena_printf(a, "/appcontainer %s needs a NAME (a lower-case DNS label)", action));
 	if (strcmp(action, "create") == 0) {
-		const char *repo = container_repo(a, env, name);
-		idp_doc_node *app = container_oam(env, a, name);
+		const char *repo = idp_api_container_repo(a, env, name);
+		idp_doc_node *app = idp_api_container_oam(env, a, name);
 		int rc = 0;
 		if (!app) {
 			idp_gitops_init_opts o = {0};
@@ -693,7 +669,7 @@ static const char *vcluster_home(const idp_api_workflow_env *env, idp_arena *a, 
 	const char **cs;
 	size_t n = containers(env, a, &cs);
 	for (size_t i = 0; i < n; i++) {
-		idp_doc_node *app = container_oam(env, a, cs[i]), *comps = NULL;
+		idp_doc_node *app = idp_api_container_oam(env, a, cs[i]), *comps = NULL;
 		if (!app || idp_doc_path_get(app, "spec.components", &comps, NULL) != 0 || comps->kind != IDP_DOC_SEQ)
 			continue;
 		for (size_t k = 0; k < comps->as.seq.len; k++) {
@@ -704,37 +680,6 @@ static const char *vcluster_home(const idp_api_workflow_env *env, idp_arena *a, 
 		}
 	}
 	return NULL;
-}
-
-static int add_vcluster(const idp_api_workflow_env *env, idp_arena *a, const char *container, const char *name,
-			idp_err *err)
-{
-	idp_doc_node *app = container_oam(env, a, container), *comps = NULL;
-	if (!app)
-		return idp_err_set(err, IDP_ENOTFOUND, "no application container %s (/appcontainer create %s)", container,
-				   container);
-	if (idp_doc_path_get(app, "spec.components", &comps, NULL) != 0 || comps->kind != IDP_DOC_SEQ) {
-		comps = idp_doc_new_seq(a);
-		idp_doc_node *spec = idp_doc_map_get(app, "spec");
-		if (!spec || spec->kind != IDP_DOC_MAP)
-			return idp_err_set(err, IDP_EINPUT, "%s's OAM Application has no spec", container);
-		idp_doc_map_set(a, spec, "components", comps);
-	}
-	idp_doc_node *c = idp_doc_new_map(a);
-	idp_doc_map_set(a, c, "name", idp_doc_new_str(a, name));
-	idp_doc_map_set(a, c, "type", idp_doc_new_str(a, "vcluster"));
-	idp_doc_seq_push(a, comps, c);
-	idp_buf out = IDP_BUF_INIT;
-	idp_gitops_repo *r = NULL;
-	idp_gitops_commit_result res;
-	int rc = idp_doc_emit_yaml(&app, 1, &out, err);
-	if (rc == 0)
-		rc = idp_gitops_open(container_repo(a, env, container), 10000, 0, &r, err);
-	if (rc == 0)
-		rc = idp_gitops_set_application(r, a, out.ptr, out.len, "slack", env->renderer, &slack_who, &res, err);
-	idp_gitops_close(r);
-	idp_buf_free(&out);
-	return rc;
 }
 
 static idp_doc_node *vcluster_cmd(api_req *q, const char *action, const char *name, const char *container)
@@ -748,7 +693,7 @@ static idp_doc_node *vcluster_cmd(api_req *q, const char *action, const char *na
 		size_t n = containers(env, a, &cs), shown = 0;
 		idp_buf b = IDP_BUF_INIT;
 		for (size_t i = 0; i < n; i++) {
-			idp_doc_node *app = container_oam(env, a, cs[i]), *comps = NULL;
+			idp_doc_node *app = idp_api_container_oam(env, a, cs[i]), *comps = NULL;
 			if (!app || idp_doc_path_get(app, "spec.components", &comps, NULL) != 0 || comps->kind != IDP_DOC_SEQ)
 				continue;
 			for (size_t k = 0; k < comps->as.seq.len; k++) {
@@ -771,7 +716,8 @@ static idp_doc_node *vcluster_cmd(api_req *q, const char *action, const char *na
 		if (home)
 			return fail_msg(a, idp_arena_printf(a, "vcluster %s exists in %s", name, home));
 		home = container ? container : "health-service-idp";
-		rc = add_vcluster(env, a, home, name, &err);
+		bool added;
+		rc = idp_api_container_add_component(env, a, home, name, "vcluster", "slack", &added, &err);
 		if (rc == 0)
 			rc = sync_container(env, a, home, false, &err);
 		m = rc ? err_msg(a, &err)

@@ -68,7 +68,7 @@ static const char *source_dir(idp_arena *a, const idp_api_workflow_env *env, con
 
 static const char *gitops_dir(idp_arena *a, const idp_api_workflow_env *env, const claim_info *c)
 {
-	return idp_arena_printf(a, "%s/gitops/%s", env->state_dir, idp_gitops_repo_name(a, c->container));
+	return idp_api_container_repo(a, env, c->container);
 }
 
 static int make_dir(const char *path, idp_err *err)
@@ -212,6 +212,16 @@ static int step_scaffold(const idp_api_workflow_env *env, idp_arena *a, const cl
 static int step_update_oam(const idp_api_workflow_env *env, idp_arena *a, const claim_info *c, const char **msg,
 			   idp_err *err)
 {
+	/* A service on a realtime platform: the platform joins the application
+	 * first, only if absent (the service reads its Secrets). */
+	const char *realtime = spec_str(c->doc, "realtime");
+	bool platform_added = false;
+	if (realtime && !c->oam_driven) {
+		int rc = idp_api_container_add_component(env, a, c->container, realtime, "realtime-platform", "api",
+							 &platform_added, err);
+		if (rc)
+			return rc;
+	}
 	idp_gitops_repo *r;
 	int rc = idp_gitops_open(gitops_dir(a, env, c), 10000, 0, &r, err);
 	if (rc)
@@ -223,6 +233,8 @@ static int step_update_oam(const idp_api_workflow_env *env, idp_arena *a, const 
 		*msg = u.decision == IDP_GITOPS_ADDED
 			       ? idp_arena_printf(a, "component %s added, rendered and committed at %.7s", c->name, u.commit.id)
 			       : u.reason;
+	if (rc == 0 && platform_added)
+		*msg = idp_arena_printf(a, "realtime platform %s added; %s", realtime, *msg);
 	return rc;
 }
 
@@ -285,6 +297,68 @@ static int step_wait(const idp_api_workflow_env *env, idp_arena *a, const claim_
 		*why = idp_arena_printf(a, "no object of component %s runs yet", c->name);
 	}
 	return 0;
+}
+
+/* ---------------------------------------------------------------- containers */
+
+const char *idp_api_container_repo(idp_arena *a, const idp_api_workflow_env *env, const char *container)
+{
+	return idp_arena_printf(a, "%s/gitops/%s", env->state_dir, idp_gitops_repo_name(a, container));
+}
+
+idp_doc_node *idp_api_container_oam(const idp_api_workflow_env *env, idp_arena *a, const char *container)
+{
+	idp_gitops_repo *r;
+	idp_err err = IDP_ERR_INIT;
+	idp_doc_node *app = NULL;
+	if (idp_gitops_open(idp_api_container_repo(a, env, container), 10000, 0, &r, &err) == 0) {
+		idp_buf text = IDP_BUF_INIT;
+		idp_doc_stream s;
+		if (idp_gitops_read(r, "HEAD", IDP_GITOPS_OAM_FILE, &text, &err) == 0 &&
+		    idp_doc_load(a, IDP_GITOPS_OAM_FILE, text.ptr ? text.ptr : "", text.len, NULL, &s, &err) == 0 && s.len == 1)
+			app = s.docs[0];
+		idp_buf_free(&text);
+		idp_gitops_close(r);
+	}
+	idp_err_clear(&err);
+	return app;
+}
+
+int idp_api_container_add_component(const idp_api_workflow_env *env, idp_arena *a, const char *container,
+				    const char *name, const char *type, const char *source, bool *added, idp_err *err)
+{
+	*added = false;
+	idp_doc_node *app = idp_api_container_oam(env, a, container), *comps = NULL;
+	if (!app)
+		return idp_err_set(err, IDP_ENOTFOUND, "no application container %s", container);
+	if (idp_doc_path_get(app, "spec.components", &comps, NULL) != 0 || comps->kind != IDP_DOC_SEQ) {
+		idp_doc_node *spec = idp_doc_map_get(app, "spec");
+		if (!spec || spec->kind != IDP_DOC_MAP)
+			return idp_err_set(err, IDP_EINPUT, "%s's OAM Application has no spec", container);
+		comps = idp_doc_new_seq(a);
+		idp_doc_map_set(a, spec, "components", comps);
+	}
+	for (size_t i = 0; i < comps->as.seq.len; i++) {
+		const char *cn = idp_doc_map_get_str(comps->as.seq.items[i], "name");
+		if (cn && strcmp(cn, name) == 0)
+			return 0; /* there: only if absent */
+	}
+	idp_doc_node *c = idp_doc_new_map(a);
+	idp_doc_map_set(a, c, "name", idp_doc_new_str(a, name));
+	idp_doc_map_set(a, c, "type", idp_doc_new_str(a, type));
+	idp_doc_seq_push(a, comps, c);
+	idp_buf out = IDP_BUF_INIT;
+	idp_gitops_repo *r = NULL;
+	idp_gitops_commit_result res;
+	int rc = idp_doc_emit_yaml(&app, 1, &out, err);
+	if (rc == 0)
+		rc = idp_gitops_open(idp_api_container_repo(a, env, container), 10000, 0, &r, err);
+	if (rc == 0)
+		rc = idp_gitops_set_application(r, a, out.ptr, out.len, source, env->renderer, &who, &res, err);
+	idp_gitops_close(r);
+	idp_buf_free(&out);
+	*added = rc == 0;
+	return rc;
 }
 
 /* ---------------------------------------------------------------- the machine */
