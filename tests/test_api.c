@@ -1328,3 +1328,42 @@ Test(api, idp_apply_runs_the_seeds_claim_and_resumes_after_a_kill, .timeout = 30
 	idp_fixture_rmtree(dir);
 	free(dir);
 }
+
+/* The other claims: filed in their container's claims/, composed, synced. */
+Test(api, app_container_realtime_and_vcluster_claims_run_their_workflows, .init = start_server, .fini = stop_server,
+     .timeout = 120)
+{
+	if (!idp_fixture_have_program("/usr/lib/postgresql/15/bin/postgres") || !idp_fixture_have_program("mosquitto"))
+		cr_skip_test("PostgreSQL 15 or mosquitto is not installed");
+	chmod(srv.dir, 0711);
+	static const char *const files[] = {"app-container-claim", "realtime-platform-claim", "vcluster-environment-claim"};
+	for (size_t i = 0; i < 3; i++) {
+		char path[512];
+		snprintf(path, sizeof path, IDP_SOURCE_ROOT "/catalog/claims/examples/%s.yaml", files[i]);
+		char *yaml = idp_fixture_read_file(path, NULL), *body;
+		cr_assert_not_null(yaml, "%s", path);
+		cr_expect_eq(http(srv.api_port, "POST", "/api/v1/claims", auth(), yaml, &body), 202, "%s: %s", files[i], body);
+		free(body);
+		free(yaml);
+		body = until_finished((long long)i + 1, 60);
+		cr_expect(strstr(body, "\"state\":\"Succeeded\""), "%s: %s", files[i], body);
+		free(body);
+	}
+	char *body;
+	cr_expect_eq(http(srv.api_port, "GET", "/api/v1/claims/health-streaming", NULL, NULL, &body), 200);
+	cr_expect(strstr(body, "RealtimePlatformClaim health-streaming filed in claims/") &&
+			  strstr(body, "a RealtimePlatformClaim has no source to scaffold"),
+		  "%s", body);
+	free(body);
+	char file[4400];
+	struct stat sb;
+	snprintf(file, sizeof file, "%s/gitops/health-service-idp-gitops/claims/dev-env.yaml", srv.state);
+	cr_expect_eq(stat(file, &sb), 0, "%s", file);
+	snprintf(file, sizeof file, "%s/gitops/my-custom-repo-gitops/claims/my-custom-repo.yaml", srv.state);
+	cr_expect_eq(stat(file, &sb), 0, "%s", file);
+	/* The realtime platform's daemons run. */
+	cr_expect_eq(http(srv.api_port, "GET", "/api/v1/applications/health-service-idp", NULL, NULL, &body), 200);
+	cr_expect(strstr(body, "Deployment/health-streaming-realtime/kafka") && strstr(body, "\"local\":\"daemon\""), "%s",
+		  body);
+	free(body);
+}

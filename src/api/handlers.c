@@ -483,9 +483,13 @@ static int get_claim(api_req *q, api_res *r)
 {
 	int64_t id;
 	idp_err err = IDP_ERR_INIT;
-	int rc = idp_store_workflow_find(q->cfg->store, "ApplicationClaim", q->params[0], NULL, &id, &err);
+	static const char *const kinds[] = {"ApplicationClaim", "AppContainerClaim", "RealtimePlatformClaim",
+					    "VClusterEnvironmentClaim"};
+	int rc = IDP_ENOTFOUND;
+	for (size_t k = 0; k < 4 && rc == IDP_ENOTFOUND; k++)
+		rc = idp_store_workflow_find(q->cfg->store, kinds[k], q->params[0], NULL, &id, &err);
 	if (rc == IDP_ENOTFOUND)
-		idp_err_set(&err, IDP_ENOTFOUND, "no ApplicationClaim %s was asked for", q->params[0]);
+		idp_err_set(&err, IDP_ENOTFOUND, "no claim %s was asked for", q->params[0]);
 	if (rc) {
 		api_error(q, r, rc, &err);
 		idp_err_clear(&err);
@@ -686,7 +690,8 @@ const api_route api_routes[] = {
 	{"GET", "/api/v1/definitions/{name}", false, "definitions", "One definition with its parameters", NULL,
 	 "Definition", 200, show_definition, NULL},
 	{"POST", "/api/v1/claims", true, "claims",
-	 "Ask for a service with an ApplicationClaim: its workflow (validate, repositories, scaffold, OAM update, "
+	 "Ask for a service with an ApplicationClaim (or an AppContainerClaim, RealtimePlatformClaim, "
+	 "VClusterEnvironmentClaim): its workflow (validate, repositories, scaffold, OAM update or the claim filed, "
 	 "render, commit, sync, wait, notify) starts; 202 with the workflow, 200 when that claim's workflow runs already",
 	 "Documents", "WorkflowStarted", 202, post_claim, NULL},
 	{"GET", "/api/v1/claims", false, "claims", "The claims asked for, as their workflows, newest first", NULL,

@@ -39,6 +39,8 @@ const char *idp_api_workflow_step_name(int step)
 /* What a workflow works on, read from its claim. */
 typedef struct claim_info {
 	const idp_doc_node *doc;
+	const char *kind;
+	bool service;  /* an ApplicationClaim: a service with source; else a claim filed and composed */
 	const char *name, *container, *language, *framework, *ns;
 	bool oam_driven; /* it came from an OAM Application (the webhook): that file deploys it */
 } claim_info;
@@ -51,8 +53,14 @@ static const char *spec_str(const idp_doc_node *claim, const char *key)
 static void read_claim(const idp_doc_node *doc, claim_info *c)
 {
 	c->doc = doc;
-	c->name = spec_str(doc, "name");
-	c->container = spec_str(doc, "appContainer") ? spec_str(doc, "appContainer") : DEFAULT_CONTAINER;
+	c->kind = idp_doc_map_get_str(doc, "kind");
+	c->service = c->kind && strcmp(c->kind, "ApplicationClaim") == 0;
+	/* A service is named by spec.name (its component); other claims by
+	 * their metadata.name (what Crossplane labels their objects with). */
+	c->name = c->service ? spec_str(doc, "name") : idp_doc_map_get_str(idp_doc_map_get(doc, "metadata"), "name");
+	c->container = c->kind && strcmp(c->kind, "AppContainerClaim") == 0 ? spec_str(doc, "name")
+		       : spec_str(doc, "appContainer")			    ? spec_str(doc, "appContainer")
+										    : DEFAULT_CONTAINER;
 	c->language = spec_str(doc, "language");
 	c->framework = spec_str(doc, "framework");
 	c->ns = spec_str(doc, "namespace") ? spec_str(doc, "namespace") : "default";
@@ -89,11 +97,19 @@ static int remove_entry(const char *path, const struct stat *st, int flag, struc
 /* The claim as its XRD accepts it (strictly: an unknown field is an error,
  * at its place), of a kind the workflow handles, in a language the
  * scaffold has a template for: checked before anything is created. */
+static const char *const claim_kinds[] = {"ApplicationClaim", "AppContainerClaim", "RealtimePlatformClaim",
+					   "VClusterEnvironmentClaim", NULL};
+
 static int validate(idp_arena *a, const idp_doc_node *doc, claim_info *c, idp_err *err)
 {
 	const char *kind = idp_doc_map_get_str(doc, "kind");
-	if (!kind || strcmp(kind, "ApplicationClaim") != 0)
-		return idp_err_at(err, doc->pos, "kind", "the claim workflow takes an ApplicationClaim, not %s",
+	bool known_kind = false;
+	for (const char *const *k = claim_kinds; kind && *k; k++)
+		known_kind = known_kind || strcmp(kind, *k) == 0;
+	if (!known_kind)
+		return idp_err_at(err, doc->pos, "kind",
+				  "the claim workflow takes an ApplicationClaim, AppContainerClaim, RealtimePlatformClaim or "
+				  "VClusterEnvironmentClaim, not %s",
 				  kind ? kind : "a document without a kind");
 	idp_render_registry *reg = idp_render_registry_new(a);
 	idp_render_opts o = IDP_RENDER_OPTS_INIT;
@@ -107,6 +123,13 @@ static int validate(idp_arena *a, const idp_doc_node *doc, claim_info *c, idp_er
 	if (rc)
 		return rc;
 	read_claim(doc, c);
+	if (!c->service) {
+		if (!c->name || idp_name_check_dns1123_label(c->name))
+			return idp_err_at(err, doc->pos, "metadata.name", "the claim needs metadata.name, a DNS-1123 label");
+		if (!c->container || idp_name_check_dns1123_label(c->container))
+			return idp_err_at(err, doc->pos, "spec", "no application container for the claim (a DNS-1123 label)");
+		return 0;
+	}
 	if (!c->name)
 		return idp_err_at(err, doc->pos, "spec.name", "the claim needs spec.name (the service's name)");
 	bool known = false;
@@ -152,18 +175,18 @@ int idp_api_workflow_start(const idp_api_workflow_env *env, idp_arena *a, const 
 	if (rc)
 		return rc;
 	/* The same claim asked for again while its workflow runs: that one. */
-	if (idp_store_workflow_find(env->store, "ApplicationClaim", c.name, "Running", id, NULL) == 0) {
+	if (idp_store_workflow_find(env->store, c.kind, c.name, "Running", id, NULL) == 0) {
 		*existing = true;
 		return 0;
 	}
-	idp_doc_node *filed = api_driven(a, claim);
+	idp_doc_node *filed = c.service ? api_driven(a, claim) : (idp_doc_node *)claim;
 	idp_buf yaml = IDP_BUF_INIT;
 	rc = idp_doc_emit_yaml(&filed, 1, &yaml, err);
 	if (rc == 0)
-		rc = idp_store_workflow_add(env->store, "ApplicationClaim", c.name, c.container, yaml.ptr, origin, id, err);
+		rc = idp_store_workflow_add(env->store, c.kind, c.name, c.container, yaml.ptr, origin, id, err);
 	idp_buf_free(&yaml);
 	if (rc == 0)
-		idp_store_event_add(env->store, c.container, idp_arena_printf(a, "ApplicationClaim/%s", c.name), "Workflow",
+		idp_store_event_add(env->store, c.container, idp_arena_printf(a, "%s/%s", c.kind, c.name), "Workflow",
 				    idp_arena_printf(a, "workflow %lld started (%s)", (long long)*id, origin), NULL);
 	return rc;
 }
@@ -238,6 +261,25 @@ static int step_update_oam(const idp_api_workflow_env *env, idp_arena *a, const 
 	return rc;
 }
 
+/* A claim other than a service's: filed in the container's claims/ and
+ * rendered with its Application (the composition makes its objects). */
+static int step_file_claim(const idp_api_workflow_env *env, idp_arena *a, const claim_info *c, const char **msg,
+			   idp_err *err)
+{
+	idp_gitops_repo *r;
+	int rc = idp_gitops_open(gitops_dir(a, env, c), 10000, 0, &r, err);
+	if (rc)
+		return rc;
+	idp_gitops_commit_result res;
+	rc = idp_gitops_file_claim(r, a, c->doc, "api", env->renderer, &who, &res, err);
+	idp_gitops_close(r);
+	if (rc == 0)
+		*msg = res.changed ? idp_arena_printf(a, "%s %s filed in claims/, rendered and committed at %.7s", c->kind,
+						      c->name, res.id)
+				   : idp_arena_printf(a, "%s %s is filed already", c->kind, c->name);
+	return rc;
+}
+
 static int daemon_call(const idp_api_workflow_env *env, idp_arena *a, idp_doc_node *req, idp_doc_node **reply,
 		       idp_err *err)
 {
@@ -292,7 +334,7 @@ static int step_wait(const idp_api_workflow_env *env, idp_arena *a, const claim_
 		*why = idp_arena_printf(a, "%s is %s: %s", idp_doc_map_get_str(o, "object"), h ? h : "?",
 					idp_doc_map_get_str(o, "message") ? idp_doc_map_get_str(o, "message") : "");
 	}
-	if (mine == 0) {
+	if (mine == 0 && c->service) { /* (a claim's objects may all be kinds with no local form) */
 		*ready = false;
 		*why = idp_arena_printf(a, "no object of component %s runs yet", c->name);
 	}
@@ -377,7 +419,7 @@ static void record(const idp_api_workflow_env *env, idp_arena *a, const idp_stor
 {
 	idp_store_workflow_step(env->store, w->id, step, step_names[step], state, msg, NULL);
 	if (strcmp(state, "Running") != 0)
-		idp_store_event_add(env->store, w->app, idp_arena_printf(a, "ApplicationClaim/%s", w->name), "Workflow",
+		idp_store_event_add(env->store, w->app, idp_arena_printf(a, "%s/%s", w->kind, w->name), "Workflow",
 				    idp_arena_printf(a, "workflow %lld: %s %s%s%s", (long long)w->id, step_names[step],
 						     strcmp(state, "Succeeded") == 0 ? "done" : "failed", msg ? ": " : "",
 						     msg ? msg : ""),
@@ -421,14 +463,20 @@ int idp_api_workflow_advance(const idp_api_workflow_env *env, int64_t id, idp_er
 		case VALIDATE: {
 			claim_info again;
 			rc = validate(a, s.docs[0], &again, err);
-			msg = rc == 0 ? idp_arena_printf(a, "ApplicationClaim %s: %s/%s in %s", c.name, c.language,
-							 c.framework ? c.framework : "-", c.container)
-				      : NULL;
+			msg = rc != 0	   ? NULL
+			      : c.service ? idp_arena_printf(a, "ApplicationClaim %s: %s/%s in %s", c.name, c.language,
+							     c.framework ? c.framework : "-", c.container)
+					  : idp_arena_printf(a, "%s %s in %s", c.kind, c.name, c.container);
 			break;
 		}
 		case CONTAINER: rc = step_container(env, a, &c, &msg, err); break;
-		case SCAFFOLD: rc = step_scaffold(env, a, &c, &msg, err); break;
-		case UPDATE_OAM: rc = step_update_oam(env, a, &c, &msg, err); break;
+		case SCAFFOLD:
+			if (c.service)
+				rc = step_scaffold(env, a, &c, &msg, err);
+			else
+				msg = idp_arena_printf(a, "a %s has no source to scaffold", c.kind);
+			break;
+		case UPDATE_OAM: rc = c.service ? step_update_oam(env, a, &c, &msg, err) : step_file_claim(env, a, &c, &msg, err); break;
 		case SYNC:
 			if (c.oam_driven)
 				msg = "oam-driven: its own OAM Application deploys it, not the container's";
@@ -454,7 +502,8 @@ int idp_api_workflow_advance(const idp_api_workflow_env *env, int64_t id, idp_er
 			break;
 		}
 		case NOTIFY:
-			msg = idp_arena_printf(a, "%s/%s is ready in %s", c.ns, c.name, c.container);
+			msg = c.service ? idp_arena_printf(a, "%s/%s is ready in %s", c.ns, c.name, c.container)
+					: idp_arena_printf(a, "%s %s is ready in %s", c.kind, c.name, c.container);
 			break;
 		case N_STEPS: break;
 		}

@@ -197,6 +197,13 @@ int idp_gitops_add_component(idp_gitops_repo *r, idp_arena *a, const idp_doc_nod
 			     const idp_gitops_renderer *renderer, const idp_gitops_identity *who,
 			     idp_gitops_update *out, idp_err *err);
 
+/* Files claim (any platform claim) in claims/<metadata.name>.yaml and
+ * re-renders manifests/ with it, in one commit (Idp-Source: source,
+ * Idp-Claim); res->changed is false when it was there already. */
+int idp_gitops_file_claim(idp_gitops_repo *r, idp_arena *a, const idp_doc_node *claim, const char *source,
+			  const idp_gitops_renderer *renderer, const idp_gitops_identity *who, idp_gitops_commit_result *res,
+			  idp_err *err);
+
 /* Replaces the OAM Application with text (a whole file, as a developer
  * writes it) and manifests/<app>/ with its rendering, in one commit
  * (Idp-Source: source, "up" when NULL); res->changed is false when both

@@ -160,6 +160,36 @@ int idp_gitops_add_component(idp_gitops_repo *r, idp_arena *a, const idp_doc_nod
 	return rc;
 }
 
+int idp_gitops_file_claim(idp_gitops_repo *r, idp_arena *a, const idp_doc_node *claim, const char *source,
+			  const idp_gitops_renderer *renderer, const idp_gitops_identity *who, idp_gitops_commit_result *res,
+			  idp_err *err)
+{
+	const char *claim_name = idp_doc_map_get_str(idp_doc_map_get(claim, "metadata"), "name");
+	if (!claim_name || idp_name_check_dns1123_subdomain(claim_name))
+		return idp_err_at(err, claim->pos, "metadata.name", "the claim needs a valid metadata.name");
+	idp_buf text = IDP_BUF_INIT, yaml = IDP_BUF_INIT;
+	int rc = idp_gitops_read(r, "HEAD", IDP_GITOPS_OAM_FILE, &text, err);
+	if (rc == IDP_ENOTFOUND)
+		rc = idp_err_set(err, IDP_EINPUT, "the repository has no %s (not made by idp gitops init?)",
+				 IDP_GITOPS_OAM_FILE);
+	idp_gitops_change change = {idp_arena_printf(a, "File %s %s", idp_doc_map_get_str(claim, "kind"), claim_name), NULL,
+				    NULL, {0}, NULL};
+	if (rc == 0)
+		rc = idp_doc_emit_yaml((idp_doc_node *const *)&claim, 1, &yaml, err);
+	if (rc == 0) {
+		idp_gitops_files_put(a, &change.files, idp_arena_printf(a, "claims/%s.yaml", claim_name), yaml.ptr, yaml.len);
+		rc = gitops_render_into(r, a, renderer, idp_buf_cstr(&text), text.len, &change.files, err);
+	}
+	idp_buf_free(&text);
+	idp_buf_free(&yaml);
+	if (rc)
+		return rc;
+	const char *trailers[] = {idp_arena_printf(a, "Idp-Source: %s", source ? source : "api"),
+				  idp_arena_printf(a, "Idp-Claim: %s", claim_name), NULL};
+	change.trailers = trailers;
+	return idp_gitops_commit(r, &change, who, a, res, err);
+}
+
 int idp_gitops_set_application(idp_gitops_repo *r, idp_arena *a, const char *text, size_t len, const char *source,
 			       const idp_gitops_renderer *renderer, const idp_gitops_identity *who,
 			       idp_gitops_commit_result *res, idp_err *err)
