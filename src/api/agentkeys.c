@@ -141,6 +141,17 @@ int api_agent_key_delete(api_req *q, api_res *r)
 {
 	idp_err err = IDP_ERR_INIT;
 	int rc = idp_store_secret_delete(q->cfg->store, IDP_API_AGENT_KEYS_APP, IDP_API_AGENT_KEYS_SCOPE, q->params[0], &err);
+	if (rc == 0) { /* and the copies the applications' Secrets were made from */
+		idp_store_app *apps;
+		size_t n = 0;
+		idp_err e2 = IDP_ERR_INIT;
+		idp_store_app_list(q->cfg->store, q->a, &apps, &n, &e2);
+		for (size_t i = 0; i < n; i++)
+			idp_store_secret_delete(q->cfg->store, apps[i].name,
+						idp_arena_printf(q->a, "%s/lenses-credentials", q->params[0]), "AGENT_KEY", &e2),
+				idp_err_clear(&e2);
+		idp_err_clear(&e2);
+	}
 	if (rc == IDP_ENOTFOUND)
 		idp_err_set(&err, IDP_ENOTFOUND, "no agent key for namespace %s", q->params[0]);
 	if (rc) {

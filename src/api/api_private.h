@@ -13,7 +13,8 @@ typedef struct api_req {
 	idp_api *api;
 	idp_arena *a;
 	const char *method;
-	const char *path;        /* without the query */
+	const char *path;        /* without the query, decoded */
+	const char *raw_path;    /* as sent, query included (what the log shows, cut at '?') */
 	const char *query;       /* after '?', or "" */
 	const char *params[2];   /* the pattern's {…} segments, in order */
 	const char *body;
@@ -21,6 +22,7 @@ typedef struct api_req {
 	const char *content_type; /* "" when none */
 	const char *user;         /* the token's name, or NULL */
 	const char *slack_timestamp, *slack_signature; /* X-Slack-Request-Timestamp, X-Slack-Signature, or NULL */
+	bool websocket; /* the request became a WebSocket (logged as 101) */
 	const idp_api_backend *backend;
 	const idp_api_config *cfg;
 } api_req;

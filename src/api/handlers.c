@@ -640,10 +640,9 @@ static int post_deployments(api_req *q, api_res *r)
 	if (last)
 		idp_doc_map_set(q->a, out, "commit", idp_doc_new_str(q->a, last));
 	if (changed) { /* the link from a source build to the running service */
+		/* (no base_dir: the application keeps where its programs are) */
 		idp_doc_node *req = request(q->a, "adopt", app), *reply;
 		idp_doc_map_set(q->a, req, "repo", idp_doc_new_str(q->a, path));
-		idp_doc_map_set(q->a, req, "base_dir",
-				idp_doc_new_str(q->a, idp_arena_printf(q->a, "%s/repos/%s", q->cfg->state_dir, app)));
 		if (call(q, r, req, &reply))
 			return 0;
 		idp_doc_map_set(q->a, out, "synced", idp_doc_new_str(q->a, idp_doc_map_get_str(reply, "revision")));

@@ -13,6 +13,7 @@
 
 #define TRIES 4
 #define QUEUE_MAX 1000
+#define STOP_DRAIN_S 5 /* at a stop: what is queued gets this long, one try each */
 
 typedef struct note {
 	char *json;
@@ -27,6 +28,7 @@ struct idp_api_notifier {
 	note *head, *tail;
 	size_t queued;
 	bool stopping;
+	time_t stop_at;
 	unsigned long delivered, failed, dropped;
 };
 
@@ -70,9 +72,10 @@ static void *run(void *arg)
 		if (!n->head)
 			n->tail = NULL;
 		n->queued--;
+		bool stopping = n->stopping, late = stopping && time(NULL) - n->stop_at >= STOP_DRAIN_S;
 		pthread_mutex_unlock(&n->mu);
 		bool ok = false;
-		for (int t = 0; c && t < TRIES && !ok; t++) {
+		for (int t = 0; c && !late && t < (stopping ? 1 : TRIES) && !ok; t++) {
 			if (t > 0) { /* 0.5, 1, 2 s */
 				long ms = 500L << (t - 1);
 				struct timespec d = {ms / 1000, (ms % 1000) * 1000000L};
@@ -152,7 +155,8 @@ void idp_api_notifier_free(idp_api_notifier *n)
 	if (!n)
 		return;
 	pthread_mutex_lock(&n->mu);
-	n->stopping = true; /* what is queued still goes out */
+	n->stopping = true; /* what is queued still goes out, for a few seconds */
+	n->stop_at = time(NULL);
 	pthread_cond_signal(&n->cv);
 	pthread_mutex_unlock(&n->mu);
 	pthread_join(n->thread, NULL);

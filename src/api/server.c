@@ -251,7 +251,9 @@ static void send_res(h2o_req_t *req, api_res *r)
 					      [415] = "Unsupported Media Type", [500] = "Internal Server Error",
 					      [503] = "Service Unavailable"};
 	req->res.status = r->status;
-	req->res.reason = r->status < 600 && reasons[r->status] ? reasons[r->status] : "Status";
+	req->res.reason = r->status > 0 && (size_t)r->status < sizeof reasons / sizeof *reasons && reasons[r->status]
+				  ? reasons[r->status]
+				  : "Status";
 	add_header(req, H2O_TOKEN_CONTENT_TYPE, r->content_type ? r->content_type : "application/json");
 	add_header(req, H2O_TOKEN_CACHE_CONTROL, "no-store");
 	if (r->body.len && r->body.ptr[r->body.len - 1] != '\n')
@@ -400,8 +402,11 @@ static void on_poll(h2o_timeout_entry_t *entry)
 		l = l->next; /* (pumping never unlinks: dispose does) */
 		stream_pump(s);
 	}
-	for (h2o_linklist_t *l = api->sockets.next; l != &api->sockets; l = l->next)
-		ws_pump(H2O_STRUCT_FROM_MEMBER(wsock, link, l));
+	for (h2o_linklist_t *l = api->sockets.next; l != &api->sockets;) {
+		wsock *w = H2O_STRUCT_FROM_MEMBER(wsock, link, l);
+		l = l->next; /* a pump may find the client gone and free w */
+		ws_pump(w);
+	}
 	if (!api->stopping)
 		h2o_timeout_link(api->loop, &api->poll_timeout, &api->poll);
 }
@@ -413,20 +418,16 @@ static int64_t start_id(idp_api *api, api_req *q, h2o_req_t *req)
 {
 	const char *last = header(q->a, req, "last-event-id");
 	const char *after = api_query(q, "after");
-	if (last || after)
-		return strtoll(last ? last : after, NULL, 10);
-	idp_arena *a = idp_arena_new();
-	idp_store_event *ev;
-	size_t n = 0;
+	int64_t last_id = 0;
 	idp_err err = IDP_ERR_INIT;
-	int64_t from = 0; /* the list is oldest first: walk it in pages */
-	while (idp_store_event_list(api->cfg.store, a, from, 1000, &ev, &n, &err) == 0 && n > 0) {
-		from = ev[n - 1].id;
-		idp_arena_reset(a);
-	}
+	idp_store_event_last_id(api->cfg.store, &last_id, &err);
 	idp_err_clear(&err);
-	idp_arena_free(a);
-	return from;
+	if (last || after) { /* a number, else only what comes next */
+		char *end;
+		long long v = strtoll(last ? last : after, &end, 10);
+		return *end || end == (last ? last : after) || v < 0 ? last_id : v;
+	}
+	return last_id;
 }
 
 static void ws_send(void *ctx, const idp_store_event *e, const char *json, size_t len)
@@ -439,6 +440,10 @@ static void ws_send(void *ctx, const idp_store_event *e, const char *json, size_
 
 static void ws_pump(wsock *w)
 {
+	/* h2o gives the connection its socket once the 101 answer is written:
+	 * nothing can be sent before. */
+	if (!w->conn->sock)
+		return;
 	/* A client that reads nothing gets nothing more queued. */
 	if (wslay_event_get_queued_msg_count(w->conn->ws_ctx) > 1000)
 		return;
@@ -459,7 +464,8 @@ static void on_ws_message(h2o_websocket_conn_t *conn, const struct wslay_event_o
 {
 	if (arg != NULL)
 		return;
-	ws_free(conn->data);
+	if (conn->data) /* (NULL: the server let it go at a stop) */
+		ws_free(conn->data);
 	h2o_websocket_close(conn);
 }
 
@@ -635,11 +641,12 @@ static void finish(idp_api *api, h2o_req_t *req, api_req *q, api_res *r, size_t 
 	if (!streaming)
 		send_res(req, r);
 	double took = now_s() - t0;
-	int status = streaming ? 200 : r->status;
+	int status = streaming ? (q->websocket ? 101 : 200) : r->status;
 	observe(&api->stats[route], took, status);
-	/* The path only: a query could carry what must not be logged. */
-	log_line("%s %s %d %.1f ms%s%s", q->method, q->path, status, took * 1000, q->user ? " by " : "",
-		 q->user ? q->user : "");
+	/* The raw path without its query (a query could carry what must not be
+	 * logged; the decoded path could carry a line break). */
+	log_line("%s %.*s %d %.1f ms%s%s", q->method, (int)strcspn(q->raw_path, "?"), q->raw_path, status, took * 1000,
+		 q->user ? " by " : "", q->user ? q->user : "");
 }
 
 /* The request's memory ends with the connection; w is ours, so a client
@@ -678,6 +685,7 @@ static void enqueue(idp_api *api, h2o_req_t *req, const api_req *q, size_t route
 	w->q.a = w->a;
 	w->q.method = keep_str(w->a, q->method);
 	w->q.path = keep_str(w->a, q->path);
+	w->q.raw_path = keep_str(w->a, q->raw_path);
 	w->q.query = keep_str(w->a, q->query);
 	w->q.content_type = keep_str(w->a, q->content_type);
 	w->q.user = keep_str(w->a, q->user);
@@ -780,7 +788,8 @@ int idp_api_process(idp_api *api)
 		if (w->req)
 			finish(api, w->req, &w->q, &r, w->route, w->t0, false);
 		else
-			log_line("%s %s: the client went away before the answer", w->q.method, w->q.path);
+			log_line("%s %.*s: the client went away before the answer", w->q.method,
+				 (int)strcspn(w->q.raw_path, "?"), w->q.raw_path);
 		idp_buf_free(&r.body);
 		if (!w->req) { /* else the request's dispose frees w */
 			idp_arena_free(w->a);
@@ -801,6 +810,7 @@ static int on_req(h2o_handler_t *self, h2o_req_t *req)
 	q.method = idp_arena_strndup(a, req->method.base, req->method.len);
 	const char *raw_q = memchr(req->path.base, '?', req->path.len);
 	q.path = idp_arena_strndup(a, req->path_normalized.base, req->path_normalized.len);
+	q.raw_path = idp_arena_strndup(a, req->path.base, req->path.len);
 	q.query = raw_q ? idp_arena_strndup(a, raw_q + 1, req->path.len - (size_t)(raw_q + 1 - req->path.base)) : "";
 	q.body = req->entity.base ? req->entity.base : "";
 	q.body_len = req->entity.base ? req->entity.len : 0;
@@ -829,9 +839,12 @@ static int on_req(h2o_handler_t *self, h2o_req_t *req)
 		} else if (route == api_n_routes) {
 			api_fail(&r, 404, "notfound", idp_arena_printf(a, "no API route %s %s (GET /openapi.json lists them)",
 								      q.method, q.path));
+		} else if ((q.params[0] && !idp_utf8_valid(q.params[0], strlen(q.params[0]), NULL)) ||
+			   (q.params[1] && !idp_utf8_valid(q.params[1], strlen(q.params[1]), NULL))) {
+			api_fail(&r, 400, "input", "a path parameter is not valid UTF-8");
 		} else if (!api_routes[route].mutating || authenticate(api, &q, req, &r)) {
 			if (!api_routes[route].handle && strcmp(api_routes[route].pattern, "/api/v1/ws") == 0) {
-				streaming = open_websocket(api, &q, req);
+				streaming = q.websocket = open_websocket(api, &q, req);
 				if (!streaming)
 					api_fail(&r, 400, "input", "GET /api/v1/ws wants a WebSocket upgrade (Upgrade: websocket)");
 			} else if (!api_routes[route].handle) {
@@ -1038,8 +1051,12 @@ void idp_api_free(idp_api *api)
 	while (!h2o_linklist_is_empty(&api->sockets)) {
 		wsock *w = H2O_STRUCT_FROM_MEMBER(wsock, link, api->sockets.next);
 		h2o_websocket_conn_t *c = w->conn;
+		c->data = NULL;
 		ws_free(w);
-		h2o_websocket_close(c);
+		/* One still upgrading belongs to h2o until it is done: the socket
+		 * shutdown below ends it, and on_ws_message closes it then. */
+		if (c->sock)
+			h2o_websocket_close(c);
 	}
 	h2o_context_request_shutdown(&api->ctx);
 	for (int i = 0; i < 20 && !h2o_linklist_is_empty(&api->conns); i++)

@@ -710,6 +710,8 @@ static idp_doc_node *vcluster_cmd(api_req *q, const char *action, const char *na
 	}
 	if (!name || idp_name_check_dns1123_label(name))
 		return fail_msg(a, idp_arena_printf(a, "/vcluster %s needs a NAME (a lower-case DNS label)", action));
+	if (container && idp_name_check_dns1123_label(container))
+		return fail_msg(a, idp_arena_printf(a, "\"%s\" is no application container name (a DNS-1123 label)", container));
 	const char *home = vcluster_home(env, a, name);
 	int rc = 0;
 	if (strcmp(action, "create") == 0) {

@@ -104,9 +104,11 @@ int api_oam_webhook(api_req *q, api_res *r)
 	const char *version = gen && gen->kind == IDP_DOC_INT ? idp_arena_printf(a, "g%lld", (long long)gen->as.i)
 			      : idp_doc_map_get_str(meta, "resourceVersion") ? idp_doc_map_get_str(meta, "resourceVersion")
 									       : uid;
-	bool fresh = false;
-	const char *key = idp_arena_printf(a, "oam-webhook/%s/%s/%s", ns, name, version ? version : "?");
-	if (idp_store_seen(q->cfg->store, key, &fresh, &err) != 0 || !fresh) {
+	/* Without a generation, resourceVersion or uid there is nothing to
+	 * know a repeat by: processed each time (the workflows are idempotent). */
+	bool fresh = true;
+	const char *key = version ? idp_arena_printf(a, "oam-webhook/%s/%s/%s", ns, name, version) : NULL;
+	if (key && (idp_store_seen(q->cfg->store, key, &fresh, &err) != 0 || !fresh)) {
 		idp_err_clear(&err);
 		return api_json(r, 200, review(a, uid, idp_arena_printf(a, "already processed: %s/%s %s", ns, name, version)));
 	}

@@ -201,8 +201,19 @@ static int step_container(const idp_api_workflow_env *env, idp_arena *a, const c
 	const char *repo = gitops_dir(a, env, c);
 	struct stat st;
 	if (stat(idp_arena_printf(a, "%s/.git", repo), &st) == 0) {
-		*msg = idp_arena_printf(a, "%s exists", repo);
-		return 0;
+		/* Made: it has its first commit (init makes .git before it). */
+		idp_gitops_repo *r = NULL;
+		char head[41];
+		idp_err ignored = IDP_ERR_INIT;
+		bool made = idp_gitops_open(repo, 10000, 0, &r, &ignored) == 0 &&
+			    idp_gitops_resolve(r, "HEAD", head, &ignored) == 0;
+		if (r)
+			idp_gitops_close(r);
+		idp_err_clear(&ignored);
+		if (made) {
+			*msg = idp_arena_printf(a, "%s exists", repo);
+			return 0;
+		}
 	}
 	/* A directory left by a crash during init, with no repository yet. */
 	if (stat(repo, &st) == 0)
@@ -345,6 +356,9 @@ static int step_wait(const idp_api_workflow_env *env, idp_arena *a, const claim_
 
 const char *idp_api_container_repo(idp_arena *a, const idp_api_workflow_env *env, const char *container)
 {
+	/* A name that is no DNS-1123 label never becomes a path. */
+	if (!container || idp_name_check_dns1123_label(container))
+		return idp_arena_printf(a, "%s/gitops/(invalid)", env->state_dir);
 	return idp_arena_printf(a, "%s/gitops/%s", env->state_dir, idp_gitops_repo_name(a, container));
 }
 
@@ -370,6 +384,9 @@ int idp_api_container_add_component(const idp_api_workflow_env *env, idp_arena *
 				    const char *name, const char *type, const char *source, bool *added, idp_err *err)
 {
 	*added = false;
+	if (!container || idp_name_check_dns1123_label(container))
+		return idp_err_set(err, IDP_EINPUT, "\"%s\" is no application container name (a DNS-1123 label)",
+				   container ? container : "");
 	idp_doc_node *app = idp_api_container_oam(env, a, container), *comps = NULL;
 	if (!app)
 		return idp_err_set(err, IDP_ENOTFOUND, "no application container %s", container);

@@ -724,8 +724,8 @@ static bool req_bool(const idp_doc_node *req, const char *key)
 static int op_adopt(ctl *d, int fd, const idp_doc_node *req, idp_err *err)
 {
 	const char *name = req_str(req, "app"), *repo = req_str(req, "repo"), *base = req_str(req, "base_dir");
-	if (!name || !repo || repo[0] != '/' || !base || base[0] != '/')
-		return idp_err_set(err, IDP_EINPUT, "adopt needs app, an absolute repo and an absolute base_dir");
+	if (!name || !repo || repo[0] != '/' || (base && base[0] != '/'))
+		return idp_err_set(err, IDP_EINPUT, "adopt needs app, an absolute repo and (if any) an absolute base_dir");
 	struct stat st;
 	if (stat(repo, &st) != 0 || !S_ISDIR(st.st_mode))
 		return idp_err_set(err, IDP_ENOTFOUND, "no repository at %s", repo);
@@ -737,6 +737,8 @@ static int op_adopt(ctl *d, int fd, const idp_doc_node *req, idp_err *err)
 		x->next = d->apps;
 		d->apps = x;
 	}
+	/* Without base_dir an application keeps where its programs are. */
+	base = base ? base : x->base_dir ? x->base_dir : "/";
 	bool moved = x->base_dir && strcmp(x->base_dir, base) != 0;
 	if (!x->repo || strcmp(x->repo, repo) != 0) {
 		free(x->repo);
@@ -745,8 +747,9 @@ static int op_adopt(ctl *d, int fd, const idp_doc_node *req, idp_err *err)
 	}
 	if (moved)
 		idp_runtime_target_remove(d->target, name, false, NULL);
+	char *new_base = idp_xstrdup(base);
 	free(x->base_dir);
-	x->base_dir = idp_xstrdup(base);
+	x->base_dir = new_base;
 	x->dormant = false;
 	idp_store_app rec = {name, repo, NULL, "Progressing", 0};
 	int rc = idp_store_app_put(d->store, &rec, err);

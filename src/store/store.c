@@ -435,6 +435,21 @@ int idp_store_event_add(idp_store *s, const char *app, const char *object, const
 	return run(s, st, err);
 }
 
+int idp_store_event_last_id(idp_store *s, int64_t *id, idp_err *err)
+{
+	sqlite3_stmt *st;
+	*id = 0;
+	int rc = prepare(s, "SELECT coalesce(max(id), 0) FROM events", &st, err);
+	if (rc)
+		return rc;
+	if (sqlite3_step(st) == SQLITE_ROW)
+		*id = sqlite3_column_int64(st, 0);
+	else
+		rc = store_fail(s, err, "read");
+	sqlite3_finalize(st);
+	return rc;
+}
+
 int idp_store_event_list(idp_store *s, idp_arena *a, int64_t after, size_t max, idp_store_event **out, size_t *n,
 			 idp_err *err)
 {

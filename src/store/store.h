@@ -98,6 +98,8 @@ typedef struct idp_store_event {
 /* Appends an event (app and object may be NULL). */
 int idp_store_event_add(idp_store *s, const char *app, const char *object, const char *type, const char *message,
 			idp_err *err);
+/* The newest event's id (0 when there is none). */
+int idp_store_event_last_id(idp_store *s, int64_t *id, idp_err *err);
 /* The events with id > after (oldest first), at most max. */
 int idp_store_event_list(idp_store *s, idp_arena *a, int64_t after, size_t max, idp_store_event **out, size_t *n,
 			 idp_err *err);
