@@ -117,8 +117,9 @@ idp_doc_node *idp_api_container_oam(const idp_api_workflow_env *env, idp_arena *
 int idp_api_container_add_component(const idp_api_workflow_env *env, idp_arena *a, const char *container,
 				    const char *name, const char *type, const char *source, bool *added, idp_err *err);
 
-/* A workflow with its steps, timings and errors, as JSON-ready nodes (a). */
-idp_doc_node *idp_api_workflow_doc(idp_arena *a, const idp_store_workflow *w);
+/* A workflow (with_steps: and its steps, timings and errors) as JSON-ready
+ * nodes (a). */
+idp_doc_node *idp_api_workflow_doc(idp_arena *a, const idp_store_workflow *w, bool with_steps);
 
 /* ---------------------------------------------------------------- Slack */
 

@@ -174,9 +174,10 @@ static int apply_app(api_req *q, api_res *r, const char *want)
 	const char *name = posted_app(q, r, want);
 	if (!name)
 		return 0;
-	idp_doc_node *before;
+	/* Existed: recorded in the store (running, paused or down). */
+	idp_store_app rec;
 	idp_err err = IDP_ERR_INIT;
-	bool existed = q->backend->call(q->backend->ctx, q->a, request(q->a, "status", name), &before, &err) == 0;
+	bool existed = idp_store_app_get(q->cfg->store, q->a, name, &rec, &err) == 0;
 	idp_err_clear(&err);
 	idp_doc_node *req = request(q->a, "up", NULL), *reply;
 	idp_doc_map_set(q->a, req, "file", idp_doc_new_str(q->a, BODY_FILE));
@@ -446,7 +447,7 @@ static int workflow_answer(api_req *q, api_res *r, int64_t id)
 		idp_err_clear(&err);
 		return 0;
 	}
-	return api_json(r, 200, idp_api_workflow_doc(q->a, &w));
+	return api_json(r, 200, idp_api_workflow_doc(q->a, &w, true));
 }
 
 static int get_workflow(api_req *q, api_res *r)
@@ -473,7 +474,7 @@ static int list_workflows(api_req *q, api_res *r)
 	}
 	idp_doc_node *items = idp_doc_new_seq(q->a);
 	for (size_t i = 0; i < n; i++)
-		idp_doc_seq_push(q->a, items, idp_api_workflow_doc(q->a, &ws[i]));
+		idp_doc_seq_push(q->a, items, idp_api_workflow_doc(q->a, &ws[i], false));
 	idp_doc_node *m = idp_doc_new_map(q->a);
 	idp_doc_map_set(q->a, m, "items", items);
 	return api_json(r, 200, m);
@@ -487,7 +488,7 @@ static int get_claim(api_req *q, api_res *r)
 					    "VClusterEnvironmentClaim"};
 	int rc = IDP_ENOTFOUND;
 	for (size_t k = 0; k < 4 && rc == IDP_ENOTFOUND; k++)
-		rc = idp_store_workflow_find(q->cfg->store, kinds[k], q->params[0], NULL, &id, &err);
+		rc = idp_store_workflow_find(q->cfg->store, kinds[k], q->params[0], NULL, NULL, &id, &err);
 	if (rc == IDP_ENOTFOUND)
 		idp_err_set(&err, IDP_ENOTFOUND, "no claim %s was asked for", q->params[0]);
 	if (rc) {

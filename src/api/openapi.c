@@ -79,7 +79,7 @@ static const char schemas_json[] =
 	"\"Liveness\":{\"type\":\"object\",\"properties\":{\"status\":{\"type\":\"string\"}}},"
 	"\"WorkflowStarted\":{\"type\":\"object\",\"properties\":{\"workflow\":{\"type\":\"integer\"},"
 	"\"existing\":{\"type\":\"boolean\"},\"self\":{\"type\":\"string\"}}},"
-	"\"Workflow\":{\"type\":\"object\",\"required\":[\"id\",\"state\",\"steps\"],\"properties\":{"
+	"\"Workflow\":{\"type\":\"object\",\"required\":[\"id\",\"state\"],\"properties\":{"
 	"\"id\":{\"type\":\"integer\"},\"kind\":{\"type\":\"string\"},\"name\":{\"type\":\"string\"},"
 	"\"app\":{\"type\":\"string\"},\"origin\":{\"type\":\"string\"},"
 	"\"state\":{\"type\":\"string\",\"enum\":[\"Running\",\"Succeeded\",\"Failed\"]},"

@@ -500,7 +500,7 @@ static bool newest_workflow(api_req *q, const char *name, idp_store_workflow *w)
 {
 	int64_t id;
 	idp_err err = IDP_ERR_INIT;
-	bool found = idp_store_workflow_find(q->cfg->store, "ApplicationClaim", name, NULL, &id, &err) == 0 &&
+	bool found = idp_store_workflow_find(q->cfg->store, "ApplicationClaim", name, NULL, NULL, &id, &err) == 0 &&
 		     idp_store_workflow_get(q->cfg->store, q->a, id, w, &err) == 0;
 	idp_err_clear(&err);
 	return found;

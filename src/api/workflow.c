@@ -175,7 +175,7 @@ int idp_api_workflow_start(const idp_api_workflow_env *env, idp_arena *a, const 
 	if (rc)
 		return rc;
 	/* The same claim asked for again while its workflow runs: that one. */
-	if (idp_store_workflow_find(env->store, c.kind, c.name, "Running", id, NULL) == 0) {
+	if (idp_store_workflow_find(env->store, c.kind, c.name, c.container, "Running", id, NULL) == 0) {
 		*existing = true;
 		return 0;
 	}
@@ -546,7 +546,7 @@ int idp_api_workflow_advance(const idp_api_workflow_env *env, int64_t id, idp_er
 	return done ? IDP_API_WF_DONE : IDP_API_WF_MORE;
 }
 
-idp_doc_node *idp_api_workflow_doc(idp_arena *a, const idp_store_workflow *w)
+idp_doc_node *idp_api_workflow_doc(idp_arena *a, const idp_store_workflow *w, bool with_steps)
 {
 	idp_doc_node *m = idp_doc_new_map(a), *steps = idp_doc_new_seq(a);
 	idp_doc_map_set(a, m, "id", idp_doc_new_int(a, w->id));
@@ -574,6 +574,7 @@ idp_doc_node *idp_api_workflow_doc(idp_arena *a, const idp_store_workflow *w)
 			idp_doc_map_set(a, st, "message", idp_doc_new_str(a, x->message));
 		idp_doc_seq_push(a, steps, st);
 	}
-	idp_doc_map_set(a, m, "steps", steps);
+	if (with_steps) /* (a list carries none: GET /api/v1/workflows/{id} has them) */
+		idp_doc_map_set(a, m, "steps", steps);
 	return m;
 }

@@ -590,19 +590,20 @@ int idp_store_workflow_list(idp_store *s, idp_arena *a, const char *state, size_
 	return rc;
 }
 
-int idp_store_workflow_find(idp_store *s, const char *kind, const char *name, const char *state, int64_t *id,
-			    idp_err *err)
+int idp_store_workflow_find(idp_store *s, const char *kind, const char *name, const char *app, const char *state,
+			    int64_t *id, idp_err *err)
 {
 	sqlite3_stmt *st;
 	int rc = prepare(s,
 			 "SELECT id FROM workflows WHERE kind = ?1 AND name = ?2 AND (?3 IS NULL OR state = ?3) "
-			 "ORDER BY id DESC LIMIT 1",
+			 "AND (?4 IS NULL OR app = ?4) ORDER BY id DESC LIMIT 1",
 			 &st, err);
 	if (rc)
 		return rc;
 	bind_text(st, 1, kind);
 	bind_text(st, 2, name);
 	bind_text(st, 3, state);
+	bind_text(st, 4, app);
 	int step = sqlite3_step(st);
 	if (step == SQLITE_ROW)
 		*id = sqlite3_column_int64(st, 0);

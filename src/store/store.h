@@ -133,9 +133,10 @@ int idp_store_workflow_get(idp_store *s, idp_arena *a, int64_t id, idp_store_wor
 /* Workflows newest first (state NULL: any), without their steps; at most max (0: all). */
 int idp_store_workflow_list(idp_store *s, idp_arena *a, const char *state, size_t max, idp_store_workflow **out,
 			    size_t *n, idp_err *err);
-/* The newest workflow of kind/name in state (NULL: any): IDP_ENOTFOUND when none. */
-int idp_store_workflow_find(idp_store *s, const char *kind, const char *name, const char *state, int64_t *id,
-			    idp_err *err);
+/* The newest workflow of kind/name in app and state (NULL: any):
+ * IDP_ENOTFOUND when none. */
+int idp_store_workflow_find(idp_store *s, const char *kind, const char *name, const char *app, const char *state,
+			    int64_t *id, idp_err *err);
 /* Moves a workflow: its state, next step and error (NULL keeps it). */
 int idp_store_workflow_set(idp_store *s, int64_t id, const char *state, int step, const char *error, idp_err *err);
 /* Records a step: a Running one gets its start, a finished one its end
