@@ -12,7 +12,6 @@
 #include "sync/sync.h"
 
 #include <errno.h>
-#include <sodium.h>
 #include <fcntl.h>
 #include <ftw.h>
 #include <limits.h>
@@ -177,20 +176,6 @@ static int write_line(int fd, const idp_doc_node *m)
 	return rc;
 }
 
-static void reply_error(int fd, int code, const char *msg)
-{
-	idp_arena *a = idp_arena_new();
-	idp_doc_node *m = idp_doc_new_map(a);
-	idp_doc_map_set(a, m, "ok", idp_doc_new_bool(a, false));
-	idp_doc_map_set(a, m, "error", idp_doc_new_str(a, msg ? msg : "failed"));
-	idp_doc_map_set(a, m, "code",
-			idp_doc_new_str(a, code == IDP_EINPUT || code == IDP_EINCOMPLETE ? "input"
-					   : code == IDP_ENOTFOUND		      ? "notfound"
-										      : "runtime"));
-	write_line(fd, m);
-	idp_arena_free(a);
-}
-
 /* An error with where it is: the message as a compiler prints it
  * (file:line:col: path: message), and the parts as fields for the API. */
 static void reply_input_error(int fd, int code, const idp_err *e)
@@ -216,6 +201,12 @@ static void reply_input_error(int fd, int code, const idp_err *e)
 	write_line(fd, m);
 	idp_buf_free(&text);
 	idp_arena_free(a);
+}
+
+static void reply_error(int fd, int code, const char *msg)
+{
+	idp_err e = {code, (char *)(msg ? msg : "failed"), NULL, 0, 0, NULL};
+	reply_input_error(fd, code, &e);
 }
 
 static idp_doc_node *ok_reply(idp_arena *a)
@@ -502,79 +493,6 @@ static void sync_wait(void *ctx, double seconds)
 	}
 }
 
-/* The realtime platforms' agent keys (api.h, "agent keys"): for each
- * Namespace of the application labelled part-of realtime-platform whose key
- * is stored, Secret lenses-credentials with AGENT_KEY. The value never
- * enters git or an object: the Secret asks for it through the generate
- * annotation, and the key is placed where generated values are kept; an
- * annotation carrying a digest of the value changes with it, so that a
- * consumer restarts only when the key really changed (the original
- * restarted every agent every two minutes). */
-static void inject_agent_keys(ctl *d, app *x, idp_arena *a, idp_doc_node ***objs, size_t *n)
-{
-	size_t count = *n;
-	for (size_t i = 0; i < count; i++) {
-		const idp_doc_node *o = (*objs)[i];
-		const char *kind = idp_doc_map_get_str(o, "kind"), *api = idp_doc_map_get_str(o, "apiVersion");
-		const idp_doc_node *meta = idp_doc_map_get(o, "metadata");
-		const char *ns = idp_doc_map_get_str(meta, "name");
-		const char *part = idp_doc_map_get_str(idp_doc_map_get(meta, "labels"), "app.kubernetes.io/part-of");
-		if (!kind || strcmp(kind, "Namespace") != 0 || !api || strcmp(api, "v1") != 0 || !ns || !part ||
-		    strcmp(part, "realtime-platform") != 0)
-			continue;
-		idp_buf key = IDP_BUF_INIT;
-		if (idp_store_secret_get(d->store, IDP_API_AGENT_KEYS_APP, IDP_API_AGENT_KEYS_SCOPE, ns, &key, NULL) != 0) {
-			idp_buf_free(&key);
-			continue;
-		}
-		const char *scope = idp_arena_printf(a, "%s/lenses-credentials", ns);
-		idp_buf now = IDP_BUF_INIT;
-		bool same = idp_store_secret_get(d->store, x->name, scope, "AGENT_KEY", &now, NULL) == 0 && now.len == key.len &&
-			    memcmp(now.ptr, key.ptr, key.len) == 0;
-		if (!same)
-			idp_store_secret_put(d->store, x->name, scope, "AGENT_KEY", key.ptr, key.len, NULL);
-		unsigned char h[8];
-		crypto_generichash(h, sizeof h, (const unsigned char *)key.ptr, key.len, NULL, 0);
-		char hex[17];
-		sodium_bin2hex(hex, sizeof hex, h, sizeof h);
-		sodium_memzero(key.ptr, key.len);
-		if (now.ptr)
-			sodium_memzero(now.ptr, now.len);
-		idp_buf_free(&key);
-		idp_buf_free(&now);
-		idp_doc_node *sec = idp_doc_new_map(a), *m = idp_doc_new_map(a), *labels = idp_doc_new_map(a),
-			     *ann = idp_doc_new_map(a);
-		idp_doc_map_set(a, sec, "apiVersion", idp_doc_new_str(a, "v1"));
-		idp_doc_map_set(a, sec, "kind", idp_doc_new_str(a, "Secret"));
-		idp_doc_map_set(a, m, "name", idp_doc_new_str(a, "lenses-credentials"));
-		idp_doc_map_set(a, m, "namespace", idp_doc_new_str(a, ns));
-		idp_doc_map_set(a, labels, "app.kubernetes.io/part-of", idp_doc_new_str(a, "realtime-platform"));
-		idp_doc_map_set(a, labels, "app.kubernetes.io/managed-by", idp_doc_new_str(a, "idp"));
-		idp_doc_map_set(a, m, "labels", labels);
-		idp_doc_map_set(a, ann, "platform.example.org/generate", idp_doc_new_str(a, "AGENT_KEY"));
-		idp_doc_map_set(a, ann, "platform.example.org/agent-key-digest", idp_doc_new_str(a, hex));
-		idp_doc_map_set(a, m, "annotations", ann);
-		idp_doc_map_set(a, sec, "metadata", m);
-		idp_doc_map_set(a, sec, "type", idp_doc_new_str(a, "Opaque"));
-		/* A self-heal starts from what the last sync applied: replaced, not doubled. */
-		size_t k = 0;
-		for (; k < *n; k++) {
-			const idp_doc_node *y = (*objs)[k];
-			const idp_doc_node *ym = idp_doc_map_get(y, "metadata");
-			const char *yk = idp_doc_map_get_str(y, "kind"), *yn = idp_doc_map_get_str(ym, "name"),
-				   *yns = idp_doc_map_get_str(ym, "namespace");
-			if (yk && yn && yns && strcmp(yk, "Secret") == 0 && strcmp(yn, "lenses-credentials") == 0 &&
-			    strcmp(yns, ns) == 0)
-				break;
-		}
-		if (k == *n) {
-			*objs = idp_arena_grow(a, *objs, *n, &(size_t){*n}, sizeof(**objs));
-			(*n)++;
-		}
-		(*objs)[k] = sec;
-	}
-}
-
 typedef struct sync_req {
 	bool dry_run, allow_mass_prune, from_git;
 	const char *source; /* "up", "auto", "manual", "self-heal" */
@@ -598,7 +516,7 @@ static int sync_app(ctl *d, app *x, idp_arena *a, const sync_req *q, const char 
 	if (q->from_git)
 		rc = desired_at_head(d, x, a, !q->dry_run, &desired, &nd, rev, err);
 	if (rc == 0)
-		inject_agent_keys(d, x, a, &desired, &nd);
+		daemon_inject_agent_keys(d->store, x->name, a, &desired, &nd);
 	idp_runtime_object_status *st;
 	if (rc == 0)
 		rc = idp_runtime_target_live(d->target, x->name, a, &live, &applied, &st, &nl, err);
@@ -1042,51 +960,6 @@ static void finish_waiters(ctl *d, bool all)
 	}
 }
 
-/* Argo CD's order of badness: an application or component is as healthy
- * as its worst object. */
-static int badness(const char *health)
-{
-	static const char *const order[] = {"Healthy", "Suspended", "Progressing", "Missing", "Degraded"};
-	for (int k = 0; k < 5; k++)
-		if (strcmp(health, order[k]) == 0)
-			return k;
-	return 0; /* Unavailable here, Unknown: not the application's fault */
-}
-
-static const char *worse(const char *x, const char *y)
-{
-	return badness(y) > badness(x) ? y : x;
-}
-
-/* "health" of the application (Suspended when paused) and "components":
- * [{name, health}] in the order their objects come; objects composed for a
- * claim without a component are "(composed)". */
-static void add_health(idp_arena *a, idp_doc_node *m, const idp_doc_node *objs, bool paused)
-{
-	const char *app_health = "Healthy";
-	idp_doc_node *comps = idp_doc_new_seq(a);
-	for (size_t i = 0; i < objs->as.seq.len; i++) {
-		const idp_doc_node *o = objs->as.seq.items[i];
-		const char *h = idp_doc_map_get_str(o, "health"), *c = idp_doc_map_get_str(o, "component");
-		h = h ? h : "Healthy";
-		c = c ? c : "(composed)";
-		app_health = worse(app_health, h);
-		idp_doc_node *entry = NULL;
-		for (size_t k = 0; k < comps->as.seq.len && !entry; k++)
-			if (strcmp(idp_doc_map_get_str(comps->as.seq.items[k], "name"), c) == 0)
-				entry = comps->as.seq.items[k];
-		if (!entry) {
-			entry = idp_doc_new_map(a);
-			idp_doc_map_set(a, entry, "name", idp_doc_new_str(a, c));
-			idp_doc_map_set(a, entry, "health", idp_doc_new_str(a, "Healthy"));
-			idp_doc_seq_push(a, comps, entry);
-		}
-		idp_doc_map_set(a, entry, "health", idp_doc_new_str(a, worse(idp_doc_map_get_str(entry, "health"), h)));
-	}
-	idp_doc_map_set(a, m, "health", idp_doc_new_str(a, paused ? "Suspended" : app_health));
-	idp_doc_map_set(a, m, "components", comps);
-}
-
 static idp_doc_node *status_of(ctl *d, idp_arena *a, const char *name)
 {
 	idp_doc_node *m = idp_doc_new_map(a);
@@ -1135,7 +1008,7 @@ static idp_doc_node *status_of(ctl *d, idp_arena *a, const char *name)
 		idp_doc_seq_push(a, objs, o);
 	}
 	idp_doc_map_set(a, m, "objects", objs);
-	add_health(a, m, objs, paused);
+	daemon_add_health(a, m, objs, paused);
 	return m;
 }
 
