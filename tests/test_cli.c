@@ -1022,8 +1022,8 @@ Test(cli, examples_list)
 		size_t n = e ? (size_t)(e - s) : strlen(s);
 		if (n > 0) {
 			cr_expect(strncmp(s, "examples/", 9) == 0 || strncmp(s, "catalog/", 8) == 0 ||
-					  strncmp(s, "templates/", 10) == 0,
-				  "neither an example, a catalog file nor a template: %.*s", (int)n, s);
+					  strncmp(s, "templates/", 10) == 0 || strncmp(s, "sdk/", 4) == 0,
+				  "neither an example, a catalog file, a template nor the SDK: %.*s", (int)n, s);
 			if (n == strlen("examples/simple-app.yaml") && strncmp(s, "examples/simple-app.yaml", n) == 0)
 				simple = true;
 		}
@@ -1450,8 +1450,9 @@ Test(cli, catalog_is_embedded)
 	cr_expect_gt(files, 20, "the catalog has only %zu files", files);
 }
 
-/* Every file of templates/ is built into idp (idp gitops scaffold would
- * silently leave one out otherwise). */
+/* Every file of templates/ and of sdk/ (which the c template vendors) is
+ * built into idp (idp gitops scaffold would silently leave one out
+ * otherwise). */
 static const char *g_listed;
 static size_t g_template_files;
 
@@ -1476,6 +1477,9 @@ Test(cli, templates_are_embedded)
 	g_template_files = 0;
 	cr_assert_eq(nftw(IDP_SOURCE_ROOT "/templates", check_template, 16, FTW_PHYS), 0);
 	cr_expect_gt(g_template_files, 20);
+	size_t templates = g_template_files;
+	cr_assert_eq(nftw(IDP_SOURCE_ROOT "/sdk", check_template, 16, FTW_PHYS), 0);
+	cr_expect_gt(g_template_files, templates + 3);
 }
 
 /* idp catalog export: every definition (KubeVela's own topology and

@@ -884,8 +884,9 @@ Test(gitops_repo, concurrent_clones_redo_on_the_remote_head, .timeout = 180)
 #include <sys/socket.h>
 #include <unistd.h>
 
-/* GET path from 127.0.0.1:port; the whole response into buf. */
-static int http_get(int port, const char *path, char *buf, size_t n)
+/* method path (with a JSON body when body is not NULL) to 127.0.0.1:port;
+ * the whole response into buf. Returns the status. */
+static int http_call(int port, const char *method, const char *path, const char *body, char *buf, size_t n)
 {
 	int fd = socket(AF_INET, SOCK_STREAM, 0);
 	struct sockaddr_in sa = {.sin_family = AF_INET, .sin_port = htons((unsigned short)port)};
@@ -895,9 +896,14 @@ static int http_get(int port, const char *path, char *buf, size_t n)
 			close(fd);
 		return -1;
 	}
-	char req[256];
-	int len = snprintf(req, sizeof req, "GET %s HTTP/1.1\r\nHost: localhost\r\nConnection: close\r\n\r\n", path);
-	if (write(fd, req, (size_t)len) != len) {
+	char req[1024];
+	int len = body ? snprintf(req, sizeof req,
+				  "%s %s HTTP/1.1\r\nHost: localhost\r\nConnection: close\r\n"
+				  "Content-Type: application/json\r\nContent-Length: %zu\r\n\r\n%s",
+				  method, path, strlen(body), body)
+		       : snprintf(req, sizeof req, "%s %s HTTP/1.1\r\nHost: localhost\r\nConnection: close\r\n\r\n",
+				  method, path);
+	if (len < 0 || (size_t)len >= sizeof req || write(fd, req, (size_t)len) != len) {
 		close(fd);
 		return -1;
 	}
@@ -907,7 +913,12 @@ static int http_get(int port, const char *path, char *buf, size_t n)
 		got += (size_t)r;
 	buf[got] = '\0';
 	close(fd);
-	return atoi(buf + 9);
+	return got > 9 ? atoi(buf + 9) : -1;
+}
+
+static int http_get(int port, const char *path, char *buf, size_t n)
+{
+	return http_call(port, "GET", path, NULL, buf, n);
 }
 
 static void expect_health(int port, const char *service)
@@ -939,11 +950,36 @@ Test(gitops_repo, scaffold_c_builds_tests_and_serves_health, .timeout = 180)
 	free(v);
 	static const char *const layout[] = {"src/domain/health.c", "src/application/health_service.c",
 					     "src/infrastructure/clock.c", "src/interface/main.c", "tests/test_health.c",
-					     "Dockerfile", "idp-local.yaml"};
+					     "Dockerfile", ".dockerignore", "idp-local.yaml", "subprojects/idp-service/meson.build",
+					     "subprojects/idp-service/include/idp/service.h"};
 	for (size_t i = 0; i < sizeof layout / sizeof layout[0]; i++) {
 		snprintf(path, sizeof path, "%s/%s", svc, layout[i]);
 		cr_expect_eq(access(path, R_OK), 0, "%s missing", layout[i]);
 	}
+	/* The SDK is vendored as it is in sdk/, byte for byte ({{service}}
+	 * marks are not expanded in it). */
+	size_t n_files, n_sdk = 0;
+	const idp_embedded_file *files = idp_embedded_list(&n_files);
+	for (size_t i = 0; i < n_files; i++) {
+		if (strncmp(files[i].name, "sdk/", 4) != 0)
+			continue;
+		n_sdk++;
+		char src[4096];
+		snprintf(path, sizeof path, "%s/subprojects/idp-service/%s", svc, files[i].name + 4);
+		snprintf(src, sizeof src, "%s/%s", IDP_SOURCE_ROOT, files[i].name);
+		size_t got_len = 0, want_len = 0;
+		char *got = idp_fixture_read_file(path, &got_len), *want = idp_fixture_read_file(src, &want_len);
+		cr_expect(got && want && got_len == want_len && memcmp(got, want, got_len) == 0,
+			  "%s is not sdk/%s", path, files[i].name + 4);
+		free(got);
+		free(want);
+	}
+	cr_expect_geq(n_sdk, 3, "the SDK's files are embedded");
+	snprintf(path, sizeof path, "%s/meson.build", svc);
+	char *mb = idp_fixture_read_file(path, NULL);
+	cr_expect(mb && strstr(mb, "dependency('idp-service', fallback : ['idp-service', 'idp_service_dep'])"), "%s",
+		  mb ? mb : "no meson.build");
+	free(mb);
 	char build[2560];
 	snprintf(build, sizeof build, "%s/build", svc);
 	free(must(RUN("meson", "setup", build, svc)));
@@ -956,6 +992,16 @@ Test(gitops_repo, scaffold_c_builds_tests_and_serves_health, .timeout = 180)
 	idp_fixture_daemon *d = idp_fixture_daemon_start("billing", argv, dir, port, 10.0);
 	cr_assert_not_null(d);
 	expect_health(port, "billing");
+	/* The SDK's routes: GET / names the service and its POST /check. */
+	char body[8192];
+	cr_expect_eq(http_get(port, "/", body, sizeof body), 200, "%s", body);
+	cr_expect(strstr(body, "\"service\":\"billing\"") && strstr(body, "\"check\""), "%s", body);
+	cr_expect_eq(http_get(port, "/openapi.json", body, sizeof body), 200, "%s", body);
+	cr_expect(strstr(body, "\"/check\"") != NULL, "%s", body);
+	cr_expect_eq(http_get(port, "/docs", body, sizeof body), 200, "%s", body);
+	cr_expect_eq(http_call(port, "POST", "/check", "{\"query\":\"now\"}", body, sizeof body), 200, "%s", body);
+	cr_expect(strstr(body, "\"result\":{\"service\":\"billing\",\"status\":\"healthy\",\"checked_at\":\""),
+		  "the application's use case: %s", body);
 	idp_fixture_daemon_stop(d);
 	ran r = RUN(IDP_BIN, "gitops", "scaffold", "Bad_Name", "--language", "c", "--dir", repo);
 	cr_expect_eq(r.status, 2);

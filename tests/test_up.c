@@ -564,6 +564,8 @@ Test(up, a_scaffolded_service_runs_from_its_idp_local_yaml, .timeout = 300, .fin
 	char body[1024];
 	cr_expect_eq(gw_get(port, "orders.default.localhost", "/health", body, sizeof body), 200, "%s", body);
 	cr_expect(strstr(body, "\"service\":\"orders\"") != NULL, "the LocalRun's SERVICE_NAME: %s", body);
+	cr_expect_eq(gw_get(port, "orders.default.localhost", "/", body, sizeof body), 200, "%s", body);
+	cr_expect(strstr(body, "\"service\":\"orders\"") != NULL, "GET / on the SDK names the service: %s", body);
 	int st;
 	char *s = run_idp("describe", state, "shop", NULL, &st);
 	cr_expect(strstr(s, "microservices/orders/build/orders") != NULL, "built and run from the scaffold: %s", s);

@@ -74,9 +74,11 @@ static int add_embedded(idp_cmd_inputs *in, const char *name, idp_err *err)
 	const idp_embedded_file *files = idp_embedded_list(&n);
 	size_t before = in->len;
 	for (size_t i = 0; i < n; i++) {
-		/* "embedded:" is every manifest (the service templates are source
-		 * code, not manifests); "embedded:examples/" a folder; else one file. */
-		bool match = (*name == '\0' && !idp_str_has_prefix(files[i].name, "templates/")) ||
+		/* "embedded:" is every manifest (the service templates and the SDK
+		 * they vendor are source code, not manifests); "embedded:examples/"
+		 * a folder; else one file. */
+		bool match = (*name == '\0' && !idp_str_has_prefix(files[i].name, "templates/") &&
+			      !idp_str_has_prefix(files[i].name, "sdk/")) ||
 			     strcmp(files[i].name, name) == 0 ||
 			     (idp_str_has_suffix(name, "/") && idp_str_has_prefix(files[i].name, name));
 		if (match) {

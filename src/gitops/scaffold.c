@@ -1,6 +1,9 @@
 /* A service's source, scaffolded into its application container
  * (microservices/<service>/) from the templates built into idp
- * (templates/<language>-<framework>/), as one commit. */
+ * (templates/<language>-<framework>/), as one commit. A template may vendor
+ * sources built into idp as they are: the c template gets the service SDK
+ * (sdk/) as the meson subproject subprojects/idp-service/, so that the
+ * service builds where the SDK is not installed. */
 #include "gitops/gitops_private.h"
 
 #include <string.h>
@@ -8,11 +11,14 @@
 
 typedef struct template_kind {
 	const char *language, *framework, *dir;
+	/* The embedded folder copied verbatim (no {{service}} expansion) and
+	 * where it goes in the service's folder; NULL: none. */
+	const char *vendor, *vendor_to;
 } template_kind;
 
 static const template_kind templates[] = {
-	{"python", "fastapi", "templates/python-fastapi/"},
-	{"c", "idp-sdk", "templates/c-idp-sdk/"},
+	{"python", "fastapi", "templates/python-fastapi/", NULL, NULL},
+	{"c", "idp-sdk", "templates/c-idp-sdk/", "sdk/", "subprojects/idp-service/"},
 };
 
 /* text with every {{service}} replaced. */
@@ -90,6 +96,12 @@ int idp_gitops_scaffold(idp_arena *a, const char *service, const char *language,
 	const idp_embedded_file *files = idp_embedded_list(&n);
 	idp_buf text = IDP_BUF_INIT;
 	for (size_t i = 0; rc == 0 && i < n; i++) {
+		if (t->vendor && strncmp(files[i].name, t->vendor, strlen(t->vendor)) == 0) {
+			idp_gitops_files_put(a, &change.files,
+					     idp_arena_printf(a, "%s%s%s", base, t->vendor_to, files[i].name + strlen(t->vendor)),
+					     files[i].data, files[i].len);
+			continue;
+		}
 		if (strncmp(files[i].name, t->dir, strlen(t->dir)) != 0)
 			continue;
 		idp_buf_clear(&text);

@@ -1,0 +1,782 @@
+/* The real-time side of a service: WebSocket clients and their topics,
+ * Server-Sent-Event streams, the event envelope, fan-out, and the routes
+ * /ws, /ws/events, /stream/events and /realtime/... */
+#include "service_private.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+/* A client that reads nothing gets nothing more once this many frames wait. */
+#define WS_QUEUE_LIMIT 4096
+/* Beyond this a frame is refused by wslay itself (close 1009); up to it,
+ * messages over the configured limit get an `error` reply. */
+#define WS_HARD_LIMIT (16u << 20)
+
+typedef struct svc_client {
+	h2o_linklist_t link;
+	idp_service *svc;
+	h2o_websocket_conn_t *conn;
+	char id[37];
+	char **topics;
+	size_t n_topics;
+	double last_active;
+	unsigned long long dropped;
+} svc_client;
+
+typedef struct svc_stream {
+	h2o_linklist_t link;
+	idp_service *svc;
+	h2o_req_t *req;
+	h2o_generator_t gen;
+	h2o_buffer_t *pending; /* what waits for the previous send */
+	h2o_iovec_t inflight;  /* what h2o is sending (malloc'd) */
+	bool sending, closed;
+	double last_status;
+	unsigned long long next_id;
+} svc_stream;
+
+static double now_s(void)
+{
+	struct timespec ts;
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
+}
+
+/* ---------------------------------------------------------------- envelope */
+
+json_t *svc_envelope(idp_service *svc, const char *event_type, json_t *data, const char *correlation_id,
+		     const char *stream_id, char event_id[37])
+{
+	char id[37], ts[40];
+	idp_ws_uuid(id);
+	idp_ws_timestamp(ts);
+	if (event_id)
+		memcpy(event_id, id, 37);
+	json_t *e = json_object();
+	json_object_set_new(e, "event_id", json_string(id));
+	json_object_set_new(e, "event_type", json_string(event_type));
+	json_object_set_new(e, "source_service", json_string(svc->name));
+	json_object_set_new(e, "source_agent", json_string(svc->cfg.agent_type ? svc->cfg.agent_type : svc->name));
+	json_object_set_new(e, "data", data ? data : json_null());
+	json_object_set_new(e, "timestamp", json_string(ts));
+	json_object_set_new(e, "correlation_id", correlation_id ? json_string(correlation_id) : json_null());
+	json_object_set_new(e, "stream_id", stream_id ? json_string(stream_id) : json_null());
+	json_object_set_new(e, "priority", json_integer(1));
+	return e;
+}
+
+/* ---------------------------------------------------------------- WebSocket */
+
+static void client_send(svc_client *c, const char *text, size_t len)
+{
+	if (wslay_event_get_queued_msg_count(c->conn->ws_ctx) >= WS_QUEUE_LIMIT) {
+		c->dropped++;
+		return;
+	}
+	struct wslay_event_msg m = {WSLAY_TEXT_FRAME, (const uint8_t *)text, len}; /* (wslay copies it) */
+	wslay_event_queue_msg(c->conn->ws_ctx, &m);
+}
+
+static void client_send_frame(svc_client *c, const char *type, json_t *payload, const char *response_to,
+			      const char *correlation_id)
+{
+	char *f = idp_ws_frame(type, payload, response_to, correlation_id);
+	if (f)
+		client_send(c, f, strlen(f));
+	free(f);
+}
+
+/* h2o gives the connection its socket once the 101 is written; until then
+ * frames wait in wslay's queue (h2o sends them when the upgrade completes). */
+static void client_flush(svc_client *c)
+{
+	if (c->conn->sock)
+		h2o_websocket_proceed(c->conn); /* (may close and free c) */
+}
+
+static void client_free(svc_client *c)
+{
+	h2o_linklist_unlink(&c->link);
+	c->svc->n_clients--;
+	for (size_t i = 0; i < c->n_topics; i++)
+		free(c->topics[i]);
+	free(c->topics);
+	free(c);
+}
+
+static bool client_subscribed(svc_client *c, const char *topic)
+{
+	for (size_t i = 0; i < c->n_topics; i++)
+		if (idp_ws_topic_matches(c->topics[i], topic))
+			return true;
+	return false;
+}
+
+static void client_subscribe(svc_client *c, const char *topic)
+{
+	for (size_t i = 0; i < c->n_topics; i++)
+		if (strcmp(c->topics[i], topic) == 0)
+			return;
+	if (c->n_topics >= 256)
+		return;
+	char **grown = realloc(c->topics, (c->n_topics + 1) * sizeof *grown);
+	if (grown == NULL)
+		return;
+	c->topics = grown;
+	c->topics[c->n_topics++] = svc_strdup(topic);
+}
+
+static void client_unsubscribe(svc_client *c, const char *topic)
+{
+	for (size_t i = 0; i < c->n_topics; i++)
+		if (strcmp(c->topics[i], topic) == 0) {
+			free(c->topics[i]);
+			c->topics[i] = c->topics[--c->n_topics];
+			return;
+		}
+}
+
+static json_t *topics_json(svc_client *c)
+{
+	json_t *a = json_array();
+	for (size_t i = 0; i < c->n_topics; i++)
+		json_array_append_new(a, json_string(c->topics[i]));
+	return a;
+}
+
+static void answer_agent_request(svc_client *c, const idp_ws_request *r)
+{
+	json_t *request = json_pack("{s:s, s:O?}", "query", r->query, "parameters", r->parameters);
+	json_t *response;
+	int status;
+	int rc = svc_run_task(c->svc, r->task_type, request, &response, &status);
+	json_decref(request);
+	json_t *payload = rc == 0 ? json_pack("{s:b, s:O, s:n, s:O}", "success", 1, "result", json_object_get(response, "result"),
+					      "error", "task_id", json_object_get(json_object_get(response, "metadata"), "task_id"))
+				  : json_pack("{s:b, s:n, s:O, s:n}", "success", 0, "result", "error",
+					      json_object_get(response, "detail"), "task_id");
+	json_decref(response);
+	client_send_frame(c, "agent_response", payload, r->message_id, r->correlation_id);
+}
+
+/* One text message from a client: the protocol's answer goes back. */
+static void client_handle(svc_client *c, const char *text, size_t len)
+{
+	idp_service *svc = c->svc;
+	idp_ws_request r;
+	idp_ws_request_read(text, len, svc->cfg.ws_max_message, &r);
+	svc->messages_in++;
+	switch (r.kind) {
+	case IDP_WS_SUBSCRIBE:
+		client_subscribe(c, r.topic);
+		client_send_frame(c, "subscription_confirmed", json_pack("{s:s, s:o}", "topic", r.topic, "topics", topics_json(c)),
+				  r.message_id, r.correlation_id);
+		break;
+	case IDP_WS_UNSUBSCRIBE:
+		client_unsubscribe(c, r.topic);
+		client_send_frame(c, "unsubscription_confirmed", json_pack("{s:s, s:o}", "topic", r.topic, "topics", topics_json(c)),
+				  r.message_id, r.correlation_id);
+		break;
+	case IDP_WS_PING: {
+		char ts[40];
+		idp_ws_timestamp(ts);
+		client_send_frame(c, "pong", json_pack("{s:s}", "server_time", ts), r.message_id, r.correlation_id);
+		break;
+	}
+	case IDP_WS_AGENT_REQUEST:
+		answer_agent_request(c, &r);
+		break;
+	case IDP_WS_ERROR:
+		svc->errors++;
+		client_send_frame(c, "error", json_pack("{s:s}", "error", r.error), r.message_id, r.correlation_id);
+		break;
+	}
+	idp_ws_request_clear(&r);
+}
+
+static void on_ws_message(h2o_websocket_conn_t *conn, const struct wslay_event_on_msg_recv_arg *arg)
+{
+	svc_client *c = conn->data;
+	if (arg == NULL) { /* gone (closed, an I/O error, or a protocol error wslay answered) */
+		if (c)
+			client_free(c);
+		h2o_websocket_close(conn);
+		return;
+	}
+	if (c == NULL)
+		return;
+	c->last_active = now_s();
+	if (arg->opcode == WSLAY_TEXT_FRAME)
+		client_handle(c, (const char *)arg->msg, arg->msg_length);
+	else if (arg->opcode == WSLAY_BINARY_FRAME)
+		client_send_frame(c, "error", json_pack("{s:s}", "error", "binary frames are not supported: send JSON text"),
+				  NULL, NULL);
+	/* (wslay answers pings and closes itself) */
+}
+
+static bool open_websocket(idp_service *svc, h2o_req_t *req, const char *auto_topic)
+{
+	const char *key;
+	if (h2o_is_websocket_handshake(req, &key) != 0 || key == NULL)
+		return false;
+	svc_client *c = calloc(1, sizeof *c);
+	if (c == NULL)
+		return false;
+	c->svc = svc;
+	idp_ws_uuid(c->id);
+	c->last_active = now_s();
+	h2o_linklist_insert(&svc->clients, &c->link);
+	svc->n_clients++;
+	svc->ws_total++;
+	c->conn = h2o_upgrade_to_websocket(req, key, c, on_ws_message);
+	wslay_event_config_set_max_recv_msg_length(c->conn->ws_ctx, WS_HARD_LIMIT);
+	if (auto_topic)
+		client_subscribe(c, auto_topic);
+	char ts[40];
+	idp_ws_timestamp(ts);
+	client_send_frame(c, "connection_established",
+			  json_pack("{s:s, s:s, s:s, s:o}", "client_id", c->id, "connection_id", c->id, "server_time", ts,
+				    "topics", topics_json(c)),
+			  NULL, NULL);
+	return true;
+}
+
+/* ---------------------------------------------------------------- SSE */
+
+static void stream_pump(svc_stream *s);
+
+static void on_stream_proceed(h2o_generator_t *gen, h2o_req_t *req)
+{
+	(void)req;
+	svc_stream *s = H2O_STRUCT_FROM_MEMBER(svc_stream, gen, gen);
+	free(s->inflight.base);
+	s->inflight = h2o_iovec_init(NULL, 0);
+	s->sending = false;
+	stream_pump(s);
+}
+
+static void on_stream_stop(h2o_generator_t *gen, h2o_req_t *req)
+{
+	(void)req;
+	H2O_STRUCT_FROM_MEMBER(svc_stream, gen, gen)->closed = true;
+}
+
+static void on_stream_dispose(void *p)
+{
+	svc_stream *s = p;
+	if (h2o_linklist_is_linked(&s->link)) {
+		h2o_linklist_unlink(&s->link);
+		s->svc->n_streams--;
+	}
+	free(s->inflight.base);
+	h2o_buffer_dispose(&s->pending);
+}
+
+static void stream_pump(svc_stream *s)
+{
+	if (s->sending || s->closed)
+		return;
+	if (s->svc->stopping) {
+		s->closed = true;
+		h2o_send(s->req, NULL, 0, H2O_SEND_STATE_FINAL);
+		return;
+	}
+	if (s->pending->size == 0)
+		return;
+	char *mem = malloc(s->pending->size);
+	if (mem == NULL)
+		return;
+	s->inflight.base = mem;
+	s->inflight.len = s->pending->size;
+	memcpy(s->inflight.base, s->pending->bytes, s->pending->size);
+	h2o_buffer_consume(&s->pending, s->pending->size);
+	s->sending = true;
+	h2o_send(s->req, &s->inflight, 1, H2O_SEND_STATE_IN_PROGRESS);
+}
+
+static void stream_append(svc_stream *s, const char *event, const char *json, size_t len)
+{
+	/* A client that reads nothing gets nothing more past 4 MiB. */
+	if (s->closed || s->pending->size > (4u << 20))
+		return;
+	char head[96];
+	int hl = snprintf(head, sizeof head, "id: %llu\nevent: %s\ndata: ", ++s->next_id, event);
+	h2o_iovec_t buf = h2o_buffer_reserve(&s->pending, (size_t)hl + len + 2);
+	if (buf.base == NULL)
+		return;
+	memcpy(buf.base, head, (size_t)hl);
+	memcpy(buf.base + hl, json, len);
+	memcpy(buf.base + hl + len, "\n\n", 2);
+	s->pending->size += (size_t)hl + len + 2;
+}
+
+static void open_stream(idp_service *svc, h2o_req_t *req)
+{
+	svc_stream *s = h2o_mem_alloc_shared(&req->pool, sizeof *s, on_stream_dispose);
+	memset(s, 0, sizeof *s);
+	s->svc = svc;
+	s->req = req;
+	s->gen.proceed = on_stream_proceed;
+	s->gen.stop = on_stream_stop;
+	h2o_buffer_init(&s->pending, &h2o_socket_buffer_prototype);
+	h2o_linklist_insert(&svc->streams, &s->link);
+	svc->n_streams++;
+	req->res.status = 200;
+	req->res.reason = "OK";
+	h2o_add_header(&req->pool, &req->res.headers, H2O_TOKEN_CONTENT_TYPE, NULL, H2O_STRLIT("text/event-stream"));
+	h2o_add_header(&req->pool, &req->res.headers, H2O_TOKEN_CACHE_CONTROL, NULL, H2O_STRLIT("no-cache"));
+	h2o_add_header(&req->pool, &req->res.headers, H2O_TOKEN_ACCESS_CONTROL_ALLOW_ORIGIN, NULL, H2O_STRLIT("*"));
+	/* nginx and other proxies pass it on unbuffered */
+	h2o_add_header_by_str(&req->pool, &req->res.headers, H2O_STRLIT("x-accel-buffering"), 0, NULL, H2O_STRLIT("no"));
+	h2o_start_response(req, &s->gen);
+	s->last_status = now_s();
+	/* The first bytes say the stream is open (EventSource fires onopen). */
+	const char hello[] = ": connected\n\n";
+	h2o_iovec_t buf = h2o_buffer_reserve(&s->pending, sizeof hello - 1);
+	memcpy(buf.base, hello, sizeof hello - 1);
+	s->pending->size += sizeof hello - 1;
+	stream_pump(s);
+}
+
+/* ---------------------------------------------------------------- fan-out */
+
+size_t svc_fanout(idp_service *svc, const char *topic, const char *event_type, json_t *envelope)
+{
+	size_t n = 0;
+	char *sse = NULL, *frame = NULL;
+	for (h2o_linklist_t *l = svc->clients.next; l != &svc->clients; l = l->next) {
+		svc_client *c = H2O_STRUCT_FROM_MEMBER(svc_client, link, l);
+		if (!client_subscribed(c, topic))
+			continue;
+		if (frame == NULL) {
+			json_t *payload = json_pack("{s:s, s:O}", "topic", topic, "event", envelope);
+			frame = idp_ws_frame("event", payload, NULL, json_string_value(json_object_get(envelope, "correlation_id")));
+		}
+		client_send(c, frame, strlen(frame));
+		n++;
+	}
+	for (h2o_linklist_t *l = svc->streams.next; l != &svc->streams; l = l->next) {
+		svc_stream *s = H2O_STRUCT_FROM_MEMBER(svc_stream, link, l);
+		if (sse == NULL) {
+			json_t *copy = json_copy(envelope);
+			json_object_set_new(copy, "topic", json_string(topic));
+			sse = json_dumps(copy, JSON_COMPACT | JSON_PRESERVE_ORDER);
+			json_decref(copy);
+		}
+		stream_append(s, event_type, sse, strlen(sse));
+		n++;
+	}
+	free(frame);
+	free(sse);
+	svc->messages_out += n;
+	/* Sent in one go per client after the batch: see flush_all. */
+	return n;
+}
+
+static void flush_all(idp_service *svc)
+{
+	for (h2o_linklist_t *l = svc->clients.next; l != &svc->clients;) {
+		svc_client *c = H2O_STRUCT_FROM_MEMBER(svc_client, link, l);
+		l = l->next; /* (a flush may free c) */
+		if (wslay_event_want_write(c->conn->ws_ctx))
+			client_flush(c);
+	}
+	for (h2o_linklist_t *l = svc->streams.next; l != &svc->streams; l = l->next)
+		stream_pump(H2O_STRUCT_FROM_MEMBER(svc_stream, link, l));
+}
+
+/* Whether event_id is one this service published (its own event coming
+ * back from Kafka or MQTT). */
+static bool recently_published(idp_service *svc, const char *event_id)
+{
+	for (size_t i = 0; i < sizeof svc->recent / sizeof svc->recent[0]; i++)
+		if (strcmp(svc->recent[i], event_id) == 0)
+			return true;
+	return false;
+}
+
+static void remember(idp_service *svc, const char *event_id)
+{
+	memcpy(svc->recent[svc->recent_next++ % (sizeof svc->recent / sizeof svc->recent[0])], event_id, 37);
+}
+
+int idp_service_publish(idp_service *svc, int to, const char *topic, const char *event_type, json_t *data,
+			const char *correlation_id, char event_id[37], char **errmsg)
+{
+	if (topic == NULL || !idp_ws_topic_valid(topic, false) || event_type == NULL || *event_type == '\0') {
+		json_decref(data);
+		svc_seterr(errmsg, "publish: a topic (1-256 bytes, no + or #) and an event type are needed");
+		return -1;
+	}
+	char id[37];
+	json_t *env = svc_envelope(svc, event_type, data, correlation_id, NULL, id);
+	if (event_id)
+		memcpy(event_id, id, 37);
+	svc->events_published++;
+	int rc = 0;
+	if (to & (IDP_SERVICE_KAFKA | IDP_SERVICE_MQTT)) {
+		remember(svc, id);
+		char *text = json_dumps(env, JSON_COMPACT | JSON_PRESERVE_ORDER);
+		if ((to & IDP_SERVICE_KAFKA) && svc_kafka_send(svc, topic, text, strlen(text), id, errmsg) != 0)
+			rc = -1;
+		if (rc == 0 && (to & IDP_SERVICE_MQTT) && svc_mqtt_send(svc, topic, text, strlen(text), 1, errmsg) != 0)
+			rc = -1;
+		free(text);
+	}
+	if (to & IDP_SERVICE_LOCAL) {
+		svc_fanout(svc, topic, event_type, env);
+		if (svc->loop)
+			flush_all(svc);
+	}
+	json_decref(env);
+	return rc;
+}
+
+/* A message from Kafka or MQTT, on the loop: its handler, else an event. */
+void svc_deliver(idp_service *svc, const idp_service_message *m)
+{
+	svc->messages_in++;
+	json_error_t jerr;
+	json_t *parsed = json_loadb(m->payload, m->len, JSON_DECODE_ANY, &jerr);
+	/* One of this service's own events coming back: already fanned out. */
+	const char *eid = json_is_object(parsed) ? json_string_value(json_object_get(parsed, "event_id")) : NULL;
+	const char *source = json_is_object(parsed) ? json_string_value(json_object_get(parsed, "source_service")) : NULL;
+	if (eid && source && strcmp(source, svc->name) == 0 && recently_published(svc, eid)) {
+		json_decref(parsed);
+		goto handlers;
+	}
+	bool handled = false;
+	for (size_t i = 0; i < svc->n_subs; i++)
+		if (svc->subs[i].handler && (svc->subs[i].transport & m->transport) &&
+		    (m->transport == IDP_SERVICE_KAFKA ? strcmp(svc->subs[i].pattern, m->topic) == 0
+						       : idp_ws_topic_matches(svc->subs[i].pattern, m->topic)))
+			handled = true;
+	if (!handled) {
+		/* The original's data_processed: the message (JSON when it is) and where it came from. */
+		json_t *msg = parsed ? json_incref(parsed) : json_stringn_nocheck(m->payload, m->len);
+		if (msg == NULL || (json_is_string(msg) && json_string_value(msg) == NULL))
+			msg = json_string("(binary payload)");
+		json_t *data = m->transport == IDP_SERVICE_KAFKA
+				       ? json_pack("{s:s, s:o, s:I, s:i, s:s}", "topic", m->topic, "message", msg, "offset",
+						   (json_int_t)m->offset, "partition", m->partition, "transport", "kafka")
+				       : json_pack("{s:s, s:o, s:s}", "topic", m->topic, "payload", msg, "transport", "mqtt");
+		json_t *env = svc_envelope(svc, "data_processed", data, NULL, NULL, NULL);
+		svc_fanout(svc, m->topic, "data_processed", env);
+		json_decref(env);
+	}
+	json_decref(parsed);
+handlers:
+	for (size_t i = 0; i < svc->n_subs; i++) {
+		svc_subscription *s = &svc->subs[i];
+		if (!s->handler || !(s->transport & m->transport))
+			continue;
+		bool match = m->transport == IDP_SERVICE_KAFKA ? strcmp(s->pattern, m->topic) == 0
+							       : idp_ws_topic_matches(s->pattern, m->topic);
+		if (match)
+			s->handler(svc, m, s->user);
+	}
+}
+
+/* ---------------------------------------------------------------- status */
+
+json_t *svc_realtime_status(idp_service *svc)
+{
+	return json_pack("{s:s, s:s?, s:b, s:b, s:I, s:I, s:I, s:I, s:I, s:I, s:I, s:o}", "service", svc->name,
+			 "platform", svc->cfg.platform, "realtime_enabled", 1, "websocket_enabled", svc->cfg.websocket,
+			 "websocket_connections", (json_int_t)svc->n_clients, "sse_streams", (json_int_t)svc->n_streams,
+			 "messages_received", (json_int_t)svc->messages_in, "messages_sent", (json_int_t)svc->messages_out,
+			 "events_published", (json_int_t)svc->events_published, "websocket_total", (json_int_t)svc->ws_total,
+			 "error_count", (json_int_t)(svc->errors + svc->delivery_errors), "transports",
+			 svc_transports_status(svc));
+}
+
+static json_t *connections_json(idp_service *svc)
+{
+	json_t *list = json_array();
+	double now = now_s();
+	for (h2o_linklist_t *l = svc->clients.next; l != &svc->clients; l = l->next) {
+		svc_client *c = H2O_STRUCT_FROM_MEMBER(svc_client, link, l);
+		json_array_append_new(list, json_pack("{s:s, s:o, s:f, s:I}", "client_id", c->id, "topics", topics_json(c),
+						      "idle_seconds", now - c->last_active, "dropped", (json_int_t)c->dropped));
+	}
+	return json_pack("{s:I, s:I, s:o}", "websocket", (json_int_t)svc->n_clients, "sse", (json_int_t)svc->n_streams,
+			 "clients", list);
+}
+
+/* ---------------------------------------------------------------- routes */
+
+static void reply(h2o_req_t *req, int status, json_t *json)
+{
+	char *s = json_dumps(json, JSON_COMPACT | JSON_PRESERVE_ORDER);
+	json_decref(json);
+	req->res.status = status;
+	req->res.reason = status == 200 ? "OK" : status == 400 ? "Bad Request" : status == 405 ? "Method Not Allowed"
+			  : status == 426 ? "Upgrade Required" : status == 502 ? "Bad Gateway" : "Error";
+	size_t len = s ? strlen(s) : 2;
+	req->res.content_length = len;
+	h2o_add_header(&req->pool, &req->res.headers, H2O_TOKEN_CONTENT_TYPE, NULL, H2O_STRLIT("application/json"));
+	h2o_iovec_t b = h2o_strdup(&req->pool, s ? s : "{}", len);
+	free(s);
+	h2o_send_inline(req, b.base, b.len);
+}
+
+static json_t *body_json(h2o_req_t *req, char *why, size_t cap)
+{
+	json_error_t jerr;
+	json_t *j = json_loadb(req->entity.base ? req->entity.base : "", req->entity.len, JSON_DECODE_ANY, &jerr);
+	if (j == NULL)
+		snprintf(why, cap, "request body: invalid JSON at line %d, column %d: %s", jerr.line, jerr.column, jerr.text);
+	return j;
+}
+
+static int transports_of(json_t *v, char *why, size_t cap)
+{
+	if (v == NULL)
+		return IDP_SERVICE_LOCAL;
+	json_t *list = json_is_string(v) ? json_pack("[O]", v) : json_incref(v);
+	int to = 0;
+	size_t i;
+	json_t *t;
+	if (!json_is_array(list) || json_array_size(list) == 0)
+		snprintf(why, cap, "transport: \"websocket\", \"kafka\", \"mqtt\", or a list of them");
+	json_array_foreach(list, i, t) {
+		const char *s = json_string_value(t);
+		int bit = s == NULL ? 0 : strcmp(s, "kafka") == 0 ? IDP_SERVICE_KAFKA : strcmp(s, "mqtt") == 0 ? IDP_SERVICE_MQTT
+			: (strcmp(s, "websocket") == 0 || strcmp(s, "local") == 0 || strcmp(s, "sse") == 0) ? IDP_SERVICE_LOCAL : 0;
+		if (bit == 0) {
+			snprintf(why, cap, "transport %zu: \"websocket\", \"kafka\" or \"mqtt\"", i);
+			to = 0;
+			break;
+		}
+		to |= bit;
+	}
+	json_decref(list);
+	return json_is_array(v) && json_array_size(v) == 0 ? 0 : to;
+}
+
+/* POST /realtime/publish {"topic", "data", "event_type"?, "transport"?, "correlation_id"?} */
+static void serve_publish(idp_service *svc, h2o_req_t *req)
+{
+	char why[256] = "";
+	json_t *body = body_json(req, why, sizeof why);
+	const char *topic = json_string_value(json_object_get(body, "topic"));
+	json_t *et = json_object_get(body, "event_type"), *corr = json_object_get(body, "correlation_id");
+	int to = 0;
+	if (body && !json_is_object(body))
+		snprintf(why, sizeof why, "the body is an object: {\"topic\", \"data\", \"event_type\"?, \"transport\"?}");
+	else if (body && topic == NULL)
+		snprintf(why, sizeof why, "topic is required (a string)");
+	else if (body && !idp_ws_topic_valid(topic, false))
+		snprintf(why, sizeof why, "topic: 1-256 bytes of UTF-8, no + or #");
+	else if (body && et && !json_is_string(et))
+		snprintf(why, sizeof why, "event_type: a string");
+	else if (body && corr && !json_is_string(corr) && !json_is_null(corr))
+		snprintf(why, sizeof why, "correlation_id: a string");
+	else if (body)
+		to = transports_of(json_object_get(body, "transport"), why, sizeof why);
+	if (*why == '\0' && (to & IDP_SERVICE_KAFKA) && svc->kafka == NULL)
+		snprintf(why, sizeof why, "transport kafka: this service has no KAFKA_BOOTSTRAP_SERVERS");
+	if (*why == '\0' && (to & IDP_SERVICE_MQTT) && svc->mqtt == NULL)
+		snprintf(why, sizeof why, "transport mqtt: this service has no MQTT_HOST");
+	if (*why) {
+		json_decref(body);
+		return reply(req, 400, json_pack("{s:s}", "detail", why));
+	}
+	size_t before = svc->messages_out;
+	char id[37], *err = NULL;
+	json_t *data = json_object_get(body, "data");
+	int rc = idp_service_publish(svc, to, topic, et ? json_string_value(et) : "custom_event",
+				     data ? json_incref(data) : NULL, json_string_value(corr), id, &err);
+	json_t *names = json_array();
+	if (to & IDP_SERVICE_LOCAL)
+		json_array_append_new(names, json_string("websocket"));
+	if (to & IDP_SERVICE_KAFKA)
+		json_array_append_new(names, json_string("kafka"));
+	if (to & IDP_SERVICE_MQTT)
+		json_array_append_new(names, json_string("mqtt"));
+	json_t *out = rc == 0 ? json_pack("{s:s, s:s, s:s, s:o, s:I}", "status", "published", "event_id", id, "topic", topic,
+					  "transports", names, "subscribers", (json_int_t)(svc->messages_out - before))
+			      : json_pack("{s:s, s:o}", "detail", err ? err : "publish failed", "transports", names);
+	free(err);
+	json_decref(body);
+	reply(req, rc == 0 ? 200 : 502, out);
+}
+
+/* The original's /realtime/broadcast (any JSON → message type `broadcast`
+ * to every client) and /realtime/topic/{topic} (`topic_message`). */
+static void serve_broadcast(idp_service *svc, h2o_req_t *req, const char *topic)
+{
+	char why[256] = "";
+	json_t *body = body_json(req, why, sizeof why);
+	if (body == NULL)
+		return reply(req, 400, json_pack("{s:s}", "detail", why));
+	if (topic && !idp_ws_topic_valid(topic, false)) {
+		json_decref(body);
+		return reply(req, 400, json_pack("{s:s}", "detail", "topic: 1-256 bytes of UTF-8, no + or #"));
+	}
+	json_t *payload = topic ? json_pack("{s:s, s:O}", "topic", topic, "data", body) : json_incref(body);
+	char *frame = idp_ws_frame(topic ? "topic_message" : "broadcast", payload, NULL, NULL);
+	size_t n = 0;
+	for (h2o_linklist_t *l = svc->clients.next; l != &svc->clients; l = l->next) {
+		svc_client *c = H2O_STRUCT_FROM_MEMBER(svc_client, link, l);
+		if (topic == NULL || client_subscribed(c, topic)) {
+			client_send(c, frame, strlen(frame));
+			n++;
+		}
+	}
+	free(frame);
+	json_decref(body);
+	svc->messages_out += n;
+	flush_all(svc);
+	reply(req, 200, topic ? json_pack("{s:s, s:s, s:I}", "status", "sent", "topic", topic, "subscribers", (json_int_t)n)
+			      : json_pack("{s:s, s:I}", "status", "broadcasted", "connections", (json_int_t)n));
+}
+
+static int hex_digit(char c)
+{
+	return c >= '0' && c <= '9' ? c - '0' : c >= 'a' && c <= 'f' ? c - 'a' + 10 : c >= 'A' && c <= 'F' ? c - 'A' + 10 : -1;
+}
+
+bool svc_realtime_route(idp_service *svc, h2o_req_t *req, const char *path)
+{
+	bool get = h2o_memis(req->method.base, req->method.len, H2O_STRLIT("GET"));
+	bool post = h2o_memis(req->method.base, req->method.len, H2O_STRLIT("POST"));
+	if (svc->cfg.websocket && (strcmp(path, "/ws") == 0 || strcmp(path, "/ws/events") == 0) && get) {
+		if (!open_websocket(svc, req, strcmp(path, "/ws/events") == 0 ? "events" : NULL))
+			reply(req, 426, json_pack("{s:s}", "detail", "GET /ws wants a WebSocket upgrade (Upgrade: websocket)"));
+		return true;
+	}
+	if (strcmp(path, "/stream/events") == 0 && get) {
+		open_stream(svc, req);
+		return true;
+	}
+	if (strcmp(path, "/realtime/status") == 0 && get)
+		return reply(req, 200, svc_realtime_status(svc)), true;
+	if (strcmp(path, "/realtime/connections") == 0 && get)
+		return reply(req, 200, connections_json(svc)), true;
+	if (strcmp(path, "/realtime/publish") == 0 && post)
+		return serve_publish(svc, req), true;
+	if (strcmp(path, "/realtime/broadcast") == 0 && post)
+		return serve_broadcast(svc, req, NULL), true;
+	if (strncmp(path, "/realtime/topic/", 16) == 0 && path[16] && post) {
+		/* the topic is the rest of the path, percent-decoded */
+		char *topic = h2o_strdup(&req->pool, path + 16, SIZE_MAX).base;
+		h2o_iovec_t raw = req->path;
+		const char *q = memchr(raw.base, '?', raw.len);
+		size_t rl = q ? (size_t)(q - raw.base) : raw.len;
+		if (rl > 16 && memcmp(raw.base, "/realtime/topic/", 16) == 0) {
+			size_t o = 0;
+			for (size_t i = 16; i < rl && o < 512; i++) {
+				int hi, lo;
+				if (raw.base[i] == '%' && i + 2 < rl &&
+				    (hi = hex_digit(raw.base[i + 1])) >= 0 && (lo = hex_digit(raw.base[i + 2])) >= 0) {
+					topic[o++] = (char)(hi * 16 + lo);
+					i += 2;
+				} else {
+					topic[o++] = raw.base[i];
+				}
+			}
+			topic[o] = '\0';
+			if (strlen(topic) != o) /* a %00 */
+				topic[0] = '\0';
+		}
+		return serve_broadcast(svc, req, topic), true;
+	}
+	bool known = strcmp(path, "/ws") == 0 || strcmp(path, "/ws/events") == 0 || strcmp(path, "/stream/events") == 0 ||
+		     strncmp(path, "/realtime/", 10) == 0;
+	if (known) {
+		h2o_add_header(&req->pool, &req->res.headers, H2O_TOKEN_ALLOW, NULL, get ? "POST" : "GET", get ? 4 : 3);
+		reply(req, 405, json_pack("{s:s}", "detail", "Method Not Allowed"));
+		return true;
+	}
+	return false;
+}
+
+/* ---------------------------------------------------------------- timers */
+
+/* Idle WebSockets are closed (1000, "idle"); SSE streams get a
+ * status_update every few seconds, as the original's did. */
+static void on_sweep(h2o_timeout_entry_t *entry)
+{
+	idp_service *svc = H2O_STRUCT_FROM_MEMBER(idp_service, sweep, entry);
+	double now = now_s();
+	for (h2o_linklist_t *l = svc->clients.next; l != &svc->clients; l = l->next) {
+		svc_client *c = H2O_STRUCT_FROM_MEMBER(svc_client, link, l);
+		if (c->conn->sock && now - c->last_active > svc->cfg.ws_idle_timeout_s && !wslay_event_get_close_sent(c->conn->ws_ctx))
+			wslay_event_queue_close(c->conn->ws_ctx, 1000, (const uint8_t *)"idle", 4);
+	}
+	json_t *status = NULL;
+	char *text = NULL;
+	for (h2o_linklist_t *l = svc->streams.next; l != &svc->streams; l = l->next) {
+		svc_stream *s = H2O_STRUCT_FROM_MEMBER(svc_stream, link, l);
+		if (now - s->last_status < svc->cfg.sse_status_interval_s)
+			continue;
+		if (text == NULL) {
+			char ts[40];
+			idp_ws_timestamp(ts);
+			status = json_pack("{s:s, s:o, s:s}", "type", "status_update", "data", svc_realtime_status(svc), "timestamp", ts);
+			text = json_dumps(status, JSON_COMPACT | JSON_PRESERVE_ORDER);
+		}
+		stream_append(s, "status_update", text, strlen(text));
+		s->last_status = now;
+	}
+	free(text);
+	json_decref(status);
+	flush_all(svc);
+	if (!svc->stopping)
+		h2o_timeout_link(svc->loop, &svc->sweep_timeout, &svc->sweep);
+}
+
+static void on_inbox(h2o_multithread_receiver_t *receiver, h2o_linklist_t *messages)
+{
+	idp_service *svc = H2O_STRUCT_FROM_MEMBER(idp_service, inbox, receiver);
+	while (!h2o_linklist_is_empty(messages)) {
+		h2o_multithread_message_t *m = H2O_STRUCT_FROM_MEMBER(h2o_multithread_message_t, link, messages->next);
+		h2o_linklist_unlink(&m->link);
+		idp_service_message *msg = (idp_service_message *)(m + 1);
+		if (!svc->stopping)
+			svc_deliver(svc, msg);
+		free(m);
+	}
+	flush_all(svc); /* one write per client for the whole batch */
+}
+
+void svc_realtime_start(idp_service *svc)
+{
+	double tick = svc->cfg.sse_status_interval_s < svc->cfg.ws_idle_timeout_s ? svc->cfg.sse_status_interval_s
+										   : svc->cfg.ws_idle_timeout_s;
+	tick = tick > 1 ? 1 : tick;
+	h2o_timeout_init(svc->loop, &svc->sweep_timeout, (uint64_t)(tick * 1000 > 10 ? tick * 1000 : 10));
+	svc->sweep.cb = on_sweep;
+	h2o_timeout_link(svc->loop, &svc->sweep_timeout, &svc->sweep);
+	svc->queue = h2o_multithread_create_queue(svc->loop);
+	h2o_multithread_register_receiver(svc->queue, &svc->inbox, on_inbox);
+}
+
+void svc_realtime_stop(idp_service *svc)
+{
+	if (svc->queue == NULL)
+		return;
+	if (h2o_timeout_is_linked(&svc->sweep))
+		h2o_timeout_unlink(&svc->sweep);
+	for (h2o_linklist_t *l = svc->clients.next; l != &svc->clients; l = l->next) {
+		svc_client *c = H2O_STRUCT_FROM_MEMBER(svc_client, link, l);
+		wslay_event_queue_close(c->conn->ws_ctx, 1001, (const uint8_t *)"going away", 10);
+	}
+	flush_all(svc); /* streams end (stopping is set) */
+}
+
+/* After the transports' threads are gone (svc_transports_stop): what they
+ * sent last is dropped, then the queue goes. */
+void svc_realtime_dispose(idp_service *svc)
+{
+	if (svc->queue == NULL)
+		return;
+	h2o_evloop_run(svc->loop, 0); /* (on_inbox frees what is left: stopping is set) */
+	h2o_multithread_unregister_receiver(svc->queue, &svc->inbox);
+	h2o_multithread_destroy_queue(svc->queue);
+	svc->queue = NULL;
+	h2o_timeout_dispose(svc->loop, &svc->sweep_timeout);
+}

@@ -1,0 +1,192 @@
+/* The WebSocket message protocol: reading a client's frame into a request,
+ * writing the server's frames, topics. No I/O here. */
+#include "wsproto.h"
+
+#include <stdio.h>
+#include <string.h>
+#include <sys/random.h>
+#include <time.h>
+
+static const char *str_member(json_t *obj, const char *key)
+{
+	json_t *v = json_object_get(obj, key);
+	return json_is_string(v) ? json_string_value(v) : NULL;
+}
+
+static void fail(idp_ws_request *out, const char *fmt, const char *arg)
+{
+	out->kind = IDP_WS_ERROR;
+	snprintf(out->error, sizeof out->error, fmt, arg ? arg : "");
+}
+
+static void read_subscription(idp_ws_request *out, json_t *payload, const char *type)
+{
+	const char *topic = str_member(payload, "topic");
+	if (topic == NULL)
+		return fail(out, "%s needs payload.topic (a string)", type);
+	if (!idp_ws_topic_valid(topic, true))
+		return fail(out, "invalid topic in %s: 1-256 bytes, + and # only as whole levels, # last", type);
+	out->topic = topic;
+}
+
+static void read_agent_request(idp_ws_request *out, json_t *payload)
+{
+	const char *query = str_member(payload, "query");
+	if (query == NULL || *query == '\0')
+		return fail(out, "Query is required", NULL);
+	json_t *params = json_object_get(payload, "parameters");
+	if (params != NULL && !json_is_object(params) && !json_is_null(params))
+		return fail(out, "payload.parameters must be an object", NULL);
+	out->query = query;
+	out->task_type = str_member(payload, "task_type");
+	out->parameters = json_is_object(params) ? params : NULL;
+}
+
+void idp_ws_request_read(const char *text, size_t len, size_t max_len, idp_ws_request *out)
+{
+	memset(out, 0, sizeof *out);
+	if (len > max_len) {
+		out->kind = IDP_WS_ERROR;
+		snprintf(out->error, sizeof out->error, "message too large: %zu bytes (limit %zu)", len, max_len);
+		return;
+	}
+	json_error_t jerr;
+	out->msg = json_loadb(text, len, 0, &jerr);
+	if (out->msg == NULL) {
+		out->kind = IDP_WS_ERROR;
+		snprintf(out->error, sizeof out->error, "Invalid JSON at line %d, column %d: %.120s", jerr.line,
+			 jerr.column, jerr.text);
+		return;
+	}
+	if (!json_is_object(out->msg))
+		return fail(out, "a message is a JSON object with message_type and payload", NULL);
+	out->message_id = str_member(out->msg, "message_id");
+	out->correlation_id = str_member(out->msg, "correlation_id");
+	const char *type = str_member(out->msg, "message_type");
+	if (type == NULL)
+		return fail(out, "message_type is required (a string)", NULL);
+	json_t *payload = json_object_get(out->msg, "payload");
+	if (payload != NULL && !json_is_object(payload) && !json_is_null(payload))
+		return fail(out, "payload must be an object", NULL);
+	if (strcmp(type, "subscribe") == 0) {
+		out->kind = IDP_WS_SUBSCRIBE;
+		read_subscription(out, payload, type);
+	} else if (strcmp(type, "unsubscribe") == 0) {
+		out->kind = IDP_WS_UNSUBSCRIBE;
+		read_subscription(out, payload, type);
+	} else if (strcmp(type, "ping") == 0) {
+		out->kind = IDP_WS_PING;
+	} else if (strcmp(type, "agent_request") == 0) {
+		out->kind = IDP_WS_AGENT_REQUEST;
+		read_agent_request(out, payload);
+	} else {
+		out->kind = IDP_WS_ERROR;
+		snprintf(out->error, sizeof out->error, "Unknown message type: %.100s", type);
+	}
+}
+
+void idp_ws_request_clear(idp_ws_request *r)
+{
+	json_decref(r->msg);
+	memset(r, 0, sizeof *r);
+}
+
+char *idp_ws_frame(const char *message_type, json_t *payload, const char *response_to, const char *correlation_id)
+{
+	char id[37], ts[40];
+	idp_ws_uuid(id);
+	idp_ws_timestamp(ts);
+	json_t *f = json_object();
+	json_object_set_new(f, "message_id", json_string(id));
+	json_object_set_new(f, "message_type", json_string(message_type));
+	json_object_set_new(f, "payload", payload ? payload : json_object());
+	json_object_set_new(f, "timestamp", json_string(ts));
+	if (correlation_id)
+		json_object_set_new(f, "correlation_id", json_string(correlation_id));
+	if (response_to)
+		json_object_set_new(f, "response_to", json_string(response_to));
+	char *s = json_dumps(f, JSON_COMPACT | JSON_PRESERVE_ORDER);
+	json_decref(f);
+	return s;
+}
+
+/* UTF-8 well-formedness (jansson checks strings it parses; a topic from an
+ * MQTT message has not been through it). */
+static bool utf8_valid(const unsigned char *s, size_t n)
+{
+	for (size_t i = 0; i < n;) {
+		unsigned c = s[i];
+		size_t k = c < 0x80 ? 0 : (c & 0xE0) == 0xC0 ? 1 : (c & 0xF0) == 0xE0 ? 2 : (c & 0xF8) == 0xF0 ? 3 : 9;
+		if (k == 9 || (k == 1 && c < 0xC2) || i + k >= n + (k == 0))
+			return false;
+		for (size_t j = 1; j <= k; j++)
+			if ((s[i + j] & 0xC0) != 0x80)
+				return false;
+		i += k + 1;
+	}
+	return true;
+}
+
+bool idp_ws_topic_valid(const char *topic, bool filter)
+{
+	size_t n = strlen(topic);
+	if (n == 0 || n > 256 || !utf8_valid((const unsigned char *)topic, n))
+		return false;
+	for (size_t i = 0; i < n; i++) {
+		if (topic[i] != '+' && topic[i] != '#')
+			continue;
+		if (!filter)
+			return false;
+		bool whole = (i == 0 || topic[i - 1] == '/') && (i + 1 == n || topic[i + 1] == '/');
+		if (!whole || (topic[i] == '#' && i + 1 != n))
+			return false;
+	}
+	return true;
+}
+
+bool idp_ws_topic_matches(const char *filter, const char *topic)
+{
+	if (strcmp(filter, "events") == 0 || strcmp(filter, "#") == 0)
+		return true;
+	const char *f = filter, *t = topic;
+	for (;;) {
+		size_t fl = strcspn(f, "/"), tl = strcspn(t, "/");
+		if (fl == 1 && f[0] == '#')
+			return true;
+		if (!(fl == 1 && f[0] == '+') && (fl != tl || memcmp(f, t, fl) != 0))
+			return false;
+		f += fl;
+		t += tl;
+		if (*f == '\0' || *t == '\0')
+			/* "a/#" also matches "a" */
+			return *f == *t || (strcmp(f, "/#") == 0);
+		f++;
+		t++;
+	}
+}
+
+void idp_ws_uuid(char out[37])
+{
+	unsigned char b[16];
+	if (getrandom(b, sizeof b, 0) != (ssize_t)sizeof b) {
+		/* (never on Linux ≥ 3.17 for 16 bytes; a clock-based id beats none) */
+		struct timespec ts;
+		clock_gettime(CLOCK_REALTIME, &ts);
+		for (size_t i = 0; i < sizeof b; i++)
+			b[i] = (unsigned char)((unsigned long long)ts.tv_nsec >> (i % 8 * 8)) ^ (unsigned char)(i * 37);
+	}
+	b[6] = (unsigned char)((b[6] & 0x0F) | 0x40);
+	b[8] = (unsigned char)((b[8] & 0x3F) | 0x80);
+	snprintf(out, 37, "%02x%02x%02x%02x-%02x%02x-%02x%02x-%02x%02x-%02x%02x%02x%02x%02x%02x", b[0], b[1], b[2],
+		 b[3], b[4], b[5], b[6], b[7], b[8], b[9], b[10], b[11], b[12], b[13], b[14], b[15]);
+}
+
+void idp_ws_timestamp(char out[40])
+{
+	struct timespec ts;
+	clock_gettime(CLOCK_REALTIME, &ts);
+	struct tm tm;
+	gmtime_r(&ts.tv_sec, &tm);
+	size_t n = strftime(out, 40, "%Y-%m-%dT%H:%M:%S", &tm);
+	snprintf(out + n, 40 - n, ".%06ldZ", ts.tv_nsec / 1000);
+}
