@@ -24,6 +24,7 @@
 #include <string.h>
 #include <sys/prctl.h>
 #include <sys/socket.h>
+#include <sys/stat.h>
 #include <sys/wait.h>
 #include <time.h>
 #include <unistd.h>
@@ -143,14 +144,17 @@ static void send_all(int fd, const void *p, size_t n)
 }
 
 /* One request on a new connection (Connection: close); the whole answer. */
+/* The Host header requests carry (the gateway routes by it). */
+static const char *host_header = "svc";
+
 static http_reply http(int port, const char *method, const char *path, const char *body, const char *extra)
 {
 	http_reply r = {0};
 	int fd = dial(port);
 	cr_assert(fd >= 0);
 	char head[1024];
-	int n = snprintf(head, sizeof head, "%s %s HTTP/1.1\r\nHost: svc\r\nConnection: close\r\n%sContent-Type: application/json\r\nContent-Length: %zu\r\n\r\n",
-			 method, path, extra ? extra : "", body ? strlen(body) : 0);
+	int n = snprintf(head, sizeof head, "%s %s HTTP/1.1\r\nHost: %s\r\nConnection: close\r\n%sContent-Type: application/json\r\nContent-Length: %zu\r\n\r\n",
+			 method, path, host_header, extra ? extra : "", body ? strlen(body) : 0);
 	send_all(fd, head, (size_t)n);
 	if (body)
 		send_all(fd, body, strlen(body));
@@ -227,9 +231,9 @@ static wsc ws_open(int port, const char *path)
 	c.buf = malloc(c.cap);
 	char req[512];
 	int n = snprintf(req, sizeof req,
-			 "GET %s HTTP/1.1\r\nHost: svc\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n"
+			 "GET %s HTTP/1.1\r\nHost: %s\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n"
 			 "Sec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\nSec-WebSocket-Version: 13\r\n\r\n",
-			 path);
+			 path, host_header);
 	send_all(c.fd, req, (size_t)n);
 	char *end = NULL;
 	while (!(end = memmem(c.buf, c.len, "\r\n\r\n", 4)))
@@ -971,4 +975,156 @@ Test(sdk, kafka_produce_and_consume_on_the_mock_cluster, .timeout = 90)
 	cr_assert_eq(stop(&p), 0);
 	rd_kafka_mock_cluster_destroy(mock);
 	rd_kafka_destroy(host);
+}
+
+/* ---------------------------------------------------------------- on the platform */
+
+static char up_state[4200];
+
+static void down_started(void)
+{
+	if (!up_state[0])
+		return;
+	char *argv[] = {IDP_BIN, "down", "--state", up_state, "--purge", NULL};
+	char *out = NULL, *err = NULL;
+	idp_fixture_run_timeout(argv, NULL, &out, &err, 60);
+	free(out), free(err);
+}
+
+static void copy_example_file(const char *dir, const char *name)
+{
+	char src[512];
+	snprintf(src, sizeof src, "%s/examples/health-streaming/%s", IDP_SOURCE_ROOT, name);
+	size_t n;
+	char *text = idp_fixture_read_file(src, &n);
+	cr_assert_not_null(text, "%s", src);
+	free(idp_fixture_write_file(dir, name, text, n));
+	free(text);
+}
+
+/* examples/health-streaming/app.yaml on the local runtime: the service is
+ * built from its idp-local.yaml, its platform's mosquitto and Kafka come
+ * up, and an MQTT reading reaches a WebSocket client and an SSE client
+ * through the gateway, while Kafka's health_events gets it. */
+Test(sdk, health_streaming_app_on_the_local_runtime, .timeout = 300, .fini = down_started)
+{
+	if (access("/usr/lib/postgresql/15/bin/postgres", X_OK) != 0 || !idp_fixture_have_program("mosquitto") ||
+	    !idp_fixture_have_program("meson"))
+		cr_skip_test("PostgreSQL 15, mosquitto or meson is not installed");
+	char *dir = idp_fixture_tmpdir();
+	chmod(dir, 0711); /* PostgreSQL runs as nobody when the tests run as root */
+	const char *files[] = {"app.yaml", "idp-local.yaml", "main.c", "meson.build"};
+	for (size_t i = 0; i < sizeof files / sizeof files[0]; i++)
+		copy_example_file(dir, files[i]);
+	char link[4200], app[4200];
+	snprintf(link, sizeof link, "%s/subprojects", dir);
+	mkdir(link, 0755);
+	snprintf(link, sizeof link, "%s/subprojects/idp-service", dir);
+	cr_assert_eq(symlink(IDP_SOURCE_ROOT "/sdk", link), 0);
+	snprintf(app, sizeof app, "%s/app.yaml", dir);
+	snprintf(up_state, sizeof up_state, "%s/state", dir);
+
+	char *argv[] = {IDP_BIN, "up", "-f", app, "--state", up_state, "--listen", "127.0.0.1:0", NULL};
+	char *out = NULL, *err = NULL;
+	int st = idp_fixture_run_timeout(argv, NULL, &out, &err, 250);
+	cr_assert_eq(st, 0, "%s%s", out, err);
+	cr_assert(strstr(out, "health-streaming is ready"), "%s", out);
+	cr_assert(strstr(out, "Deployment/vitals-realtime/mqtt-broker"), "%s", out);
+	free(out), free(err);
+	char port_file[4300];
+	snprintf(port_file, sizeof port_file, "%s/gateway.port", up_state);
+	char *port_text = idp_fixture_read_file(port_file, NULL);
+	cr_assert_not_null(port_text);
+	int gw = atoi(port_text);
+	free(port_text);
+	host_header = "vitals.default.localhost";
+
+	/* The service found its platform through the injected Secrets. */
+	json_t *health = NULL;
+	for (double end = now_s() + 15; now_s() < end; usleep(100000)) {
+		http_reply r = http(gw, "GET", "/health", NULL, NULL);
+		json_decref(health);
+		health = r.status == 200 ? json_of(r.body) : NULL;
+		free(r.body);
+		if (health && json_is_true(json_object_get(json_object_get(json_object_get(health, "transports"), "mqtt"), "connected")))
+			break;
+	}
+	cr_assert_not_null(health);
+	json_t *mq = json_object_get(json_object_get(health, "transports"), "mqtt");
+	cr_assert(json_is_true(json_object_get(mq, "connected")), "the service reaches the platform's mosquitto");
+	const char *broker = json_string_value(json_object_get(mq, "host"));
+	int broker_port = (int)json_integer_value(json_object_get(mq, "port"));
+	const char *bootstrap = jstr(health, "transports.kafka.bootstrap_servers");
+	cr_assert_not_null(bootstrap, "Kafka is configured from vitals-kafka-secret");
+	char broker_copy[64], bootstrap_copy[128];
+	snprintf(broker_copy, sizeof broker_copy, "%s", broker);
+	snprintf(bootstrap_copy, sizeof bootstrap_copy, "%s", bootstrap);
+	json_decref(health);
+
+	/* A WebSocket and an SSE client, both through the gateway. */
+	wsc c = ws_open(gw, "/ws");
+	json_decref(ws_expect(&c, "connection_established", 5000));
+	ws_send(&c, "{\"message_type\":\"subscribe\",\"payload\":{\"topic\":\"readings/#\"}}");
+	json_decref(ws_expect(&c, "subscription_confirmed", 5000));
+	int sse = dial(gw);
+	char req[256];
+	int n = snprintf(req, sizeof req, "GET /stream/events HTTP/1.1\r\nHost: %s\r\n\r\n", host_header);
+	send_all(sse, req, (size_t)n);
+	char *acc = calloc(1, 1);
+	size_t len = 0;
+	cr_assert(sse_until(sse, ": connected", &acc, &len), "the stream opens through the gateway: %s", acc);
+
+	/* A device reports over MQTT to the platform's broker. */
+	mosquitto_lib_init();
+	struct mosquitto *m = mosquitto_new("bedside-monitor", true, NULL);
+	cr_assert_eq(mosquitto_connect(m, broker_copy, broker_port, 10), MOSQ_ERR_SUCCESS);
+	mosquitto_loop_start(m);
+	const char reading[] = "{\"value\": 31.2, \"unit\": \"C\"}";
+	mosquitto_publish(m, NULL, "sensors/bed-9/temperature", (int)strlen(reading), reading, 1, false);
+	json_t *j = ws_expect(&c, "event", 10000);
+	cr_assert_not_null(j, "the MQTT reading reaches the WebSocket client through the gateway");
+	cr_assert_str_eq(jstr(j, "payload.topic"), "readings/bed-9/temperature");
+	cr_assert_str_eq(jstr(j, "payload.event.data.device"), "bed-9");
+	json_decref(j);
+	cr_assert(sse_until(sse, "\"topic\":\"readings/bed-9/temperature\"", &acc, &len), "and the SSE client: %s", acc);
+	cr_assert(sse_until(sse, "event: alert_triggered", &acc, &len), "31.2 C raises an alert: %s", acc);
+	mosquitto_disconnect(m);
+	mosquitto_loop_stop(m, false);
+	mosquitto_destroy(m);
+	mosquitto_lib_cleanup();
+
+	/* health_events on the runtime's Kafka has the reading. */
+	rd_kafka_t *reader = kafka_client(RD_KAFKA_CONSUMER, bootstrap_copy);
+	/* every partition of the topic (the key spreads events over them) */
+	rd_kafka_topic_t *rkt = rd_kafka_topic_new(reader, "health_events", NULL);
+	const struct rd_kafka_metadata *md = NULL;
+	cr_assert_eq(rd_kafka_metadata(reader, 0, rkt, &md, 5000), RD_KAFKA_RESP_ERR_NO_ERROR);
+	cr_assert(md->topic_cnt == 1 && md->topics[0].partition_cnt > 0);
+	rd_kafka_topic_partition_list_t *parts = rd_kafka_topic_partition_list_new(md->topics[0].partition_cnt);
+	for (int i = 0; i < md->topics[0].partition_cnt; i++)
+		rd_kafka_topic_partition_list_add(parts, "health_events", md->topics[0].partitions[i].id)->offset =
+			RD_KAFKA_OFFSET_BEGINNING;
+	rd_kafka_metadata_destroy(md);
+	rd_kafka_topic_destroy(rkt);
+	rd_kafka_assign(reader, parts);
+	rd_kafka_topic_partition_list_destroy(parts);
+	bool found = false;
+	for (double end = now_s() + 15; !found && now_s() < end;) {
+		rd_kafka_message_t *km = rd_kafka_consumer_poll(reader, 200);
+		if (km && !km->err)
+			found = memmem(km->payload, km->len, "\"device\":\"bed-9\"", 16) != NULL;
+		if (km)
+			rd_kafka_message_destroy(km);
+	}
+	rd_kafka_consumer_close(reader);
+	rd_kafka_destroy(reader);
+	cr_assert(found, "health_events flows on one machine");
+
+	close(sse);
+	free(acc);
+	ws_close(&c);
+	down_started();
+	up_state[0] = '\0';
+	idp_fixture_rmtree(dir);
+	free(dir);
 }
