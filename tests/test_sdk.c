@@ -152,9 +152,10 @@ static http_reply http(int port, const char *method, const char *path, const cha
 	http_reply r = {0};
 	int fd = dial(port);
 	cr_assert(fd >= 0);
-	char head[1024];
+	char head[4096];
 	int n = snprintf(head, sizeof head, "%s %s HTTP/1.1\r\nHost: %s\r\nConnection: close\r\n%sContent-Type: application/json\r\nContent-Length: %zu\r\n\r\n",
 			 method, path, host_header, extra ? extra : "", body ? strlen(body) : 0);
+	cr_assert(n > 0 && (size_t)n < sizeof head, "request head too long");
 	send_all(fd, head, (size_t)n);
 	if (body)
 		send_all(fd, body, strlen(body));
@@ -455,6 +456,15 @@ Test(sdk, token_guards_mutating_calls, .timeout = 30)
 	r = http(p.port, "GET", "/health", NULL, NULL);
 	cr_assert_eq(r.status, 200, "reads stay open");
 	free(r.body);
+	/* a WebSocket runs the endpoints (agent_request): it needs the token too */
+	r = http(p.port, "GET", "/ws", NULL, "Upgrade: websocket\r\nSec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\nSec-WebSocket-Version: 13\r\n");
+	cr_assert_eq(r.status, 401, "%s", r.body);
+	free(r.body);
+	wsc c = ws_open(p.port, "/ws?access_token=s3cret-token");
+	json_t *j = ws_expect(&c, "connection_established", 3000);
+	cr_assert_not_null(j);
+	json_decref(j);
+	ws_close(&c);
 	cr_assert_eq(stop(&p), 0);
 }
 
@@ -750,10 +760,9 @@ Test(sdk, sse_stream_and_realtime_routes, .timeout = 30)
 
 /* ---------------------------------------------------------------- MQTT */
 
-static idp_fixture_daemon *start_mosquitto(char **dir)
+static idp_fixture_daemon *start_mosquitto_on(char **dir, int port)
 {
 	*dir = idp_fixture_tmpdir();
-	int port = idp_fixture_free_port();
 	char conf[256];
 	int n = snprintf(conf, sizeof conf, "listener %d 127.0.0.1\nallow_anonymous true\npersistence false\n", port);
 	free(idp_fixture_write_file(*dir, "m.conf", conf, (size_t)n));
@@ -761,6 +770,11 @@ static idp_fixture_daemon *start_mosquitto(char **dir)
 	idp_fixture_daemon *d = idp_fixture_daemon_start("mosquitto", argv, *dir, port, 10);
 	cr_assert_not_null(d);
 	return d;
+}
+
+static idp_fixture_daemon *start_mosquitto(char **dir)
+{
+	return start_mosquitto_on(dir, idp_fixture_free_port());
 }
 
 typedef struct mqtt_sink {
@@ -1127,4 +1141,119 @@ Test(sdk, health_streaming_app_on_the_local_runtime, .timeout = 300, .fini = dow
 	up_state[0] = '\0';
 	idp_fixture_rmtree(dir);
 	free(dir);
+}
+
+/* ---------------------------------------------------------------- hostile input (review findings) */
+
+Test(sdk, hostile_input_is_refused_cleanly, .timeout = 60)
+{
+	const char *env[] = {"SERVICE_NAME=health-streaming", NULL};
+	svc_proc p = start(IDP_HEALTH_STREAMING, env);
+	/* /realtime/topic/{topic}: dot segments and long paths (the decoded
+	 * topic once overflowed a buffer sized from the normalized path) */
+	char longpath[1200] = "/realtime/topic/";
+	memset(longpath + 16, 'x', 1000);
+	longpath[1016] = '\0';
+	const char *paths[] = {longpath, "/realtime/topic/a%00b", "/realtime/./topic/a"};
+	for (size_t i = 0; i < sizeof paths / sizeof paths[0]; i++) {
+		http_reply r = http(p.port, "POST", paths[i], "{}", NULL);
+		cr_expect(r.status == 400 || r.status == 404, "%.40s: %d %s", paths[i], r.status, r.body);
+		free(r.body);
+	}
+	http_reply r = http(p.port, "POST", "/realtime/topic/a%2Fb", "{}", NULL);
+	cr_expect(strstr(r.body, "\"topic\":\"a/b\""), "%%2F decodes: %s", r.body);
+	free(r.body);
+	r = http(p.port, "POST", "/realtime/topic/xxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxx/../b", "{}", NULL);
+	cr_expect(strstr(r.body, "\"topic\":\"xxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxx/../b\""), "the topic is the raw path's: %s", r.body);
+	free(r.body);
+	/* an event type that would break SSE framing or overrun its header */
+	char big_type[400];
+	snprintf(big_type, sizeof big_type, "{\"topic\":\"t\",\"event_type\":\"%0300d\"}", 7);
+	const char *types[] = {"{\"topic\":\"t\",\"event_type\":\"a\\ndata: forged\"}", big_type};
+	for (size_t i = 0; i < 2; i++) {
+		r = http(p.port, "POST", "/realtime/publish", types[i], NULL);
+		cr_expect_eq(r.status, 400, "%s", r.body);
+		cr_expect(strstr(r.body, "event_type"), "%s", r.body);
+		free(r.body);
+	}
+	/* a handler that publishes while wslay is reading the same client's
+	 * frames (an agent_request followed by a large frame in one write) */
+	wsc c = ws_open(p.port, "/ws/events");
+	json_decref(ws_expect(&c, "connection_established", 3000));
+	const char req[] = "{\"message_type\":\"agent_request\",\"payload\":{\"query\":\"bed-1/heart_rate\",\"task_type\":\"reading\",\"parameters\":{\"value\":80}}}";
+	size_t bigl = 9000;
+	char *big = malloc(bigl + 64);
+	int n = snprintf(big, bigl + 64, "{\"message_type\":\"ping\",\"payload\":{\"pad\":\"%0*d\"}}", (int)bigl, 0);
+	/* both frames in one buffer, one send */
+	int fd = c.fd;
+	c.fd = -1;
+	int pair[2];
+	cr_assert_eq(socketpair(AF_UNIX, SOCK_STREAM, 0, pair), 0);
+	c.fd = pair[0];
+	ws_send(&c, req);
+	ws_send_frame(&c, 1, big, (size_t)n, true);
+	char joined[20000];
+	ssize_t jl = recv(pair[1], joined, sizeof joined, MSG_DONTWAIT);
+	close(pair[0]);
+	close(pair[1]);
+	c.fd = fd;
+	send_all(c.fd, joined, (size_t)jl);
+	free(big);
+	json_t *j = ws_expect(&c, "agent_response", 5000);
+	cr_assert_not_null(j, "the agent_request is answered");
+	cr_assert(json_is_true(json_object_get(json_object_get(j, "payload"), "success")));
+	json_decref(j);
+	j = ws_expect(&c, "pong", 5000);
+	cr_assert_not_null(j, "and the large ping after it");
+	json_decref(j);
+	ws_close(&c);
+	cr_assert_eq(stop(&p), 0);
+}
+
+/* A broker that starts after the service is found (libmosquitto does not
+ * retry a first connect that failed), and a payload that is not UTF-8
+ * reaches an SSE client in base64 instead of crashing the service. */
+Test(sdk, mqtt_late_broker_and_binary_payload, .timeout = 60)
+{
+	if (!idp_fixture_have_program("mosquitto"))
+		cr_skip_test("mosquitto is not installed");
+	int mport = idp_fixture_free_port();
+	char port_env[32];
+	snprintf(port_env, sizeof port_env, "MQTT_PORT=%d", mport);
+	const char *env[] = {"MQTT_HOST=127.0.0.1", port_env, "MQTT_TOPICS=raw/#", "SERVICE_NAME=raw-reader", NULL};
+	svc_proc p = start(IDP_SDK_SERVICE, env);
+	usleep(300000);
+	char *mdir;
+	idp_fixture_daemon *broker = start_mosquitto_on(&mdir, mport);
+	bool connected = false;
+	for (double end = now_s() + 10; !connected && now_s() < end; usleep(100000)) {
+		http_reply r = http(p.port, "GET", "/health", NULL, NULL);
+		connected = strstr(r.body, "\"connected\":true") != NULL;
+		free(r.body);
+	}
+	cr_assert(connected, "the service finds the broker that started after it");
+	usleep(200000);
+	int sse = dial(p.port);
+	const char req[] = "GET /stream/events HTTP/1.1\r\nHost: svc\r\n\r\n";
+	send_all(sse, req, sizeof req - 1);
+	char *acc = calloc(1, 1);
+	size_t len = 0;
+	cr_assert(sse_until(sse, ": connected", &acc, &len));
+	mosquitto_lib_init();
+	struct mosquitto *m = mosquitto_new("raw-device", true, NULL);
+	cr_assert_eq(mosquitto_connect(m, "127.0.0.1", mport, 10), MOSQ_ERR_SUCCESS);
+	mosquitto_loop_start(m);
+	mosquitto_publish(m, NULL, "raw/dev", 3, "\xff\xfe\x41", 1, false);
+	cr_assert(sse_until(sse, "\"payload\":\"//5B\"", &acc, &len), "%s", acc);
+	cr_assert(strstr(acc, "\"encoding\":\"base64\""), "%s", acc);
+	mosquitto_disconnect(m);
+	mosquitto_loop_stop(m, false);
+	mosquitto_destroy(m);
+	mosquitto_lib_cleanup();
+	close(sse);
+	free(acc);
+	cr_assert_eq(stop(&p), 0);
+	idp_fixture_daemon_stop(broker);
+	idp_fixture_rmtree(mdir);
+	free(mdir);
 }

@@ -35,6 +35,7 @@ static range ranges[] = {
 };
 
 static const char *events_topic = "health_events";
+static bool have_kafka, have_mqtt; /* what the platform gave this service */
 
 static void load_ranges(idp_service *svc)
 {
@@ -56,6 +57,10 @@ static void load_ranges(idp_service *svc)
 	const char *topic = idp_service_config(svc, "HEALTH_EVENTS_TOPIC");
 	if (topic && *topic)
 		events_topic = topic;
+	have_kafka = idp_service_config(svc, "KAFKA_BOOTSTRAP_SERVERS") != NULL;
+	have_mqtt = idp_service_config(svc, "MQTT_HOST") != NULL;
+	if (!have_kafka)
+		idp_service_log(svc, "warning", "no KAFKA_BOOTSTRAP_SERVERS: readings reach WebSocket/SSE clients only, not %s", events_topic);
 }
 
 static const range *range_of(const char *metric)
@@ -104,19 +109,20 @@ static json_t *process(idp_service *svc, const char *device, const char *metric,
 	char topic[160], id[37], *err = NULL;
 	snprintf(topic, sizeof topic, "readings/%s/%s", device, metric);
 	/* Kafka gets it under health_events, the clients under its own topic. */
-	if (idp_service_publish(svc, IDP_SERVICE_KAFKA, events_topic, "data_processed", json_incref(reading), NULL, id, &err) != 0) {
-		idp_service_log(svc, "error", "health_events: %s", err);
+	if (have_kafka &&
+	    idp_service_publish(svc, IDP_SERVICE_KAFKA, events_topic, "data_processed", json_incref(reading), NULL, id, &err) != 0) {
+		idp_service_log(svc, "error", "%s: %s", events_topic, err);
 		free(err);
 		err = NULL;
 	}
-	idp_service_publish(svc, IDP_SERVICE_LOCAL, topic, "data_processed", json_incref(reading), NULL, NULL, NULL);
+	idp_service_publish(svc, IDP_SERVICE_LOCAL, topic, "data_processed", json_incref(reading), NULL, have_kafka ? NULL : id, NULL);
 	if (severity) {
 		char alert_topic[64];
 		snprintf(alert_topic, sizeof alert_topic, "alerts/%s", severity);
 		json_t *alert = json_pack("{s:s, s:s, s:s, s:f, s:s?, s:[f, f], s:s}", "severity", severity, "device", device,
 					  "metric", metric, "value", value, "unit", unit, "range", r->low, r->high,
 					  "reading_event_id", id);
-		if (idp_service_publish(svc, IDP_SERVICE_MQTT | IDP_SERVICE_LOCAL, alert_topic, "alert_triggered", alert,
+		if (idp_service_publish(svc, (have_mqtt ? IDP_SERVICE_MQTT : 0) | IDP_SERVICE_LOCAL, alert_topic, "alert_triggered", alert,
 					id, NULL, &err) != 0) {
 			idp_service_log(svc, "error", "%s: %s", alert_topic, err);
 			free(err);

@@ -8,11 +8,12 @@
 #include <string.h>
 #include <time.h>
 
-/* A client that reads nothing gets nothing more once this many frames wait. */
+/* A client that reads nothing gets nothing more once this many frames or
+ * bytes wait. */
 #define WS_QUEUE_LIMIT 4096
-/* Beyond this a frame is refused by wslay itself (close 1009); up to it,
- * messages over the configured limit get an `error` reply. */
-#define WS_HARD_LIMIT (16u << 20)
+#define WS_QUEUE_BYTES (8u << 20)
+/* A client that does not answer a close frame is cut after this long. */
+#define WS_CLOSE_GRACE_S 5.0
 
 typedef struct svc_client {
 	h2o_linklist_t link;
@@ -22,6 +23,8 @@ typedef struct svc_client {
 	char **topics;
 	size_t n_topics;
 	double last_active;
+	double close_sent_at; /* 0: none sent yet */
+	bool in_callback;     /* wslay is reading this client's message */
 	unsigned long long dropped;
 } svc_client;
 
@@ -71,7 +74,8 @@ json_t *svc_envelope(idp_service *svc, const char *event_type, json_t *data, con
 
 static void client_send(svc_client *c, const char *text, size_t len)
 {
-	if (wslay_event_get_queued_msg_count(c->conn->ws_ctx) >= WS_QUEUE_LIMIT) {
+	if (wslay_event_get_queued_msg_count(c->conn->ws_ctx) >= WS_QUEUE_LIMIT ||
+	    wslay_event_get_queued_msg_length(c->conn->ws_ctx) + len > WS_QUEUE_BYTES) {
 		c->dropped++;
 		return;
 	}
@@ -92,7 +96,9 @@ static void client_send_frame(svc_client *c, const char *type, json_t *payload, 
  * frames wait in wslay's queue (h2o sends them when the upgrade completes). */
 static void client_flush(svc_client *c)
 {
-	if (c->conn->sock)
+	/* Inside wslay's read of this client the outer proceed writes; a
+	 * nested one would corrupt wslay's state. */
+	if (c->conn->sock && !c->in_callback)
 		h2o_websocket_proceed(c->conn); /* (may close and free c) */
 }
 
@@ -208,11 +214,13 @@ static void on_ws_message(h2o_websocket_conn_t *conn, const struct wslay_event_o
 	if (c == NULL)
 		return;
 	c->last_active = now_s();
+	c->in_callback = true;
 	if (arg->opcode == WSLAY_TEXT_FRAME)
 		client_handle(c, (const char *)arg->msg, arg->msg_length);
 	else if (arg->opcode == WSLAY_BINARY_FRAME)
 		client_send_frame(c, "error", json_pack("{s:s}", "error", "binary frames are not supported: send JSON text"),
 				  NULL, NULL);
+	c->in_callback = false;
 	/* (wslay answers pings and closes itself) */
 }
 
@@ -231,7 +239,10 @@ static bool open_websocket(idp_service *svc, h2o_req_t *req, const char *auto_to
 	svc->n_clients++;
 	svc->ws_total++;
 	c->conn = h2o_upgrade_to_websocket(req, key, c, on_ws_message);
-	wslay_event_config_set_max_recv_msg_length(c->conn->ws_ctx, WS_HARD_LIMIT);
+	/* Up to 16 times the message limit (at least 1 MiB), a message gets an
+	 * `error` reply; beyond it wslay closes with 1009 without buffering it. */
+	size_t hard = svc->cfg.ws_max_message * 16;
+	wslay_event_config_set_max_recv_msg_length(c->conn->ws_ctx, hard < (1u << 20) ? 1u << 20 : hard > (16u << 20) ? 16u << 20 : hard);
 	if (auto_topic)
 		client_subscribe(c, auto_topic);
 	char ts[40];
@@ -301,8 +312,10 @@ static void stream_append(svc_stream *s, const char *event, const char *json, si
 	/* A client that reads nothing gets nothing more past 4 MiB. */
 	if (s->closed || s->pending->size > (4u << 20))
 		return;
-	char head[96];
+	char head[128];
 	int hl = snprintf(head, sizeof head, "id: %llu\nevent: %s\ndata: ", ++s->next_id, event);
+	if (hl < 0 || (size_t)hl >= sizeof head) /* (event types are checked: at most 64 bytes) */
+		return;
 	h2o_iovec_t buf = h2o_buffer_reserve(&s->pending, (size_t)hl + len + 2);
 	if (buf.base == NULL)
 		return;
@@ -353,6 +366,8 @@ size_t svc_fanout(idp_service *svc, const char *topic, const char *event_type, j
 		if (frame == NULL) {
 			json_t *payload = json_pack("{s:s, s:O}", "topic", topic, "event", envelope);
 			frame = idp_ws_frame("event", payload, NULL, json_string_value(json_object_get(envelope, "correlation_id")));
+			if (frame == NULL)
+				break;
 		}
 		client_send(c, frame, strlen(frame));
 		n++;
@@ -364,6 +379,8 @@ size_t svc_fanout(idp_service *svc, const char *topic, const char *event_type, j
 			json_object_set_new(copy, "topic", json_string(topic));
 			sse = json_dumps(copy, JSON_COMPACT | JSON_PRESERVE_ORDER);
 			json_decref(copy);
+			if (sse == NULL)
+				break;
 		}
 		stream_append(s, event_type, sse, strlen(sse));
 		n++;
@@ -371,10 +388,15 @@ size_t svc_fanout(idp_service *svc, const char *topic, const char *event_type, j
 	free(frame);
 	free(sse);
 	svc->messages_out += n;
-	/* Sent in one go per client after the batch: see flush_all. */
+	if (n)
+		svc_schedule_flush(svc);
 	return n;
 }
 
+/* Writes what waits for every client. Only ever called from its own
+ * zero-delay timer (svc_schedule_flush), never from inside a client's
+ * callback: a proceed there could free another client under a caller's
+ * feet or re-enter wslay. */
 static void flush_all(idp_service *svc)
 {
 	for (h2o_linklist_t *l = svc->clients.next; l != &svc->clients;) {
@@ -385,6 +407,17 @@ static void flush_all(idp_service *svc)
 	}
 	for (h2o_linklist_t *l = svc->streams.next; l != &svc->streams; l = l->next)
 		stream_pump(H2O_STRUCT_FROM_MEMBER(svc_stream, link, l));
+}
+
+static void on_flush(h2o_timeout_entry_t *entry)
+{
+	flush_all(H2O_STRUCT_FROM_MEMBER(idp_service, flush, entry));
+}
+
+void svc_schedule_flush(idp_service *svc)
+{
+	if (svc->queue != NULL && !h2o_timeout_is_linked(&svc->flush))
+		h2o_timeout_link(svc->loop, &svc->flush_timeout, &svc->flush);
 }
 
 /* Whether event_id is one this service published (its own event coming
@@ -402,12 +435,24 @@ static void remember(idp_service *svc, const char *event_id)
 	memcpy(svc->recent[svc->recent_next++ % (sizeof svc->recent / sizeof svc->recent[0])], event_id, 37);
 }
 
+bool svc_event_type_valid(const char *t)
+{
+	size_t n = t ? strlen(t) : 0;
+	if (n == 0 || n > 64)
+		return false;
+	for (size_t i = 0; i < n; i++)
+		if (!(t[i] == '_' || t[i] == '-' || t[i] == '.' || (t[i] >= 'a' && t[i] <= 'z') || (t[i] >= 'A' && t[i] <= 'Z') ||
+		      (t[i] >= '0' && t[i] <= '9')))
+			return false;
+	return true;
+}
+
 int idp_service_publish(idp_service *svc, int to, const char *topic, const char *event_type, json_t *data,
 			const char *correlation_id, char event_id[37], char **errmsg)
 {
-	if (topic == NULL || !idp_ws_topic_valid(topic, false) || event_type == NULL || *event_type == '\0') {
+	if (topic == NULL || !idp_ws_topic_valid(topic, false) || !svc_event_type_valid(event_type)) {
 		json_decref(data);
-		svc_seterr(errmsg, "publish: a topic (1-256 bytes, no + or #) and an event type are needed");
+		svc_seterr(errmsg, "publish: a topic (1-256 bytes of UTF-8, no + or #) and an event type (1-64 letters, digits, '_', '-', '.') are needed");
 		return -1;
 	}
 	char id[37];
@@ -419,25 +464,51 @@ int idp_service_publish(idp_service *svc, int to, const char *topic, const char 
 	if (to & (IDP_SERVICE_KAFKA | IDP_SERVICE_MQTT)) {
 		remember(svc, id);
 		char *text = json_dumps(env, JSON_COMPACT | JSON_PRESERVE_ORDER);
+		if (text == NULL) {
+			json_decref(env);
+			svc_seterr(errmsg, "publish: the event is not JSON that can be written (strings must be UTF-8)");
+			return -1;
+		}
 		if ((to & IDP_SERVICE_KAFKA) && svc_kafka_send(svc, topic, text, strlen(text), id, errmsg) != 0)
 			rc = -1;
 		if (rc == 0 && (to & IDP_SERVICE_MQTT) && svc_mqtt_send(svc, topic, text, strlen(text), 1, errmsg) != 0)
 			rc = -1;
 		free(text);
 	}
-	if (to & IDP_SERVICE_LOCAL) {
+	if (to & IDP_SERVICE_LOCAL)
 		svc_fanout(svc, topic, event_type, env);
-		if (svc->loop)
-			flush_all(svc);
-	}
 	json_decref(env);
 	return rc;
+}
+
+static json_t *base64_of(const void *p, size_t n)
+{
+	static const char abc[] = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
+	const unsigned char *b = p;
+	char *out = malloc((n + 2) / 3 * 4 + 1), *o = out;
+	if (out == NULL)
+		return json_null();
+	for (size_t i = 0; i < n; i += 3) {
+		unsigned v = (unsigned)b[i] << 16 | (i + 1 < n ? (unsigned)b[i + 1] << 8 : 0) | (i + 2 < n ? b[i + 2] : 0);
+		*o++ = abc[v >> 18 & 63];
+		*o++ = abc[v >> 12 & 63];
+		*o++ = i + 1 < n ? abc[v >> 6 & 63] : '=';
+		*o++ = i + 2 < n ? abc[v & 63] : '=';
+	}
+	*o = '\0';
+	json_t *s = json_string(out);
+	free(out);
+	return s;
 }
 
 /* A message from Kafka or MQTT, on the loop: its handler, else an event. */
 void svc_deliver(idp_service *svc, const idp_service_message *m)
 {
 	svc->messages_in++;
+	if (!idp_ws_topic_valid(m->topic, false)) { /* (a broker hands out only valid names; Kafka's need not be UTF-8) */
+		svc_log(svc, 2, "a message on a topic that is not 1-256 bytes of UTF-8 was dropped");
+		return;
+	}
 	json_error_t jerr;
 	json_t *parsed = json_loadb(m->payload, m->len, JSON_DECODE_ANY, &jerr);
 	/* One of this service's own events coming back: already fanned out. */
@@ -455,13 +526,17 @@ void svc_deliver(idp_service *svc, const idp_service_message *m)
 			handled = true;
 	if (!handled) {
 		/* The original's data_processed: the message (JSON when it is) and where it came from. */
-		json_t *msg = parsed ? json_incref(parsed) : json_stringn_nocheck(m->payload, m->len);
-		if (msg == NULL || (json_is_string(msg) && json_string_value(msg) == NULL))
-			msg = json_string("(binary payload)");
+		/* JSON as it is, UTF-8 text as a string, anything else in base64 */
+		json_t *msg = parsed ? json_incref(parsed) : json_stringn(m->payload, m->len);
+		bool binary = msg == NULL;
+		if (binary)
+			msg = base64_of(m->payload, m->len);
 		json_t *data = m->transport == IDP_SERVICE_KAFKA
 				       ? json_pack("{s:s, s:o, s:I, s:i, s:s}", "topic", m->topic, "message", msg, "offset",
 						   (json_int_t)m->offset, "partition", m->partition, "transport", "kafka")
 				       : json_pack("{s:s, s:o, s:s}", "topic", m->topic, "payload", msg, "transport", "mqtt");
+		if (binary && data)
+			json_object_set_new(data, "encoding", json_string("base64"));
 		json_t *env = svc_envelope(svc, "data_processed", data, NULL, NULL, NULL);
 		svc_fanout(svc, m->topic, "data_processed", env);
 		json_decref(env);
@@ -570,8 +645,8 @@ static void serve_publish(idp_service *svc, h2o_req_t *req)
 		snprintf(why, sizeof why, "topic is required (a string)");
 	else if (body && !idp_ws_topic_valid(topic, false))
 		snprintf(why, sizeof why, "topic: 1-256 bytes of UTF-8, no + or #");
-	else if (body && et && !json_is_string(et))
-		snprintf(why, sizeof why, "event_type: a string");
+	else if (body && et && !svc_event_type_valid(json_string_value(et)))
+		snprintf(why, sizeof why, "event_type: 1-64 letters, digits, '_', '-' or '.'");
 	else if (body && corr && !json_is_string(corr) && !json_is_null(corr))
 		snprintf(why, sizeof why, "correlation_id: a string");
 	else if (body)
@@ -629,7 +704,7 @@ static void serve_broadcast(idp_service *svc, h2o_req_t *req, const char *topic)
 	free(frame);
 	json_decref(body);
 	svc->messages_out += n;
-	flush_all(svc);
+	svc_schedule_flush(svc);
 	reply(req, 200, topic ? json_pack("{s:s, s:s, s:I}", "status", "sent", "topic", topic, "subscribers", (json_int_t)n)
 			      : json_pack("{s:s, s:I}", "status", "broadcasted", "connections", (json_int_t)n));
 }
@@ -637,6 +712,33 @@ static void serve_broadcast(idp_service *svc, h2o_req_t *req, const char *topic)
 static int hex_digit(char c)
 {
 	return c >= '0' && c <= '9' ? c - '0' : c >= 'a' && c <= 'f' ? c - 'a' + 10 : c >= 'A' && c <= 'F' ? c - 'A' + 10 : -1;
+}
+
+/* The {topic} of /realtime/topic/{topic}, percent-decoded from the raw
+ * path (the normalized one has lost %2F and dot segments); in req's pool,
+ * or NULL when it is not a topic. */
+static char *raw_topic(h2o_req_t *req)
+{
+	h2o_iovec_t raw = req->path;
+	const char *q = memchr(raw.base, '?', raw.len);
+	size_t rl = q ? (size_t)(q - raw.base) : raw.len;
+	if (rl <= 16 || rl - 16 > 3 * 256 || memcmp(raw.base, "/realtime/topic/", 16) != 0)
+		return NULL;
+	char *topic = h2o_mem_alloc_pool(&req->pool, rl - 16 + 1);
+	size_t o = 0;
+	for (size_t i = 16; i < rl; i++) {
+		int hi, lo;
+		if (raw.base[i] == '%' && i + 2 < rl && (hi = hex_digit(raw.base[i + 1])) >= 0 && (lo = hex_digit(raw.base[i + 2])) >= 0) {
+			topic[o++] = (char)(hi * 16 + lo);
+			i += 2;
+		} else {
+			topic[o++] = raw.base[i];
+		}
+	}
+	topic[o] = '\0';
+	if (strlen(topic) != o || o > 256)
+		return NULL;
+	return topic;
 }
 
 bool svc_realtime_route(idp_service *svc, h2o_req_t *req, const char *path)
@@ -661,31 +763,15 @@ bool svc_realtime_route(idp_service *svc, h2o_req_t *req, const char *path)
 	if (strcmp(path, "/realtime/broadcast") == 0 && post)
 		return serve_broadcast(svc, req, NULL), true;
 	if (strncmp(path, "/realtime/topic/", 16) == 0 && path[16] && post) {
-		/* the topic is the rest of the path, percent-decoded */
-		char *topic = h2o_strdup(&req->pool, path + 16, SIZE_MAX).base;
-		h2o_iovec_t raw = req->path;
-		const char *q = memchr(raw.base, '?', raw.len);
-		size_t rl = q ? (size_t)(q - raw.base) : raw.len;
-		if (rl > 16 && memcmp(raw.base, "/realtime/topic/", 16) == 0) {
-			size_t o = 0;
-			for (size_t i = 16; i < rl && o < 512; i++) {
-				int hi, lo;
-				if (raw.base[i] == '%' && i + 2 < rl &&
-				    (hi = hex_digit(raw.base[i + 1])) >= 0 && (lo = hex_digit(raw.base[i + 2])) >= 0) {
-					topic[o++] = (char)(hi * 16 + lo);
-					i += 2;
-				} else {
-					topic[o++] = raw.base[i];
-				}
-			}
-			topic[o] = '\0';
-			if (strlen(topic) != o) /* a %00 */
-				topic[0] = '\0';
-		}
+		char *topic = raw_topic(req);
+		if (topic == NULL)
+			return reply(req, 400, json_pack("{s:s}", "detail", "/realtime/topic/{topic}: the topic is 1-256 bytes after percent-decoding, no NUL")), true;
 		return serve_broadcast(svc, req, topic), true;
 	}
-	bool known = strcmp(path, "/ws") == 0 || strcmp(path, "/ws/events") == 0 || strcmp(path, "/stream/events") == 0 ||
-		     strncmp(path, "/realtime/", 10) == 0;
+	bool ws = svc->cfg.websocket && (strcmp(path, "/ws") == 0 || strcmp(path, "/ws/events") == 0);
+	bool known = ws || strcmp(path, "/stream/events") == 0 || strcmp(path, "/realtime/status") == 0 ||
+		     strcmp(path, "/realtime/connections") == 0 || strcmp(path, "/realtime/publish") == 0 ||
+		     strcmp(path, "/realtime/broadcast") == 0 || (strncmp(path, "/realtime/topic/", 16) == 0 && path[16]);
 	if (known) {
 		h2o_add_header(&req->pool, &req->res.headers, H2O_TOKEN_ALLOW, NULL, get ? "POST" : "GET", get ? 4 : 3);
 		reply(req, 405, json_pack("{s:s}", "detail", "Method Not Allowed"));
@@ -702,10 +788,21 @@ static void on_sweep(h2o_timeout_entry_t *entry)
 {
 	idp_service *svc = H2O_STRUCT_FROM_MEMBER(idp_service, sweep, entry);
 	double now = now_s();
-	for (h2o_linklist_t *l = svc->clients.next; l != &svc->clients; l = l->next) {
+	for (h2o_linklist_t *l = svc->clients.next; l != &svc->clients;) {
 		svc_client *c = H2O_STRUCT_FROM_MEMBER(svc_client, link, l);
-		if (c->conn->sock && now - c->last_active > svc->cfg.ws_idle_timeout_s && !wslay_event_get_close_sent(c->conn->ws_ctx))
+		l = l->next; /* (c may go) */
+		if (!c->conn->sock)
+			continue;
+		if (c->close_sent_at > 0 && now - c->close_sent_at > WS_CLOSE_GRACE_S) {
+			/* no answer to our close: cut */
+			h2o_websocket_conn_t *conn = c->conn;
+			conn->data = NULL;
+			client_free(c);
+			h2o_websocket_close(conn);
+		} else if (c->close_sent_at == 0 && now - c->last_active > svc->cfg.ws_idle_timeout_s) {
 			wslay_event_queue_close(c->conn->ws_ctx, 1000, (const uint8_t *)"idle", 4);
+			c->close_sent_at = now;
+		}
 	}
 	json_t *status = NULL;
 	char *text = NULL;
@@ -738,9 +835,11 @@ static void on_inbox(h2o_multithread_receiver_t *receiver, h2o_linklist_t *messa
 		idp_service_message *msg = (idp_service_message *)(m + 1);
 		if (!svc->stopping)
 			svc_deliver(svc, msg);
+		if (msg->transport == IDP_SERVICE_KAFKA)
+			svc_kafka_handled(svc, msg, !svc->stopping);
 		free(m);
 	}
-	flush_all(svc); /* one write per client for the whole batch */
+	svc_schedule_flush(svc); /* one write per client for the whole batch */
 }
 
 void svc_realtime_start(idp_service *svc)
@@ -751,6 +850,8 @@ void svc_realtime_start(idp_service *svc)
 	h2o_timeout_init(svc->loop, &svc->sweep_timeout, (uint64_t)(tick * 1000 > 10 ? tick * 1000 : 10));
 	svc->sweep.cb = on_sweep;
 	h2o_timeout_link(svc->loop, &svc->sweep_timeout, &svc->sweep);
+	h2o_timeout_init(svc->loop, &svc->flush_timeout, 0);
+	svc->flush.cb = on_flush;
 	svc->queue = h2o_multithread_create_queue(svc->loop);
 	h2o_multithread_register_receiver(svc->queue, &svc->inbox, on_inbox);
 }
@@ -761,9 +862,12 @@ void svc_realtime_stop(idp_service *svc)
 		return;
 	if (h2o_timeout_is_linked(&svc->sweep))
 		h2o_timeout_unlink(&svc->sweep);
+	if (h2o_timeout_is_linked(&svc->flush))
+		h2o_timeout_unlink(&svc->flush);
 	for (h2o_linklist_t *l = svc->clients.next; l != &svc->clients; l = l->next) {
 		svc_client *c = H2O_STRUCT_FROM_MEMBER(svc_client, link, l);
 		wslay_event_queue_close(c->conn->ws_ctx, 1001, (const uint8_t *)"going away", 10);
+		c->close_sent_at = now_s();
 	}
 	flush_all(svc); /* streams end (stopping is set) */
 }
@@ -778,5 +882,8 @@ void svc_realtime_dispose(idp_service *svc)
 	h2o_multithread_unregister_receiver(svc->queue, &svc->inbox);
 	h2o_multithread_destroy_queue(svc->queue);
 	svc->queue = NULL;
+	if (h2o_timeout_is_linked(&svc->flush))
+		h2o_timeout_unlink(&svc->flush);
+	h2o_timeout_dispose(svc->loop, &svc->flush_timeout);
 	h2o_timeout_dispose(svc->loop, &svc->sweep_timeout);
 }

@@ -411,24 +411,41 @@ static bool is_method(h2o_req_t *req, const char *m)
 	return h2o_memis(req->method.base, req->method.len, m, strlen(m));
 }
 
-/* Mutating calls need the bearer token when IDP_SERVICE_TOKEN is set; the
- * comparison takes the same time wherever the first difference is. */
-static bool authorized(idp_service *svc, h2o_req_t *req)
+static bool same_secret(const char *a, size_t al, const char *b, size_t bl)
+{
+	unsigned char diff = al != bl;
+	for (size_t k = 0; k < al && k < bl; k++)
+		diff |= (unsigned char)(a[k] ^ b[k]);
+	return diff == 0;
+}
+
+/* Mutating calls need the bearer token when IDP_SERVICE_TOKEN is set, and
+ * so does a WebSocket (its agent_request runs the POST handlers); a browser
+ * cannot set headers on a WebSocket, so there ?access_token= also counts.
+ * The comparison takes the same time wherever the first difference is. */
+static bool authorized(idp_service *svc, h2o_req_t *req, const char *path)
 {
 	const char *token = idp_service_config(svc, "IDP_SERVICE_TOKEN");
-	if (token == NULL || *token == '\0' || is_method(req, "GET"))
+	bool websocket = strcmp(path, "/ws") == 0 || strcmp(path, "/ws/events") == 0;
+	if (token == NULL || *token == '\0' || (is_method(req, "GET") && !websocket))
 		return true;
-	ssize_t i = h2o_find_header(&req->headers, H2O_TOKEN_AUTHORIZATION, -1);
-	if (i < 0)
-		return false;
-	h2o_iovec_t v = req->headers.entries[i].value;
 	size_t tl = strlen(token);
-	if (v.len != tl + 7 || strncasecmp(v.base, "Bearer ", 7) != 0)
-		return false;
-	unsigned char diff = 0;
-	for (size_t k = 0; k < tl; k++)
-		diff |= (unsigned char)(v.base[7 + k] ^ token[k]);
-	return diff == 0;
+	ssize_t i = h2o_find_header(&req->headers, H2O_TOKEN_AUTHORIZATION, -1);
+	if (i >= 0) {
+		h2o_iovec_t v = req->headers.entries[i].value;
+		return v.len > 7 && strncasecmp(v.base, "Bearer ", 7) == 0 && same_secret(v.base + 7, v.len - 7, token, tl);
+	}
+	if (websocket && req->query_at != SIZE_MAX) {
+		const char *q = req->path.base + req->query_at + 1, *end = req->path.base + req->path.len;
+		while (q < end) {
+			const char *amp = memchr(q, '&', (size_t)(end - q));
+			const char *stop = amp ? amp : end;
+			if ((size_t)(stop - q) > 13 && memcmp(q, "access_token=", 13) == 0)
+				return same_secret(q + 13, (size_t)(stop - q - 13), token, tl);
+			q = stop + 1;
+		}
+	}
+	return false;
 }
 
 static int on_req(h2o_handler_t *self, h2o_req_t *req)
@@ -440,7 +457,7 @@ static int on_req(h2o_handler_t *self, h2o_req_t *req)
 	memcpy(path, req->path_normalized.base, pl);
 	path[pl] = '\0';
 	bool get = is_method(req, "GET") || is_method(req, "HEAD"), post = is_method(req, "POST");
-	if (!authorized(svc, req)) {
+	if (!authorized(svc, req, path)) {
 		h2o_add_header(&req->pool, &req->res.headers, H2O_TOKEN_WWW_AUTHENTICATE, NULL, H2O_STRLIT("Bearer"));
 		reply_detail(req, 401, "this service wants Authorization: Bearer <IDP_SERVICE_TOKEN>");
 		return 0;
@@ -554,9 +571,11 @@ static void on_timer(h2o_timeout_entry_t *entry)
 
 int idp_service_every(idp_service *svc, unsigned interval_ms, void (*fn)(idp_service *, void *), void *user)
 {
+	if (svc->started || fn == NULL || interval_ms == 0)
+		return -1;
 	svc_timer **grown = realloc(svc->timers, (svc->n_timers + 1) * sizeof *grown);
 	svc_timer *t = calloc(1, sizeof *t);
-	if (grown == NULL || t == NULL || fn == NULL || interval_ms == 0) {
+	if (grown == NULL || t == NULL) {
 		free(t);
 		if (grown)
 			svc->timers = grown;
@@ -610,8 +629,10 @@ static void drain(idp_service *svc)
 	for (double end = now_s() + 1; svc->n_clients > 0 && now_s() < end;)
 		h2o_evloop_run(svc->loop, 10);
 	h2o_context_request_shutdown(&svc->ctx);
-	for (int i = 0; i < 20 && !h2o_linklist_is_empty(&conns); i++)
-		h2o_evloop_run(svc->loop, 1); /* answers on their way go out */
+	/* Answers on their way go out; then idle keep-alive connections (a
+	 * gateway's pool among them) are shut. */
+	for (double end = now_s() + 0.2; !h2o_linklist_is_empty(&conns) && now_s() < end;)
+		h2o_evloop_run(svc->loop, 5);
 	for (h2o_linklist_t *l = conns.next; l != &conns; l = l->next)
 		shutdown(h2o_socket_get_fd(H2O_STRUCT_FROM_MEMBER(svc_conn, link, l)->sock), SHUT_RDWR);
 	for (double end = now_s() + 3; !h2o_linklist_is_empty(&conns) && now_s() < end;)

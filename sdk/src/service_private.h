@@ -83,6 +83,8 @@ struct idp_service {
 	size_t n_clients, n_streams;
 	h2o_timeout_t sweep_timeout;
 	h2o_timeout_entry_t sweep;
+	h2o_timeout_t flush_timeout; /* zero delay: writes after the current callbacks */
+	h2o_timeout_entry_t flush;
 
 	/* what the transport threads hand to the loop */
 	h2o_multithread_queue_t *queue;
@@ -117,6 +119,10 @@ bool svc_realtime_route(idp_service *svc, h2o_req_t *req, const char *path);
 void svc_realtime_start(idp_service *svc);
 void svc_realtime_stop(idp_service *svc);
 void svc_realtime_dispose(idp_service *svc);
+/* Has what waits for the clients written once the current callbacks
+ * are done (never from inside one). */
+void svc_schedule_flush(idp_service *svc);
+bool svc_event_type_valid(const char *event_type);
 /* Sends an event (its envelope as JSON text) to the WebSocket and SSE
  * clients of topic; returns how many got it. */
 size_t svc_fanout(idp_service *svc, const char *topic, const char *event_type, json_t *envelope);
@@ -130,6 +136,9 @@ void svc_deliver(idp_service *svc, const idp_service_message *m);
 int svc_transports_start(idp_service *svc, char **errmsg);
 void svc_transports_stop(idp_service *svc);
 void svc_transports_poll(idp_service *svc);
+/* A consumed Kafka message is done with on the loop: handled (its offset
+ * is stored for the next commit) or dropped at a stop. */
+void svc_kafka_handled(idp_service *svc, const idp_service_message *m, bool handled);
 int svc_kafka_send(idp_service *svc, const char *topic, const void *p, size_t n, const char *key, char **errmsg);
 int svc_mqtt_send(idp_service *svc, const char *topic, const void *p, size_t n, int qos, char **errmsg);
 json_t *svc_transports_status(idp_service *svc);

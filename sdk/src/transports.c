@@ -10,6 +10,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 
 struct svc_kafka {
 	rd_kafka_t *producer, *consumer;
@@ -17,11 +18,17 @@ struct svc_kafka {
 	bool has_thread;
 	atomic_bool run;
 	atomic_ulong produced, delivered, consumed;
-	json_t *topics; /* consumer topics */
+	atomic_long waiting; /* consumed, not yet handled on the loop */
+	json_t *topics;      /* consumer topics */
 };
+
+/* The consumer stops fetching while this many messages wait for the loop. */
+#define KAFKA_MAX_WAITING 10000
 
 struct svc_mqtt {
 	struct mosquitto *m;
+	bool connect_pending; /* the first connect failed: retried from the loop */
+	double last_attempt;
 	atomic_bool connected;
 	atomic_ulong published, received;
 	json_t *topics;
@@ -115,11 +122,19 @@ static void *consume(void *arg)
 	idp_service *svc = arg;
 	struct svc_kafka *k = svc->kafka;
 	while (atomic_load(&k->run)) {
+		if (atomic_load(&k->waiting) > KAFKA_MAX_WAITING) {
+			/* The loop is behind: let it catch up (librdkafka keeps
+			 * fetching into its own bounded queue meanwhile). */
+			struct timespec ts = {0, 5000000};
+			nanosleep(&ts, NULL);
+			continue;
+		}
 		rd_kafka_message_t *m = rd_kafka_consumer_poll(k->consumer, 100);
 		if (m == NULL)
 			continue;
 		if (m->err == RD_KAFKA_RESP_ERR_NO_ERROR) {
 			k->consumed++;
+			atomic_fetch_add(&k->waiting, 1);
 			size_t kl = m->key_len;
 			hand_to_loop(svc, IDP_SERVICE_KAFKA, rd_kafka_topic_name(m->rkt), m->payload, m->len, m->key, kl,
 				     (long long)m->offset, (int)m->partition);
@@ -134,6 +149,10 @@ static void *consume(void *arg)
 static int kafka_start(idp_service *svc, char **errmsg)
 {
 	struct svc_kafka *k = calloc(1, sizeof *k);
+	if (k == NULL) {
+		svc_seterr(errmsg, "out of memory");
+		return -1;
+	}
 	svc->kafka = k;
 	k->topics = split_list(svc->cfg.kafka_topics);
 	for (size_t i = 0; i < svc->n_subs; i++)
@@ -146,6 +165,7 @@ static int kafka_start(idp_service *svc, char **errmsg)
 	rd_kafka_conf_set_dr_msg_cb(conf, on_delivery);
 	k->producer = rd_kafka_new(RD_KAFKA_PRODUCER, conf, errstr, sizeof errstr);
 	if (k->producer == NULL) {
+		rd_kafka_conf_destroy(conf); /* (rd_kafka_new takes it only on success) */
 		svc_seterr(errmsg, "kafka producer: %s", errstr);
 		return -1;
 	}
@@ -154,12 +174,16 @@ static int kafka_start(idp_service *svc, char **errmsg)
 	conf = kafka_conf(svc, errmsg);
 	/* From the start of a topic the group has no offset for: a new
 	 * service sees what was sent before it came up. */
+	/* An offset is stored (and then committed) once the loop has handled
+	 * its message: what a stop drops comes again after the restart. */
 	if (conf == NULL || set(conf, "group.id", svc->cfg.kafka_group, errmsg) ||
 	    set(conf, "auto.offset.reset", "earliest", errmsg) || set(conf, "allow.auto.create.topics", "true", errmsg) ||
+	    set(conf, "enable.auto.offset.store", "false", errmsg) ||
 	    set(conf, "topic.metadata.refresh.interval.ms", "2000", errmsg))
 		return conf ? rd_kafka_conf_destroy(conf), -1 : -1;
 	k->consumer = rd_kafka_new(RD_KAFKA_CONSUMER, conf, errstr, sizeof errstr);
 	if (k->consumer == NULL) {
+		rd_kafka_conf_destroy(conf);
 		svc_seterr(errmsg, "kafka consumer: %s", errstr);
 		return -1;
 	}
@@ -263,6 +287,13 @@ static void on_mqtt_message(struct mosquitto *m, void *obj, const struct mosquit
 	hand_to_loop(svc, IDP_SERVICE_MQTT, msg->topic, msg->payload, (size_t)msg->payloadlen, NULL, 0, -1, -1);
 }
 
+static double now_s(void)
+{
+	struct timespec ts;
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
+}
+
 static pthread_once_t mosquitto_once = PTHREAD_ONCE_INIT;
 static void mosquitto_init_once(void)
 {
@@ -273,6 +304,10 @@ static int mqtt_start(idp_service *svc, char **errmsg)
 {
 	pthread_once(&mosquitto_once, mosquitto_init_once);
 	struct svc_mqtt *q = calloc(1, sizeof *q);
+	if (q == NULL) {
+		svc_seterr(errmsg, "out of memory");
+		return -1;
+	}
 	svc->mqtt = q;
 	q->topics = split_list(svc->cfg.mqtt_topics);
 	for (size_t i = 0; i < svc->n_subs; i++)
@@ -293,11 +328,15 @@ static int mqtt_start(idp_service *svc, char **errmsg)
 	mosquitto_message_callback_set(q->m, on_mqtt_message);
 	mosquitto_reconnect_delay_set(q->m, 1, 10, true);
 	int rc = mosquitto_connect_async(q->m, svc->cfg.mqtt_host, svc->cfg.mqtt_port, 30);
-	if (rc != MOSQ_ERR_SUCCESS)
-		/* The loop thread keeps trying: a broker that starts after the
-		 * service is found then. */
-		svc_log(svc, 2, "mqtt: %s:%d: %s; retrying", svc->cfg.mqtt_host, svc->cfg.mqtt_port,
+	if (rc != MOSQ_ERR_SUCCESS) {
+		/* libmosquitto's thread reconnects a connection it once had, not
+		 * a first connect that failed: the loop retries that
+		 * (svc_transports_poll), so a broker that starts later is found. */
+		svc_log(svc, 2, "mqtt: %s:%d: %s; retrying every second", svc->cfg.mqtt_host, svc->cfg.mqtt_port,
 			rc == MOSQ_ERR_ERRNO ? strerror(errno) : mosquitto_strerror(rc));
+		q->connect_pending = true;
+		q->last_attempt = now_s();
+	}
 	rc = mosquitto_loop_start(q->m);
 	if (rc != MOSQ_ERR_SUCCESS) {
 		svc_seterr(errmsg, "mqtt: %s", mosquitto_strerror(rc));
@@ -312,8 +351,10 @@ static void mqtt_stop(idp_service *svc)
 	if (q == NULL)
 		return;
 	if (q->m) {
-		mosquitto_disconnect(q->m);
-		mosquitto_loop_stop(q->m, true);
+		/* The thread writes the DISCONNECT and ends; without a connection
+		 * there is nothing to wait for. */
+		int rc = mosquitto_disconnect(q->m);
+		mosquitto_loop_stop(q->m, rc != MOSQ_ERR_SUCCESS);
 		mosquitto_destroy(q->m);
 	}
 	json_decref(q->topics);
@@ -363,6 +404,28 @@ void svc_transports_poll(idp_service *svc)
 {
 	if (svc->kafka && svc->kafka->producer)
 		rd_kafka_poll(svc->kafka->producer, 0);
+	struct svc_mqtt *q = svc->mqtt;
+	if (q && q->connect_pending && now_s() - q->last_attempt >= 1) {
+		q->last_attempt = now_s();
+		if (mosquitto_connect_async(q->m, svc->cfg.mqtt_host, svc->cfg.mqtt_port, 30) == MOSQ_ERR_SUCCESS) {
+			q->connect_pending = false;
+			svc_log(svc, 1, "mqtt: %s:%d answers", svc->cfg.mqtt_host, svc->cfg.mqtt_port);
+		}
+	}
+}
+
+void svc_kafka_handled(idp_service *svc, const idp_service_message *m, bool handled)
+{
+	struct svc_kafka *k = svc->kafka;
+	if (k == NULL)
+		return;
+	atomic_fetch_sub(&k->waiting, 1);
+	if (!handled || k->consumer == NULL)
+		return;
+	rd_kafka_topic_partition_list_t *list = rd_kafka_topic_partition_list_new(1);
+	rd_kafka_topic_partition_list_add(list, m->topic, m->partition)->offset = m->offset + 1;
+	rd_kafka_offsets_store(k->consumer, list);
+	rd_kafka_topic_partition_list_destroy(list);
 }
 
 json_t *svc_transports_status(idp_service *svc)

@@ -7,6 +7,8 @@
 #include <sys/random.h>
 #include <time.h>
 
+static void utf8_sanitize(char *s);
+
 static const char *str_member(json_t *obj, const char *key)
 {
 	json_t *v = json_object_get(obj, key);
@@ -42,7 +44,7 @@ static void read_agent_request(idp_ws_request *out, json_t *payload)
 	out->parameters = json_is_object(params) ? params : NULL;
 }
 
-void idp_ws_request_read(const char *text, size_t len, size_t max_len, idp_ws_request *out)
+static void read_request(const char *text, size_t len, size_t max_len, idp_ws_request *out)
 {
 	memset(out, 0, sizeof *out);
 	if (len > max_len) {
@@ -85,6 +87,18 @@ void idp_ws_request_read(const char *text, size_t len, size_t max_len, idp_ws_re
 	}
 }
 
+static void finish(idp_ws_request *out)
+{
+	if (out->kind == IDP_WS_ERROR)
+		utf8_sanitize(out->error);
+}
+
+void idp_ws_request_read(const char *text, size_t len, size_t max_len, idp_ws_request *out)
+{
+	read_request(text, len, max_len, out);
+	finish(out);
+}
+
 void idp_ws_request_clear(idp_ws_request *r)
 {
 	json_decref(r->msg);
@@ -110,21 +124,44 @@ char *idp_ws_frame(const char *message_type, json_t *payload, const char *respon
 	return s;
 }
 
-/* UTF-8 well-formedness (jansson checks strings it parses; a topic from an
- * MQTT message has not been through it). */
+/* The length of the well-formed UTF-8 sequence at s (n bytes left), or 0:
+ * no overlong forms, no surrogates, nothing above U+10FFFF (RFC 3629). */
+static size_t utf8_seq(const unsigned char *s, size_t n)
+{
+	unsigned c = s[0];
+	if (c < 0x80)
+		return 1;
+	size_t k = c >= 0xC2 && c <= 0xDF ? 2 : c >= 0xE0 && c <= 0xEF ? 3 : c >= 0xF0 && c <= 0xF4 ? 4 : 0;
+	if (k == 0 || k > n)
+		return 0;
+	for (size_t j = 1; j < k; j++)
+		if ((s[j] & 0xC0) != 0x80)
+			return 0;
+	if ((c == 0xE0 && s[1] < 0xA0) || (c == 0xED && s[1] >= 0xA0) || (c == 0xF0 && s[1] < 0x90) ||
+	    (c == 0xF4 && s[1] >= 0x90))
+		return 0;
+	return k;
+}
+
 static bool utf8_valid(const unsigned char *s, size_t n)
 {
-	for (size_t i = 0; i < n;) {
-		unsigned c = s[i];
-		size_t k = c < 0x80 ? 0 : (c & 0xE0) == 0xC0 ? 1 : (c & 0xF0) == 0xE0 ? 2 : (c & 0xF8) == 0xF0 ? 3 : 9;
-		if (k == 9 || (k == 1 && c < 0xC2) || i + k >= n + (k == 0))
+	for (size_t i = 0, k; i < n; i += k)
+		if ((k = utf8_seq(s + i, n - i)) == 0)
 			return false;
-		for (size_t j = 1; j <= k; j++)
-			if ((s[i + j] & 0xC0) != 0x80)
-				return false;
-		i += k + 1;
-	}
 	return true;
+}
+
+/* Makes s valid UTF-8 in place: a byte that starts no well-formed
+ * sequence (a cut one at the end, or input bytes quoted in a message)
+ * becomes '?'. */
+static void utf8_sanitize(char *s)
+{
+	size_t n = strlen(s);
+	for (size_t i = 0, k; i < n; i += k)
+		if ((k = utf8_seq((unsigned char *)s + i, n - i)) == 0) {
+			s[i] = '?';
+			k = 1;
+		}
 }
 
 bool idp_ws_topic_valid(const char *topic, bool filter)

@@ -87,8 +87,8 @@ typedef void (*idp_service_message_handler)(idp_service *svc, const idp_service_
 
 /* Creates a service named name (NULL: $SERVICE_NAME, else $AGENT_TYPE,
  * else "service") with a one-line description (may be NULL), configured
- * from the environment. Returns NULL and sets *errmsg when the
- * configuration is invalid (a bad PORT, a malformed bootstrap list ...).
+ * from the environment. Returns NULL and sets *errmsg when a setting is
+ * invalid (PORT=80x names the variable; HOST is checked at run).
  * The service is owned by the caller: idp_service_free. */
 idp_service *idp_service_new(const char *name, const char *description, char **errmsg);
 
@@ -116,7 +116,8 @@ int idp_service_subscribe(idp_service *svc, int transport, const char *pattern, 
 
 /* Publishes an event with the original's envelope (event_id, event_type,
  * source_service, source_agent, data, timestamp, correlation_id, stream_id,
- * priority) on topic to the transports in the set `to`. data: a reference
+ * priority) on topic to the transports in the set `to`; event_type is 1-64
+ * letters, digits, '_', '-' or '.'. data: a reference
  * the SDK takes (may be NULL: null). correlation_id may be NULL. Kafka and
  * MQTT sends are asynchronous (delivery failures are counted in /health's
  * error_count and logged). When event_id is not NULL it receives the
@@ -132,12 +133,13 @@ int idp_service_send_mqtt(idp_service *svc, const char *topic, const void *paylo
 			  char **errmsg);
 
 /* Calls fn on the loop thread every interval_ms milliseconds until the
- * service stops. */
+ * service stops. Before idp_service_run only (-1 after). */
 int idp_service_every(idp_service *svc, unsigned interval_ms, void (*fn)(idp_service *svc, void *user), void *user);
 
 /* A configuration value: the environment variable key, else (when a
  * platform is named) the file /var/secrets/<platform>-<kind>-secret/<key>
- * that Kubernetes mounts, else NULL. Borrowed from the service. */
+ * that Kubernetes mounts, else NULL. Borrowed from the service. Call it on
+ * the loop thread (handlers) or before run: it caches what it reads. */
 const char *idp_service_config(const idp_service *svc, const char *key);
 
 /* The service's name; borrowed. */
