@@ -142,13 +142,14 @@ int svc_config_load(idp_service *svc, char **errmsg)
 	c->log_level = level_of(idp_service_config(svc, "LOG_LEVEL"));
 	c->realtime = c->platform || c->kafka_bootstrap || c->mqtt_host;
 	c->websocket = truthy(idp_service_config(svc, "WEBSOCKET_ENABLED"), true);
-	double port, mqtt_port, idle, status, max_msg, max_body;
+	double port, mqtt_port, idle, status, max_msg, max_body, max_queued;
 	if (number(svc, "PORT", 8080, 0, 65535, &port, errmsg) != 0 ||
 	    number(svc, "MQTT_PORT", 1883, 1, 65535, &mqtt_port, errmsg) != 0 ||
 	    number(svc, "WS_IDLE_TIMEOUT_SECONDS", 600, 0.05, 86400, &idle, errmsg) != 0 ||
 	    number(svc, "SSE_STATUS_INTERVAL_SECONDS", 5, 0.05, 86400, &status, errmsg) != 0 ||
 	    number(svc, "WS_MAX_MESSAGE_BYTES", 65536, 64, 16 << 20, &max_msg, errmsg) != 0 ||
-	    number(svc, "MAX_BODY_BYTES", 1 << 20, 1024, 64 << 20, &max_body, errmsg) != 0)
+	    number(svc, "MAX_BODY_BYTES", 1 << 20, 1024, 64 << 20, &max_body, errmsg) != 0 ||
+	    number(svc, "WS_MAX_QUEUED_BYTES", 8 << 20, 64 << 10, 1024.0 * (1 << 20), &max_queued, errmsg) != 0)
 		return -1;
 	c->port = (int)port;
 	c->mqtt_port = (int)mqtt_port;
@@ -156,6 +157,7 @@ int svc_config_load(idp_service *svc, char **errmsg)
 	c->sse_status_interval_s = status;
 	c->ws_max_message = (size_t)max_msg;
 	c->max_body = (size_t)max_body;
+	c->ws_max_queued = (size_t)max_queued;
 	return 0;
 }
 

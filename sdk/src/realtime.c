@@ -8,10 +8,6 @@
 #include <string.h>
 #include <time.h>
 
-/* A client that reads nothing gets nothing more once this many frames or
- * bytes wait. */
-#define WS_QUEUE_LIMIT 4096
-#define WS_QUEUE_BYTES (8u << 20)
 /* A client that does not answer a close frame is cut after this long. */
 #define WS_CLOSE_GRACE_S 5.0
 
@@ -25,7 +21,14 @@ typedef struct svc_client {
 	double last_active;
 	double close_sent_at; /* 0: none sent yet */
 	bool in_callback;     /* wslay is reading this client's message */
+	bool batching;        /* client_flush is serializing: it writes at the end */
 	unsigned long long dropped;
+	/* wslay's output (each frame's header and payload are separate chunks)
+	 * is gathered here and written in one go: h2o's own send callback
+	 * makes one write per chunk. */
+	h2o_buffer_t *out;    /* serialized, not written yet */
+	h2o_buffer_t *inflight; /* being written (h2o keeps pointers into it) */
+	bool writing;
 } svc_client;
 
 typedef struct svc_stream {
@@ -72,15 +75,19 @@ json_t *svc_envelope(idp_service *svc, const char *event_type, json_t *data, con
 
 /* ---------------------------------------------------------------- WebSocket */
 
-static void client_send(svc_client *c, const char *text, size_t len)
+/* Queues a text frame; false (and counted) when the client is too far
+ * behind. */
+static bool client_send(svc_client *c, const char *text, size_t len)
 {
-	if (wslay_event_get_queued_msg_count(c->conn->ws_ctx) >= WS_QUEUE_LIMIT ||
-	    wslay_event_get_queued_msg_length(c->conn->ws_ctx) + len > WS_QUEUE_BYTES) {
+	/* wslay keeps about 64 bytes besides each message */
+	size_t waiting = wslay_event_get_queued_msg_length(c->conn->ws_ctx) + 64 * wslay_event_get_queued_msg_count(c->conn->ws_ctx) +
+			 c->out->size + c->inflight->size;
+	if (waiting + len > c->svc->cfg.ws_max_queued) {
 		c->dropped++;
-		return;
+		return false;
 	}
 	struct wslay_event_msg m = {WSLAY_TEXT_FRAME, (const uint8_t *)text, len}; /* (wslay copies it) */
-	wslay_event_queue_msg(c->conn->ws_ctx, &m);
+	return wslay_event_queue_msg(c->conn->ws_ctx, &m) == 0;
 }
 
 static void client_send_frame(svc_client *c, const char *type, json_t *payload, const char *response_to,
@@ -92,14 +99,90 @@ static void client_send_frame(svc_client *c, const char *type, json_t *payload, 
 	free(f);
 }
 
-/* h2o gives the connection its socket once the 101 is written; until then
- * frames wait in wslay's queue (h2o sends them when the upgrade completes). */
+static void on_ws_message(h2o_websocket_conn_t *conn, const struct wslay_event_on_msg_recv_arg *arg);
+
+static void start_write(svc_client *c);
+
+/* h2o's proceed, after its write completes or input arrives, may close the
+ * connection when wslay has nothing left to send: so what is gathered is
+ * written out first, and proceed runs only once nothing waits. */
+static void on_written(h2o_socket_t *sock, const char *err)
+{
+	h2o_websocket_conn_t *conn = sock->data;
+	svc_client *c = conn->data;
+	if (c == NULL)
+		return;
+	c->writing = false;
+	h2o_buffer_consume(&c->inflight, c->inflight->size);
+	if (err != NULL) {
+		on_ws_message(conn, NULL); /* (frees c, closes conn) */
+		return;
+	}
+	if (c->out->size == 0 && wslay_event_want_write(conn->ws_ctx)) {
+		/* what was queued meanwhile, all of it in this write */
+		c->batching = true;
+		int rc = wslay_event_send(conn->ws_ctx);
+		c->batching = false;
+		if (rc != 0 && rc != WSLAY_ERR_WOULDBLOCK) {
+			on_ws_message(conn, NULL);
+			return;
+		}
+	}
+	if (c->out->size > 0)
+		start_write(c);
+	else
+		h2o_websocket_proceed(conn); /* (reads, or closes and frees c when all is said) */
+}
+
+static void start_write(svc_client *c)
+{
+	h2o_buffer_t *t = c->inflight;
+	c->inflight = c->out;
+	c->out = t;
+	c->writing = true;
+	h2o_iovec_t buf = h2o_iovec_init(c->inflight->bytes, c->inflight->size);
+	h2o_socket_write(c->conn->sock, &buf, 1, on_written);
+}
+
+/* wslay's send callback: gathers. A frame wslay sends on h2o's initiative
+ * (a pong, a close, the first frames after the upgrade) starts the write
+ * at its end; client_flush writes its whole batch at once. */
+static ssize_t gather(wslay_event_context_ptr ctx, const uint8_t *data, size_t len, int flags, void *user)
+{
+	h2o_websocket_conn_t *conn = user;
+	svc_client *c = conn->data;
+	if (c == NULL || c->out->size + len > 2 * c->svc->cfg.ws_max_queued) {
+		wslay_event_set_error(ctx, WSLAY_ERR_WOULDBLOCK);
+		return -1;
+	}
+	h2o_iovec_t b = h2o_buffer_reserve(&c->out, len);
+	if (b.base == NULL) {
+		wslay_event_set_error(ctx, WSLAY_ERR_WOULDBLOCK);
+		return -1;
+	}
+	memcpy(b.base, data, len);
+	c->out->size += len;
+	if (!(flags & WSLAY_MSG_MORE) && !c->batching && !c->writing && conn->sock)
+		start_write(c);
+	return (ssize_t)len;
+}
+
+/* Serializes what wslay has queued and writes it in one go. Never inside
+ * wslay's read of this client (a nested send would corrupt its state); the
+ * socket exists once h2o has written the 101. */
 static void client_flush(svc_client *c)
 {
-	/* Inside wslay's read of this client the outer proceed writes; a
-	 * nested one would corrupt wslay's state. */
-	if (c->conn->sock && !c->in_callback)
-		h2o_websocket_proceed(c->conn); /* (may close and free c) */
+	if (c->conn->sock == NULL || c->in_callback || c->writing)
+		return;
+	c->batching = true;
+	int rc = wslay_event_want_write(c->conn->ws_ctx) ? wslay_event_send(c->conn->ws_ctx) : 0;
+	c->batching = false;
+	if (rc != 0 && rc != WSLAY_ERR_WOULDBLOCK) {
+		on_ws_message(c->conn, NULL);
+		return;
+	}
+	if (c->out->size > 0)
+		start_write(c);
 }
 
 static void client_free(svc_client *c)
@@ -109,6 +192,9 @@ static void client_free(svc_client *c)
 	for (size_t i = 0; i < c->n_topics; i++)
 		free(c->topics[i]);
 	free(c->topics);
+	/* (the socket is closed right after: a write in flight is abandoned) */
+	h2o_buffer_dispose(&c->out);
+	h2o_buffer_dispose(&c->inflight);
 	free(c);
 }
 
@@ -243,6 +329,11 @@ static bool open_websocket(idp_service *svc, h2o_req_t *req, const char *auto_to
 	 * `error` reply; beyond it wslay closes with 1009 without buffering it. */
 	size_t hard = svc->cfg.ws_max_message * 16;
 	wslay_event_config_set_max_recv_msg_length(c->conn->ws_ctx, hard < (1u << 20) ? 1u << 20 : hard > (16u << 20) ? 16u << 20 : hard);
+	h2o_buffer_init(&c->out, &h2o_socket_buffer_prototype);
+	h2o_buffer_init(&c->inflight, &h2o_socket_buffer_prototype);
+	struct wslay_event_callbacks cbs = c->conn->ws_callbacks;
+	cbs.send_callback = gather;
+	wslay_event_config_set_callbacks(c->conn->ws_ctx, &cbs);
 	if (auto_topic)
 		client_subscribe(c, auto_topic);
 	char ts[40];
@@ -369,8 +460,7 @@ size_t svc_fanout(idp_service *svc, const char *topic, const char *event_type, j
 			if (frame == NULL)
 				break;
 		}
-		client_send(c, frame, strlen(frame));
-		n++;
+		n += client_send(c, frame, strlen(frame));
 	}
 	for (h2o_linklist_t *l = svc->streams.next; l != &svc->streams; l = l->next) {
 		svc_stream *s = H2O_STRUCT_FROM_MEMBER(svc_stream, link, l);
@@ -402,7 +492,7 @@ static void flush_all(idp_service *svc)
 	for (h2o_linklist_t *l = svc->clients.next; l != &svc->clients;) {
 		svc_client *c = H2O_STRUCT_FROM_MEMBER(svc_client, link, l);
 		l = l->next; /* (a flush may free c) */
-		if (wslay_event_want_write(c->conn->ws_ctx))
+		if (wslay_event_want_write(c->conn->ws_ctx) || c->out->size > 0)
 			client_flush(c);
 	}
 	for (h2o_linklist_t *l = svc->streams.next; l != &svc->streams; l = l->next)
@@ -697,8 +787,7 @@ static void serve_broadcast(idp_service *svc, h2o_req_t *req, const char *topic)
 	for (h2o_linklist_t *l = svc->clients.next; l != &svc->clients; l = l->next) {
 		svc_client *c = H2O_STRUCT_FROM_MEMBER(svc_client, link, l);
 		if (topic == NULL || client_subscribed(c, topic)) {
-			client_send(c, frame, strlen(frame));
-			n++;
+			n += client_send(c, frame, strlen(frame));
 		}
 	}
 	free(frame);
@@ -837,6 +926,8 @@ static void on_inbox(h2o_multithread_receiver_t *receiver, h2o_linklist_t *messa
 			svc_deliver(svc, msg);
 		if (msg->transport == IDP_SERVICE_KAFKA)
 			svc_kafka_handled(svc, msg, !svc->stopping);
+		else
+			svc_mqtt_handled(svc);
 		free(m);
 	}
 	svc_schedule_flush(svc); /* one write per client for the whole batch */

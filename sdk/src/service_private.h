@@ -48,6 +48,7 @@ typedef struct svc_config {
 	int mqtt_port;
 	double ws_idle_timeout_s, sse_status_interval_s;
 	size_t ws_max_message;
+	size_t ws_max_queued; /* bytes waiting for one client before events are dropped for it */
 	size_t max_body;
 } svc_config;
 
@@ -139,6 +140,7 @@ void svc_transports_poll(idp_service *svc);
 /* A consumed Kafka message is done with on the loop: handled (its offset
  * is stored for the next commit) or dropped at a stop. */
 void svc_kafka_handled(idp_service *svc, const idp_service_message *m, bool handled);
+void svc_mqtt_handled(idp_service *svc);
 int svc_kafka_send(idp_service *svc, const char *topic, const void *p, size_t n, const char *key, char **errmsg);
 int svc_mqtt_send(idp_service *svc, const char *topic, const void *p, size_t n, int qos, char **errmsg);
 json_t *svc_transports_status(idp_service *svc);

@@ -31,8 +31,14 @@ struct svc_mqtt {
 	double last_attempt;
 	atomic_bool connected;
 	atomic_ulong published, received;
+	atomic_long waiting; /* received, not yet handled on the loop */
 	json_t *topics;
 };
+
+/* libmosquitto's thread stops reading while this many messages wait for
+ * the loop: the broker then holds them (TCP's backpressure) instead of the
+ * service dropping them at its clients. */
+#define MQTT_MAX_WAITING 2000
 
 /* A message for the loop: the h2o envelope, then idp_service_message, then
  * its bytes (topic, key, payload). */
@@ -284,6 +290,11 @@ static void on_mqtt_message(struct mosquitto *m, void *obj, const struct mosquit
 	(void)m;
 	idp_service *svc = obj;
 	svc->mqtt->received++;
+	while (atomic_load(&svc->mqtt->waiting) > MQTT_MAX_WAITING && !atomic_load(&svc->stop_requested)) {
+		struct timespec ts = {0, 200000};
+		nanosleep(&ts, NULL);
+	}
+	atomic_fetch_add(&svc->mqtt->waiting, 1);
 	hand_to_loop(svc, IDP_SERVICE_MQTT, msg->topic, msg->payload, (size_t)msg->payloadlen, NULL, 0, -1, -1);
 }
 
@@ -412,6 +423,12 @@ void svc_transports_poll(idp_service *svc)
 			svc_log(svc, 1, "mqtt: %s:%d answers", svc->cfg.mqtt_host, svc->cfg.mqtt_port);
 		}
 	}
+}
+
+void svc_mqtt_handled(idp_service *svc)
+{
+	if (svc->mqtt)
+		atomic_fetch_sub(&svc->mqtt->waiting, 1);
 }
 
 void svc_kafka_handled(idp_service *svc, const idp_service_message *m, bool handled)

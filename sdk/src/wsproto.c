@@ -2,6 +2,7 @@
  * writing the server's frames, topics. No I/O here. */
 #include "wsproto.h"
 
+#include <stdint.h>
 #include <stdio.h>
 #include <string.h>
 #include <sys/random.h>
@@ -202,20 +203,56 @@ bool idp_ws_topic_matches(const char *filter, const char *topic)
 	}
 }
 
+/* Ids need to be unique, not secret: a per-thread xoshiro256** seeded
+ * once from the kernel (a getrandom call per id was a tenth of the cost
+ * of fanning out an event). */
+static uint64_t rotl(uint64_t x, int k)
+{
+	return (x << k) | (x >> (64 - k));
+}
+
+static uint64_t next_random(void)
+{
+	static _Thread_local uint64_t st[4];
+	static _Thread_local bool seeded;
+	if (!seeded) {
+		if (getrandom(st, sizeof st, 0) != (ssize_t)sizeof st) {
+			struct timespec ts;
+			clock_gettime(CLOCK_REALTIME, &ts);
+			st[0] = (uint64_t)ts.tv_nsec ^ 0x9E3779B97F4A7C15ull;
+			st[1] = (uint64_t)ts.tv_sec * 0xBF58476D1CE4E5B9ull;
+			st[2] = (uint64_t)(uintptr_t)&seeded;
+			st[3] = 0x94D049BB133111EBull;
+		}
+		seeded = true;
+	}
+	uint64_t r = rotl(st[1] * 5, 7) * 9, t = st[1] << 17;
+	st[2] ^= st[0];
+	st[3] ^= st[1];
+	st[1] ^= st[2];
+	st[0] ^= st[3];
+	st[2] ^= t;
+	st[3] = rotl(st[3], 45);
+	return r;
+}
+
 void idp_ws_uuid(char out[37])
 {
 	unsigned char b[16];
-	if (getrandom(b, sizeof b, 0) != (ssize_t)sizeof b) {
-		/* (never on Linux ≥ 3.17 for 16 bytes; a clock-based id beats none) */
-		struct timespec ts;
-		clock_gettime(CLOCK_REALTIME, &ts);
-		for (size_t i = 0; i < sizeof b; i++)
-			b[i] = (unsigned char)((unsigned long long)ts.tv_nsec >> (i % 8 * 8)) ^ (unsigned char)(i * 37);
-	}
+	uint64_t r0 = next_random(), r1 = next_random();
+	memcpy(b, &r0, 8);
+	memcpy(b + 8, &r1, 8);
 	b[6] = (unsigned char)((b[6] & 0x0F) | 0x40);
 	b[8] = (unsigned char)((b[8] & 0x3F) | 0x80);
-	snprintf(out, 37, "%02x%02x%02x%02x-%02x%02x-%02x%02x-%02x%02x-%02x%02x%02x%02x%02x%02x", b[0], b[1], b[2],
-		 b[3], b[4], b[5], b[6], b[7], b[8], b[9], b[10], b[11], b[12], b[13], b[14], b[15]);
+	static const char hex[] = "0123456789abcdef";
+	char *o = out;
+	for (int i = 0; i < 16; i++) {
+		if (i == 4 || i == 6 || i == 8 || i == 10)
+			*o++ = '-';
+		*o++ = hex[b[i] >> 4];
+		*o++ = hex[b[i] & 15];
+	}
+	*o = '\0';
 }
 
 void idp_ws_timestamp(char out[40])
