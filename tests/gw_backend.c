@@ -6,6 +6,7 @@
  *   GET /echo...  200, body "name=NAME path=PATH host=HOST xff=... fwd=... prefix=..."
  *   GET /hello    200 "hello" (the benchmark's 5-byte response)
  *   GET /slow     200 after 200 ms (to build up concurrency)
+ *   GET /big      200, 8 MiB of "0123456789abcdef" repeated (Content-Length)
  *   GET /sse      text/event-stream: three events 50 ms apart
  *   GET /ws       WebSocket echo
  *
@@ -151,6 +152,17 @@ static int on_req(h2o_handler_t *self, h2o_req_t *req)
 		h2o_timeout_link(ctx.loop, &slow_timeout, &s->entry);
 		return 0;
 	}
+	if (strcmp(path, "/big") == 0) {
+		size_t n = 8u << 20;
+		char *b = h2o_mem_alloc_pool(&req->pool, n);
+		for (size_t i = 0; i < n; i++)
+			b[i] = "0123456789abcdef"[i % 16];
+		req->res.status = 200;
+		req->res.reason = "OK";
+		req->res.content_length = n;
+		h2o_send_inline(req, b, n);
+		return 0;
+	}
 	if (strcmp(path, "/sse") == 0) {
 		sse *s = h2o_mem_alloc_pool(&req->pool, sizeof(*s));
 		memset(s, 0, sizeof(*s));
@@ -178,9 +190,10 @@ static int on_req(h2o_handler_t *self, h2o_req_t *req)
 		char body[2048], a[256], b[256], c[256];
 		char raw[1024];
 		snprintf(raw, sizeof raw, "%.*s", (int)req->path.len, req->path.base);
-		snprintf(body, sizeof body, "name=%s path=%s host=%.*s xff=%s fwd=%s prefix=%s", name, raw,
+		snprintf(body, sizeof body, "name=%s path=%s host=%.*s xff=%s fwd=%s prefix=%s method=%.*s len=%zu", name, raw,
 			 (int)req->authority.len, req->authority.base, header(req, "x-forwarded-for", a, sizeof a),
-			 header(req, "forwarded", b, sizeof b), header(req, "x-forwarded-prefix", c, sizeof c));
+			 header(req, "forwarded", b, sizeof b), header(req, "x-forwarded-prefix", c, sizeof c),
+			 (int)req->method.len, req->method.base, req->entity.len);
 		reply(req, 200, body);
 		return 0;
 	}

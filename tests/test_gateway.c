@@ -159,6 +159,10 @@ static const char app_yaml[] =
 	"  - match: [{uri: {prefix: /v2/}}]\n"
 	"    rewrite: {uri: /}\n"
 	"    route: [{destination: {host: b.demo.svc.cluster.local}}]\n"
+	"  - match: [{uri: {prefix: /timed/}}]\n"
+	"    rewrite: {uri: /}\n"
+	"    timeout: 0.1s\n"
+	"    route: [{destination: {host: a}}]\n"
 	"  - match: [{uri: {regex: '/items/[0-9]+'}}]\n"
 	"    route: [{destination: {host: a}}]\n"
 	"  - route: [{destination: {host: a}, weight: 100}, {destination: {host: b}, weight: 0}]\n";
@@ -659,5 +663,91 @@ Test(gateway, autoscaler_scales_up_under_load, .timeout = 20)
 	}
 	cr_expect_eq(ok, 3 * N, "%d of %d answered", ok, 3 * N);
 	cr_expect_geq(most, 2, "still %d replica(s) with 30 requests in flight against containerConcurrency 5", most);
+	stop_gateway();
+}
+
+static double now_s(void)
+{
+	struct timespec ts;
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
+}
+
+/* The hand-written upstream path (src/gateway/forward.c): bodies both
+ * ways, HEAD, a large answer read slowly (the replica is read only as fast
+ * as the client takes it), many requests over the pooled connections, a
+ * route timeout (504), and a replica that went away (502). */
+Test(gateway, forwarding_bodies_timeouts_and_failures, .timeout = 30)
+{
+	start_gateway(5, false);
+	char body[4096];
+	/* a request body reaches the replica, with its method */
+	int fd = dial(idp_gateway_port(L.g));
+	char payload[100000];
+	memset(payload, 'p', sizeof payload);
+	char head[256];
+	int n = snprintf(head, sizeof head, "POST /echo/post HTTP/1.1\r\nHost: a.demo.localhost\r\nContent-Length: %zu\r\nConnection: close\r\n\r\n",
+			 sizeof payload);
+	send_all(fd, head, (size_t)n);
+	send_all(fd, payload, sizeof payload);
+	char buf[16384];
+	cr_expect_eq(read_response(fd, buf, sizeof buf, 8000), 200, "%s", buf);
+	cr_expect(strstr(buf, "method=POST len=100000"), "%s", buf);
+	close(fd);
+	/* HEAD: the replica's length, no body */
+	fd = dial(idp_gateway_port(L.g));
+	const char hreq[] = "HEAD /hello HTTP/1.1\r\nHost: a.demo.localhost\r\nConnection: close\r\n\r\n";
+	send_all(fd, hreq, sizeof hreq - 1);
+	size_t len = 0;
+	buf[0] = 0;
+	while (read_more(fd, buf, &len, sizeof buf, 2000))
+		;
+	close(fd);
+	cr_expect(strncmp(buf, "HTTP/1.1 200", 12) == 0 && strcasestr(buf, "content-length: 5\r\n"), "%s", buf);
+	cr_expect(strstr(buf, "\r\n\r\n") && strstr(buf, "\r\n\r\n")[4] == '\0', "no body after HEAD: %s", buf);
+	/* 8 MiB read slowly: intact */
+	fd = dial(idp_gateway_port(L.g));
+	const char breq[] = "GET /big HTTP/1.1\r\nHost: a.demo.localhost\r\nConnection: close\r\n\r\n";
+	send_all(fd, breq, sizeof breq - 1);
+	size_t total = 0, cap = (9u << 20);
+	char *big = malloc(cap);
+	for (int i = 0;; i++) {
+		struct pollfd p = {fd, POLLIN, 0};
+		if (poll(&p, 1, 5000) <= 0)
+			break;
+		ssize_t got = read(fd, big + total, cap - total);
+		if (got <= 0)
+			break;
+		total += (size_t)got;
+		if (i < 20)
+			usleep(20000); /* a slow reader at first */
+	}
+	close(fd);
+	char *sep = memmem(big, total, "\r\n\r\n", 4);
+	cr_assert_not_null(sep);
+	size_t body_len = total - (size_t)(sep + 4 - big);
+	cr_expect_eq(body_len, 8u << 20, "got %zu body bytes", body_len);
+	bool intact = true;
+	for (size_t i = 0; i < body_len && intact; i++)
+		intact = sep[4 + i] == "0123456789abcdef"[i % 16];
+	cr_expect(intact, "the body arrives unchanged");
+	free(big);
+	/* many requests in a row reuse the pool */
+	for (int i = 0; i < 50; i++)
+		cr_assert_eq(get("a.demo.localhost", "/hello", NULL, body, sizeof body), 200);
+	/* a route timeout of 0.1 s against a 0.2 s answer: 504 */
+	double t0 = now_s();
+	cr_expect_eq(get("shop.example.com", "/timed/slow", NULL, body, sizeof body), 504, "%s", body);
+	cr_expect(now_s() - t0 < 1.5, "the timeout applies");
+	cr_expect(strstr(body, "did not answer in time"), "%s", body);
+	/* the replica goes away under the gateway: 502, the gateway goes on */
+	for (size_t i = 0; i < L.n; i++)
+		if (strcmp(L.procs[i].service, "demo/a") == 0) {
+			kill(L.procs[i].pid, SIGKILL);
+			waitpid(L.procs[i].pid, NULL, 0);
+		}
+	usleep(100000);
+	int st = get("a.demo.localhost", "/hello", NULL, body, sizeof body);
+	cr_expect(st == 502 || st == 503, "%d %s", st, body);
 	stop_gateway();
 }

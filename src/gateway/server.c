@@ -9,6 +9,7 @@
  */
 #define H2O_USE_LIBUV 0
 #include "gateway/gateway.h"
+#include "gateway/forward.h"
 
 #include <arpa/inet.h>
 #include <errno.h>
@@ -32,7 +33,8 @@ typedef struct replica {
 	service *svc;
 	char host[64];
 	int port;
-	h2o_socketpool_t pool;
+	h2o_socketpool_t pool; /* WebSocket upgrades, through h2o's proxy */
+	idp_gw_upstream *up;   /* everything else, through forward.c */
 	h2o_iovec_t authority;
 	bool ready, gone;
 	int inflight;
@@ -243,15 +245,17 @@ static h2o_http1client_ctx_t *client_ctx_for(idp_gateway *g, double timeout_s)
 	return &g->route_timeouts[i].ctx;
 }
 
-static void add_forwarded(h2o_req_t *req, const char *prefix)
+/* Adds Forwarded and X-Forwarded-Host (and -Prefix); the client's address
+ * goes to addr (64 bytes) for X-Forwarded-For. */
+static void add_forwarded(h2o_req_t *req, const char *prefix, char addr[64])
 {
-	char addr[64] = "unknown";
+	strcpy(addr, "unknown");
 	struct sockaddr_storage ss;
 	socklen_t len = req->conn->callbacks->get_peername(req->conn, (struct sockaddr *)&ss);
 	if (len > 0 && ss.ss_family == AF_INET)
-		inet_ntop(AF_INET, &((struct sockaddr_in *)&ss)->sin_addr, addr, sizeof addr);
+		inet_ntop(AF_INET, &((struct sockaddr_in *)&ss)->sin_addr, addr, 64);
 	else if (len > 0 && ss.ss_family == AF_INET6)
-		inet_ntop(AF_INET6, &((struct sockaddr_in6 *)&ss)->sin6_addr, addr, sizeof addr);
+		inet_ntop(AF_INET6, &((struct sockaddr_in6 *)&ss)->sin6_addr, addr, 64);
 	/* Forwarded (RFC 7239) built by hand: this runs for every request. */
 	size_t al = strlen(addr), hl = req->input.authority.len;
 	char *fwd = h2o_mem_alloc_pool(&req->pool, al + hl + 32);
@@ -302,11 +306,17 @@ static void proxy_to_replica(idp_gateway *g, h2o_req_t *req, service *s, replica
 	*t = (track){g, req, s, r, now_s()};
 	s->inflight++;
 	r->inflight++;
+	h2o_http1client_ctx_t *cctx = client_ctx_for(g, timeout_s);
+	char addr[64];
+	add_forwarded(req, NULL, addr);
+	if (req->upgrade.base == NULL) {
+		idp_gw_forward(r->up, req, h2o_strdup(&req->pool, path, strlen(path)), cctx->io_timeout, addr);
+		return;
+	}
 	h2o_req_overrides_t *o = h2o_mem_alloc_pool(&req->pool, sizeof(*o));
 	memset(o, 0, sizeof(*o));
 	o->socketpool = &r->pool;
-	o->client_ctx = client_ctx_for(g, timeout_s);
-	add_forwarded(req, NULL);
+	o->client_ctx = cctx;
 	h2o_reprocess_request(req, req->method, &H2O_URL_SCHEME_HTTP, r->authority,
 			      h2o_strdup(&req->pool, path, strlen(path)), o, 0);
 }
@@ -317,7 +327,8 @@ static void proxy_to_upstream(idp_gateway *g, h2o_req_t *req, upstream *u, const
 	memset(o, 0, sizeof(*o));
 	o->socketpool = &u->pool;
 	o->client_ctx = &g->client_ctx;
-	add_forwarded(req, prefix);
+	char addr[64];
+	add_forwarded(req, prefix, addr);
 	char *full = h2o_mem_alloc_pool(&req->pool, u->url.path.len + strlen(path) + 1);
 	size_t base = u->url.path.len && u->url.path.base[u->url.path.len - 1] == '/' ? u->url.path.len - 1 : u->url.path.len;
 	memcpy(full, u->url.path.base, base);
@@ -403,6 +414,7 @@ static void free_replica(replica *r)
 	if (h2o_timeout_is_linked(&r->probe_timer))
 		h2o_timeout_unlink(&r->probe_timer);
 	h2o_socketpool_dispose(&r->pool);
+	idp_gw_upstream_release(r->up);
 	free(r->authority.base);
 	free(r->probe_path);
 	free(r->probe_req.base);
@@ -536,6 +548,7 @@ void idp_gateway_replica_starting(idp_gateway *g, const char *name, const char *
 	inet_pton(AF_INET, host, &sin.sin_addr);
 	h2o_socketpool_init_by_address(&r->pool, (struct sockaddr *)&sin, sizeof(sin), 0, SIZE_MAX);
 	h2o_socketpool_set_timeout(&r->pool, g->ctx.loop, (uint64_t)(g->cfg.idle_timeout_s * 1000));
+	r->up = idp_gw_upstream_new(g->ctx.loop, &sin, r->authority, (uint64_t)(g->cfg.idle_timeout_s * 1000));
 	if (!probe_path)
 		probe_path = s->probe_path; /* the revision's readinessProbe.httpGet.path, if any */
 	if (probe_path && *probe_path) {
