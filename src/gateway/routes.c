@@ -12,6 +12,8 @@
 #include <string.h>
 
 static const char *const tool_names[IDP_GATEWAY_TOOL_COUNT] = {"argocd", "grafana", "prometheus", "jaeger", "kiali"};
+/* The same with their path prefix (matched on every request: no printf). */
+static const char *const tool_prefixes[IDP_GATEWAY_TOOL_COUNT] = {"/argocd", "/grafana", "/prometheus", "/jaeger", "/kiali"};
 
 const char *idp_gateway_tool_name(idp_gateway_tool t)
 {
@@ -528,8 +530,7 @@ void idp_gateway_routes_match(const idp_gateway_routes *r, idp_arena *a, const c
 		return;
 	}
 	for (int t = 0; t < IDP_GATEWAY_TOOL_COUNT; t++) {
-		char prefix[32];
-		snprintf(prefix, sizeof prefix, "/%s", tool_names[t]);
+		const char *prefix = tool_prefixes[t];
 		if (!under_prefix(path, prefix))
 			continue;
 		m->target = IDP_GATEWAY_TOOL;

@@ -245,6 +245,23 @@ static h2o_http1client_ctx_t *client_ctx_for(idp_gateway *g, double timeout_s)
 	return &g->route_timeouts[i].ctx;
 }
 
+static void ipv4_text(const struct in_addr *a, char out[16])
+{
+	const unsigned char *b = (const unsigned char *)&a->s_addr;
+	char *o = out;
+	for (int i = 0; i < 4; i++) {
+		unsigned v = b[i];
+		if (v >= 100)
+			*o++ = (char)('0' + v / 100);
+		if (v >= 10)
+			*o++ = (char)('0' + v / 10 % 10);
+		*o++ = (char)('0' + v % 10);
+		if (i < 3)
+			*o++ = '.';
+	}
+	*o = '\0';
+}
+
 /* Adds Forwarded and X-Forwarded-Host (and -Prefix); the client's address
  * goes to addr (64 bytes) for X-Forwarded-For. */
 static void add_forwarded(h2o_req_t *req, const char *prefix, char addr[64])
@@ -253,7 +270,7 @@ static void add_forwarded(h2o_req_t *req, const char *prefix, char addr[64])
 	struct sockaddr_storage ss;
 	socklen_t len = req->conn->callbacks->get_peername(req->conn, (struct sockaddr *)&ss);
 	if (len > 0 && ss.ss_family == AF_INET)
-		inet_ntop(AF_INET, &((struct sockaddr_in *)&ss)->sin_addr, addr, 64);
+		ipv4_text(&((struct sockaddr_in *)&ss)->sin_addr, addr); /* (inet_ntop's sprintf showed in profiles) */
 	else if (len > 0 && ss.ss_family == AF_INET6)
 		inet_ntop(AF_INET6, &((struct sockaddr_in6 *)&ss)->sin6_addr, addr, 64);
 	/* Forwarded (RFC 7239) built by hand: this runs for every request. */
