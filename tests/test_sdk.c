@@ -354,6 +354,22 @@ static json_t *ws_expect(wsc *c, const char *type, int timeout_ms)
 	}
 }
 
+/* Skips text frames until the server's close frame; its status code, or
+ * -1 when none comes within timeout_ms. */
+static int ws_close_code(wsc *c, int timeout_ms)
+{
+	char *payload;
+	size_t n;
+	int op;
+	while ((op = ws_recv(c, &payload, &n, timeout_ms)) == 1)
+		free(payload);
+	if (op != 8)
+		return op < 0 ? -1 : (free(payload), -1);
+	int code = n >= 2 ? ((unsigned char)payload[0] << 8 | (unsigned char)payload[1]) : 0;
+	free(payload);
+	return code;
+}
+
 /* ---------------------------------------------------------------- HTTP routes */
 
 Test(sdk, standard_routes, .timeout = 60)
@@ -593,24 +609,13 @@ Test(sdk, websocket_message_types, .timeout = 60)
 	/* an unmasked client frame breaks the protocol: closed with 1002, and
 	 * the service goes on */
 	ws_send_frame(&c, 1, "{}", 2, false);
-	char *payload;
-	size_t n;
-	int op;
-	while ((op = ws_recv(&c, &payload, &n, 3000)) == 1)
-		free(payload);
-	cr_assert_eq(op, 8, "a close frame");
-	cr_assert(n >= 2 && ((unsigned char)payload[0] << 8 | (unsigned char)payload[1]) == 1002, "close code");
-	free(payload);
+	cr_assert_eq(ws_close_code(&c, 3000), 1002, "closed with 1002");
 	ws_close(&c);
 
 	/* a text frame that is not UTF-8: closed with 1007 (RFC 6455 §8.1) */
 	c = ws_open(p.port, "/ws");
 	ws_send_frame(&c, 1, "\xff\xfe", 2, true);
-	while ((op = ws_recv(&c, &payload, &n, 3000)) == 1)
-		free(payload);
-	cr_assert_eq(op, 8, "a close frame");
-	cr_assert(n >= 2 && ((unsigned char)payload[0] << 8 | (unsigned char)payload[1]) == 1007, "close code");
-	free(payload);
+	cr_assert_eq(ws_close_code(&c, 3000), 1007, "closed with 1007");
 	ws_close(&c);
 
 	r = http(p.port, "GET", "/health", NULL, NULL);
@@ -634,15 +639,8 @@ Test(sdk, websocket_idle_timeout_and_events_route, .timeout = 30)
 	cr_assert_not_null(j);
 	json_decref(j);
 	double t0 = now_s();
-	char *payload;
-	size_t n;
-	int op;
-	while ((op = ws_recv(&c, &payload, &n, 5000)) == 1)
-		free(payload);
-	cr_assert_eq(op, 8, "closed when idle");
-	cr_assert(((unsigned char)payload[0] << 8 | (unsigned char)payload[1]) == 1000);
+	cr_assert_eq(ws_close_code(&c, 5000), 1000, "closed when idle");
 	cr_assert(now_s() - t0 < 3, "within the idle timeout and a sweep");
-	free(payload);
 	ws_close(&c);
 	cr_assert_eq(stop(&p), 0);
 }
@@ -735,14 +733,7 @@ Test(sdk, sse_stream_and_realtime_routes, .timeout = 30)
 
 	/* a graceful stop: WebSockets get 1001, the stream ends, exit 0 */
 	kill(p.pid, SIGTERM);
-	char *payload;
-	size_t n;
-	int op;
-	while ((op = ws_recv(&a, &payload, &n, 5000)) == 1)
-		free(payload);
-	cr_assert_eq(op, 8);
-	cr_assert(((unsigned char)payload[0] << 8 | (unsigned char)payload[1]) == 1001, "going away");
-	free(payload);
+	cr_assert_eq(ws_close_code(&a, 5000), 1001, "going away");
 	double t0 = now_s();
 	while (now_s() - t0 < 5) {
 		char buf[4096];

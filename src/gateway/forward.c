@@ -42,6 +42,7 @@ struct idp_gw_upstream {
 	h2o_iovec_t authority;
 	h2o_linklist_t idle; /* upconn */
 	size_t n_idle;
+	h2o_linklist_t live; /* exchange: in flight */
 	h2o_timeout_t idle_timeout;
 	int refs;
 	bool released;
@@ -59,6 +60,7 @@ typedef enum { BODY_NONE, BODY_LENGTH, BODY_CHUNKED, BODY_UNTIL_CLOSE } body_mod
 
 struct exchange {
 	h2o_generator_t gen;
+	h2o_linklist_t link; /* in up->live */
 	h2o_req_t *req;
 	idp_gw_upstream *up;
 	upconn *conn;
@@ -66,6 +68,7 @@ struct exchange {
 	h2o_timeout_t *io_timeout;
 	h2o_timeout_entry_t timer;
 	bool reused, retried, started, sending, done, client_gone, keepalive;
+	bool got_bytes; /* the replica said something (then a failure is never retried) */
 	body_mode mode;
 	size_t left; /* BODY_LENGTH */
 	struct phr_chunked_decoder chunked;
@@ -89,6 +92,7 @@ idp_gw_upstream *idp_gw_upstream_new(h2o_loop_t *loop, const struct sockaddr_in 
 	u->addr = *addr;
 	u->authority = h2o_strdup(NULL, authority.base, authority.len);
 	h2o_linklist_init_anchor(&u->idle);
+	h2o_linklist_init_anchor(&u->live);
 	h2o_timeout_init(loop, &u->idle_timeout, idle_timeout_ms ? idle_timeout_ms : 60000);
 	u->refs = 1;
 	return u;
@@ -153,7 +157,10 @@ static void conn_park(upconn *c)
 {
 	idp_gw_upstream *u = c->up;
 	c->ex = NULL;
-	if (u->released || u->n_idle >= MAX_IDLE || c->sock->input->size != 0) {
+	/* Not while the request is still being written (a replica may answer
+	 * before it has read the whole body): the next request's write would
+	 * collide with it. */
+	if (u->released || u->n_idle >= MAX_IDLE || c->sock->input->size != 0 || h2o_socket_is_writing(c->sock)) {
 		conn_close(c);
 		return;
 	}
@@ -227,13 +234,13 @@ static void send_error(exchange *x, int status, const char *reason, const char *
 static void fail(exchange *x, bool timed_out)
 {
 	timer_stop(x);
-	bool stale = x->reused && !x->started && !timed_out;
+	bool stale = x->reused && !x->got_bytes && !x->started && !timed_out;
 	detach_conn(x, false);
 	if (x->client_gone || x->done)
 		return;
 	if (stale && !x->retried && idempotent(x->req)) {
 		x->retried = true;
-		exchange_start(x);
+		exchange_start(x); /* (a new connection: retried exchanges take none from the pool) */
 		return;
 	}
 	x->done = true;
@@ -244,9 +251,11 @@ static void fail(exchange *x, bool timed_out)
 			send_error(x, 502, "Bad Gateway", "idp gateway: the replica closed the connection or sent a bad answer\n");
 		return;
 	}
-	x->req->http1_is_persistent = 0; /* the client must not read a short body as complete */
+	/* An error, not an end: HTTP/1 gets a broken chunked stream or a short
+	 * body and a closed connection, never a complete-looking answer. */
+	x->req->http1_is_persistent = 0;
 	if (!x->sending)
-		h2o_send(x->req, NULL, 0, H2O_SEND_STATE_FINAL);
+		h2o_send(x->req, NULL, 0, H2O_SEND_STATE_ERROR);
 }
 
 static void on_timeout(h2o_timeout_entry_t *e)
@@ -266,11 +275,7 @@ static bool is_hop_by_hop(const char *n, size_t l)
 
 static bool header_has_token(const struct phr_header *h, const char *token)
 {
-	size_t tl = strlen(token);
-	for (size_t i = 0; i + tl <= h->value_len; i++)
-		if (strncasecmp(h->value + i, token, tl) == 0)
-			return true;
-	return false;
+	return h2o_contains_token(h->value, h->value_len, token, strlen(token), ',') != 0;
 }
 
 /* Parses the answer's head out of the socket's input: 1 done, 0 more
@@ -307,15 +312,18 @@ static int take_head(exchange *x, h2o_socket_t *sock)
 				else if (minor == 0 && header_has_token(h, "keep-alive"))
 					x->keepalive = true;
 			} else if (h->name_len == 17 && strncasecmp(h->name, "transfer-encoding", 17) == 0) {
-				if (header_has_token(h, "chunked"))
+				if (header_has_token(h, "chunked")) {
 					x->mode = BODY_CHUNKED;
+					memset(&x->chunked, 0, sizeof x->chunked);
+					x->chunked.consume_trailer = 1; /* (to the last CRLF: the connection is then clean) */
+				}
 			} else if (h->name_len == 14 && strncasecmp(h->name, "content-length", 14) == 0 && x->mode != BODY_CHUNKED) {
 				size_t v = 0;
 				bool ok = h->value_len > 0 && h->value_len < 19;
 				for (size_t k = 0; ok && k < h->value_len; k++)
 					ok = h->value[k] >= '0' && h->value[k] <= '9', v = v * 10 + (size_t)(h->value[k] - '0');
 				if (!ok)
-					return -1;
+					goto bad;
 				x->mode = BODY_LENGTH;
 				x->left = v;
 				req->res.content_length = v;
@@ -340,10 +348,20 @@ static int take_head(exchange *x, h2o_socket_t *sock)
 		} else if (x->mode == BODY_LENGTH && x->left == 0) {
 			x->mode = BODY_NONE;
 		}
+		if (x->mode == BODY_CHUNKED && req->res.content_length != SIZE_MAX) {
+			/* both framings (RFC 9112 §6.3: chunked wins, and the connection is not to be trusted) */
+			req->res.content_length = SIZE_MAX;
+			x->keepalive = false;
+		}
 		if (x->mode == BODY_UNTIL_CLOSE)
 			x->keepalive = false;
 		h2o_buffer_consume(&sock->input, (size_t)rc);
 		return 1;
+	bad:
+		/* nothing of the replica's head reaches the client with the 502 */
+		req->res.headers = (h2o_headers_t){NULL, 0, 0};
+		req->res.content_length = SIZE_MAX;
+		return -1;
 	}
 }
 
@@ -372,7 +390,7 @@ static int take_body(exchange *x, h2o_socket_t *sock)
 		if (rc == -1)
 			return -1;
 		n = sz;
-		if (rc >= 0) { /* the end: rc bytes after it belong to nobody */
+		if (rc >= 0) { /* the end (trailers consumed): rc bytes after it belong to nobody */
 			complete = true;
 			if (rc > 0)
 				x->keepalive = false;
@@ -441,8 +459,8 @@ static void on_proceed(h2o_generator_t *gen, h2o_req_t *req)
 	x->out = h2o_iovec_init(NULL, 0);
 	x->sending = false;
 	if (x->done) {
-		if (x->conn == NULL) /* (a failure mid-answer: the end) */
-			h2o_send(x->req, NULL, 0, H2O_SEND_STATE_FINAL);
+		if (x->conn == NULL) /* (a failure mid-answer) */
+			h2o_send(x->req, NULL, 0, H2O_SEND_STATE_ERROR);
 		return;
 	}
 	pump(x);
@@ -463,6 +481,8 @@ static void on_response_readable(h2o_socket_t *sock, const char *err)
 	exchange *x = c ? c->ex : NULL;
 	if (x == NULL)
 		return;
+	if (sock->input->size)
+		x->got_bytes = true;
 	if (!x->started) {
 		int rc = sock->input->size ? take_head(x, sock) : 0;
 		if (rc < 0 || (rc == 0 && err != NULL)) {
@@ -478,6 +498,10 @@ static void on_response_readable(h2o_socket_t *sock, const char *err)
 		x->gen.proceed = on_proceed;
 		x->gen.stop = on_stop;
 		h2o_start_response(x->req, &x->gen);
+		if (x->mode == BODY_NONE || (x->mode == BODY_LENGTH && sock->input->size >= x->left)) {
+			pump(x); /* complete already, whatever the socket says next */
+			return;
+		}
 	}
 	if (err != NULL && x->mode == BODY_UNTIL_CLOSE) {
 		/* the end of the body is the end of the connection */
@@ -508,6 +532,8 @@ static void on_request_written(h2o_socket_t *sock, const char *err)
 		return;
 	if (err != NULL)
 		fail(x, false);
+	else if (!x->started)
+		timer_restart(x); /* (a slow but steady upload is no timeout) */
 }
 
 static void send_request(exchange *x)
@@ -536,7 +562,7 @@ static void on_connect(h2o_socket_t *sock, const char *err)
 
 static void exchange_start(exchange *x)
 {
-	upconn *c = conn_take(x->up);
+	upconn *c = x->retried ? NULL : conn_take(x->up);
 	x->reused = c != NULL;
 	x->keepalive = true;
 	if (c) {
@@ -562,10 +588,22 @@ static void exchange_start(exchange *x)
 static void on_exchange_dispose(void *p)
 {
 	exchange *x = p;
+	h2o_linklist_unlink(&x->link);
 	timer_stop(x);
 	detach_conn(x, false);
 	free(x->out.base);
 	upstream_unref(x->up);
+}
+
+/* A header the client's Connection header names is hop-by-hop too (RFC 9110 §7.6.1). */
+static bool named_by_connection(h2o_req_t *req, const h2o_iovec_t *name)
+{
+	for (size_t i = 0; i < req->headers.size; i++) {
+		const h2o_header_t *h = &req->headers.entries[i];
+		if (h->name == &H2O_TOKEN_CONNECTION->buf && h2o_contains_token(h->value.base, h->value.len, name->base, name->len, ','))
+			return true;
+	}
+	return false;
 }
 
 /* The request head for the replica: the client's headers less the
@@ -573,12 +611,9 @@ static void on_exchange_dispose(void *p)
 static h2o_iovec_t build_head(h2o_req_t *req, idp_gw_upstream *u, h2o_iovec_t path, const char *xff)
 {
 	size_t cap = req->method.len + path.len + u->authority.len + 128 + strlen(xff);
-	const h2o_iovec_t *prior_xff = NULL;
 	for (size_t i = 0; i < req->headers.size; i++) {
 		const h2o_header_t *h = &req->headers.entries[i];
-		cap += h->name->len + h->value.len + 4;
-		if (h->name == &H2O_TOKEN_X_FORWARDED_FOR->buf)
-			prior_xff = &h->value;
+		cap += h->name->len + h->value.len + 6;
 	}
 	char *b = h2o_mem_alloc_pool(&req->pool, cap), *o = b;
 #define PUT(p, n) (memcpy(o, (p), (n)), o += (n))
@@ -591,7 +626,7 @@ static h2o_iovec_t build_head(h2o_req_t *req, idp_gw_upstream *u, h2o_iovec_t pa
 	PUTS("\r\n");
 	for (size_t i = 0; i < req->headers.size; i++) {
 		const h2o_header_t *h = &req->headers.entries[i];
-		if (is_hop_by_hop(h->name->base, h->name->len) || h->name == &H2O_TOKEN_HOST->buf ||
+		if (is_hop_by_hop(h->name->base, h->name->len) || named_by_connection(req, h->name) || h->name == &H2O_TOKEN_HOST->buf ||
 		    h->name == &H2O_TOKEN_X_FORWARDED_FOR->buf || h2o_memis(h->name->base, h->name->len, H2O_STRLIT("x-forwarded-proto")) ||
 		    h2o_memis(h->name->base, h->name->len, H2O_STRLIT("expect")))
 			continue;
@@ -601,9 +636,12 @@ static h2o_iovec_t build_head(h2o_req_t *req, idp_gw_upstream *u, h2o_iovec_t pa
 		PUTS("\r\n");
 	}
 	PUTS("x-forwarded-for: ");
-	if (prior_xff) {
-		PUT(prior_xff->base, prior_xff->len);
-		PUTS(", ");
+	for (size_t i = 0; i < req->headers.size; i++) { /* what the client sent, every line of it, first */
+		const h2o_header_t *h = &req->headers.entries[i];
+		if (h->name == &H2O_TOKEN_X_FORWARDED_FOR->buf) {
+			PUT(h->value.base, h->value.len);
+			PUTS(", ");
+		}
 	}
 	PUT(xff, strlen(xff));
 	PUTS("\r\nx-forwarded-proto: http\r\n");
@@ -625,8 +663,28 @@ void idp_gw_forward(idp_gw_upstream *u, h2o_req_t *req, h2o_iovec_t path, h2o_ti
 	x->req = req;
 	x->up = u;
 	u->refs++;
+	h2o_linklist_insert(&u->live, &x->link);
 	x->io_timeout = io_timeout;
 	x->timer.cb = on_timeout;
 	x->head = build_head(req, u, path, xff);
 	exchange_start(x);
+}
+
+void idp_gw_upstream_abort(idp_gw_upstream *u)
+{
+	if (u == NULL)
+		return;
+	for (h2o_linklist_t *l = u->live.next; l != &u->live;) {
+		exchange *x = H2O_STRUCT_FROM_MEMBER(exchange, link, l);
+		l = l->next; /* (an answer may end x) */
+		timer_stop(x);
+		detach_conn(x, false);
+		if (x->done || x->client_gone)
+			continue;
+		x->done = true;
+		if (!x->started)
+			send_error(x, 503, "Service Unavailable", "idp gateway: shutting down\n");
+		else if (!x->sending)
+			h2o_send(x->req, NULL, 0, H2O_SEND_STATE_ERROR);
+	}
 }

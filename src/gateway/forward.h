@@ -28,6 +28,11 @@ idp_gw_upstream *idp_gw_upstream_new(h2o_loop_t *loop, const struct sockaddr_in 
  * when their exchanges end. NULL is a no-op. */
 void idp_gw_upstream_release(idp_gw_upstream *u);
 
+/* Ends every exchange in flight (a stop that cannot wait longer): its
+ * timer stops, its connection closes, its client gets a 503 or a broken
+ * answer. */
+void idp_gw_upstream_abort(idp_gw_upstream *u);
+
 /* Sends req (its method, headers and buffered body) to the replica with
  * path as the request target, and streams the answer back to the client.
  * io_timeout bounds each wait for the replica (502/504 before the answer

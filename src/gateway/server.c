@@ -987,6 +987,12 @@ void idp_gateway_free(idp_gateway *g)
 		h2o_evloop_run(g->loop, 1);
 	for (double end = now_s() + 3; g->loop && context_busy(&g->ctx) && now_s() < end;)
 		h2o_evloop_run(g->loop, 10);
+	/* What still streams from a replica ends now, before its timers go. */
+	for (service *s = g->services; s; s = s->next)
+		for (replica *r = s->replicas; r; r = r->next)
+			idp_gw_upstream_abort(r->up);
+	for (int i = 0; g->loop && i < 20; i++)
+		h2o_evloop_run(g->loop, 1);
 	for (service *s = g->services, *next; s; s = next) {
 		next = s->next;
 		for (replica *r = s->replicas, *rn; r; r = rn) {
