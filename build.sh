@@ -6,7 +6,7 @@
 set -eu
 cd "$(dirname "$0")"
 
-RUN_PKGS="build-essential pkg-config meson ninja-build python3 git ca-certificates libyaml-dev libssl-dev zlib1g-dev libh2o-evloop-dev libwslay-dev libgit2-dev libsqlite3-dev libsodium-dev libpq-dev librdkafka-dev libcurl4-openssl-dev libjansson-dev libmosquitto-dev redis-server postgresql curl"
+RUN_PKGS="build-essential pkg-config meson ninja-build python3 git ca-certificates libyaml-dev libssl-dev zlib1g-dev libh2o-evloop-dev libwslay-dev libgit2-dev libsqlite3-dev libsodium-dev libpq-dev librdkafka-dev libcurl4-openssl-dev libjansson-dev libmosquitto-dev redis-server postgresql mosquitto curl"
 TEST_PKGS="$RUN_PKGS libcriterion-dev clang-14 libclang-rt-14-dev python3-yaml prometheus python3-fastapi python3-uvicorn python3-jsonschema redis-server mosquitto postgresql"
 
 # Installs the Debian packages in $* that are not installed yet (one apt-get
