@@ -526,9 +526,13 @@ static int render_component(render_ctx *r, const render_comp *rc_comp, idp_err *
 		if (!trait_applies(tdef, def))
 			return not_applicable(tdef, def, cname, ttype, type_path, err);
 		idp_cue_program *tp;
+		/* context.output(s) is the workload so far, made into CUE values for
+		 * every trait that may read it: one that never spells "output" cannot
+		 * (a third of a trait's render went into that conversion). */
+		bool reads_output = memmem(tdef->src, tdef->len, "output", 6) != NULL;
+		idp_doc_node *tctx = make_context(r, cname_node, reads_output ? workload : NULL, reads_output ? outputs : NULL);
 		if ((rc = render_prepare(r, tdef, idp_doc_map_get(tr, "properties"), render_key_position(tr, "properties"),
-					 idp_arena_printf(r->a, "%s.properties", tpath), make_context(r, cname_node, workload, outputs),
-					 &tp, err)) ||
+					 idp_arena_printf(r->a, "%s.properties", tpath), tctx, &tp, err)) ||
 		    (rc = check_errs(r, tp, tdef, tr->pos, tpath, err)) ||
 		    (rc = apply_trait_patches(r, tp, tdef, tr, &workload, outputs, err)))
 			return rc;
