@@ -354,6 +354,17 @@ static json_t *ws_expect(wsc *c, const char *type, int timeout_ms)
 	}
 }
 
+/* Subscribes c to topic and waits for the confirmation. */
+static void ws_subscribe(wsc *c, const char *topic)
+{
+	char msg[300];
+	snprintf(msg, sizeof msg, "{\"message_type\":\"subscribe\",\"payload\":{\"topic\":\"%s\"}}", topic);
+	ws_send(c, msg);
+	json_t *j = ws_expect(c, "subscription_confirmed", 5000);
+	cr_assert_not_null(j, "subscribing to %s", topic);
+	json_decref(j);
+}
+
 /* Skips text frames until the server's close frame; its status code, or
  * -1 when none comes within timeout_ms. */
 static int ws_close_code(wsc *c, int timeout_ms)
@@ -693,8 +704,7 @@ Test(sdk, sse_stream_and_realtime_routes, .timeout = 30)
 	wsc a = ws_open(p.port, "/ws"), b = ws_open(p.port, "/ws");
 	json_decref(ws_expect(&a, "connection_established", 3000));
 	json_decref(ws_expect(&b, "connection_established", 3000));
-	ws_send(&b, "{\"message_type\":\"subscribe\",\"payload\":{\"topic\":\"room 1\"}}");
-	json_decref(ws_expect(&b, "subscription_confirmed", 3000));
+	ws_subscribe(&b, "room 1");
 	r = http(p.port, "POST", "/realtime/broadcast", "{\"hello\":\"all\"}", NULL);
 	cr_assert(strstr(r.body, "\"status\":\"broadcasted\",\"connections\":2"), "%s", r.body);
 	free(r.body);
@@ -818,10 +828,8 @@ Test(sdk, mqtt_reading_reaches_websocket_and_alert_goes_out, .timeout = 60)
 
 	wsc c = ws_open(p.port, "/ws");
 	json_decref(ws_expect(&c, "connection_established", 3000));
-	ws_send(&c, "{\"message_type\":\"subscribe\",\"payload\":{\"topic\":\"readings/#\"}}");
-	json_decref(ws_expect(&c, "subscription_confirmed", 3000));
-	ws_send(&c, "{\"message_type\":\"subscribe\",\"payload\":{\"topic\":\"alerts/#\"}}");
-	json_decref(ws_expect(&c, "subscription_confirmed", 3000));
+	ws_subscribe(&c, "readings/#");
+	ws_subscribe(&c, "alerts/#");
 
 	/* the service's MQTT subscription is up once /health says connected */
 	bool connected = false;
@@ -960,8 +968,7 @@ Test(sdk, kafka_produce_and_consume_on_the_mock_cluster, .timeout = 90)
 	p = start(IDP_SDK_SERVICE, env2);
 	wsc c = ws_open(p.port, "/ws");
 	json_decref(ws_expect(&c, "connection_established", 3000));
-	ws_send(&c, "{\"message_type\":\"subscribe\",\"payload\":{\"topic\":\"commands\"}}");
-	json_decref(ws_expect(&c, "subscription_confirmed", 3000));
+	ws_subscribe(&c, "commands");
 	rd_kafka_t *writer = kafka_client(RD_KAFKA_PRODUCER, bootstrap);
 	const char cmd[] = "{\"action\":\"calibrate\"}";
 	rd_kafka_producev(writer, RD_KAFKA_V_TOPIC("commands"), RD_KAFKA_V_VALUE((void *)cmd, strlen(cmd)),
@@ -1069,8 +1076,7 @@ Test(sdk, health_streaming_app_on_the_local_runtime, .timeout = 300, .fini = dow
 	/* A WebSocket and an SSE client, both through the gateway. */
 	wsc c = ws_open(gw, "/ws");
 	json_decref(ws_expect(&c, "connection_established", 5000));
-	ws_send(&c, "{\"message_type\":\"subscribe\",\"payload\":{\"topic\":\"readings/#\"}}");
-	json_decref(ws_expect(&c, "subscription_confirmed", 5000));
+	ws_subscribe(&c, "readings/#");
 	int sse = dial(gw);
 	char req[256];
 	int n = snprintf(req, sizeof req, "GET /stream/events HTTP/1.1\r\nHost: %s\r\n\r\n", host_header);
