@@ -641,6 +641,31 @@ static void drain(idp_service *svc)
 		h2o_evloop_run(svc->loop, 10);
 }
 
+/* What run set up, taken down: after a stop, or a start that failed. */
+static void teardown(idp_service *svc, bool timers_ready)
+{
+	if (svc->listener) {
+		h2o_socket_read_stop(svc->listener);
+		h2o_socket_close(svc->listener);
+		svc->listener = NULL;
+	}
+	for (size_t i = 0; timers_ready && i < svc->n_timers; i++)
+		if (h2o_timeout_is_linked(&svc->timers[i]->entry))
+			h2o_timeout_unlink(&svc->timers[i]->entry);
+	h2o_evloop_run(svc->loop, 0); /* (h2o's deferred closes) */
+	if (!h2o_linklist_is_empty(&conns) || context_busy(&svc->ctx)) {
+		/* h2o cannot free a context with connections pointing at it */
+		svc_log(svc, 2, "connections still open at the stop: their memory is left to the exit");
+		return;
+	}
+	for (size_t i = 0; timers_ready && i < svc->n_timers; i++)
+		h2o_timeout_dispose(svc->loop, &svc->timers[i]->timeout);
+	h2o_context_dispose(&svc->ctx);
+	h2o_config_dispose(&svc->conf);
+	h2o_evloop_destroy(svc->loop);
+	svc->loop = NULL;
+}
+
 int idp_service_run(idp_service *svc, char **errmsg)
 {
 	if (svc->started) {
@@ -651,8 +676,10 @@ int idp_service_run(idp_service *svc, char **errmsg)
 	signal(SIGPIPE, SIG_IGN);
 	svc->loop = h2o_evloop_create();
 	setup_http(svc);
-	if (listen_on(svc, errmsg) != 0)
+	if (listen_on(svc, errmsg) != 0) {
+		teardown(svc, false);
 		return -1;
+	}
 	for (size_t i = 0; i < svc->n_timers; i++) {
 		svc_timer *t = svc->timers[i];
 		h2o_timeout_init(svc->loop, &t->timeout, t->timeout.timeout);
@@ -665,6 +692,7 @@ int idp_service_run(idp_service *svc, char **errmsg)
 			svc_realtime_stop(svc);
 			svc_transports_stop(svc);
 			svc_realtime_dispose(svc);
+			teardown(svc, true);
 			return -1;
 		}
 	}
@@ -690,16 +718,7 @@ int idp_service_run(idp_service *svc, char **errmsg)
 	signalled = NULL;
 	signal(SIGTERM, SIG_DFL);
 	signal(SIGINT, SIG_DFL);
-	bool clean = h2o_linklist_is_empty(&conns) && !context_busy(&svc->ctx);
-	if (clean) {
-		for (size_t i = 0; i < svc->n_timers; i++)
-			h2o_timeout_dispose(svc->loop, &svc->timers[i]->timeout);
-		h2o_context_dispose(&svc->ctx);
-		h2o_config_dispose(&svc->conf);
-	} else {
-		/* h2o cannot free a context with connections pointing at it */
-		svc_log(svc, 2, "connections still open at the stop: their memory is left to the exit");
-	}
+	teardown(svc, true);
 	svc_log(svc, 1, "stopped");
 	return 0;
 }
