@@ -751,3 +751,86 @@ Test(gateway, forwarding_bodies_timeouts_and_failures, .timeout = 30)
 	cr_expect(st == 502 || st == 503, "%d %s", st, body);
 	stop_gateway();
 }
+
+/* A replica that answers before it has read the request's body (as an
+ * application refusing an upload does), on a raw socket: the connection
+ * must not go back to the pool while the gateway is still writing the
+ * body (the next request's write once hit h2o's do_write assertion). */
+typedef struct early_replica {
+	int listen_fd, port;
+	volatile int stop;
+	pthread_t thread;
+} early_replica;
+
+static void *early_replica_main(void *arg)
+{
+	early_replica *e = arg;
+	while (!e->stop) {
+		struct pollfd p = {e->listen_fd, POLLIN, 0};
+		if (poll(&p, 1, 100) <= 0)
+			continue;
+		int fd = accept(e->listen_fd, NULL, NULL);
+		if (fd < 0)
+			continue;
+		char buf[65536];
+		size_t len = 0;
+		/* one request head, then the answer at once */
+		while (!memmem(buf, len, "\r\n\r\n", 4) && len < sizeof buf) {
+			ssize_t got = read(fd, buf + len, sizeof buf - len);
+			if (got <= 0)
+				break;
+			len += (size_t)got;
+		}
+		bool post = len > 4 && memcmp(buf, "POST", 4) == 0;
+		const char *answer = post ? "HTTP/1.1 413 Payload Too Large\r\nContent-Length: 2\r\n\r\nno"
+					  : "HTTP/1.1 200 OK\r\nContent-Length: 2\r\n\r\nok";
+		send_all(fd, answer, strlen(answer));
+		if (post) {
+			usleep(300000); /* the gateway is still writing the body meanwhile */
+			struct pollfd q = {fd, POLLIN, 0};
+			while (poll(&q, 1, 500) > 0 && read(fd, buf, sizeof buf) > 0)
+				; /* drain what the gateway sends, until it closes */
+		}
+		close(fd);
+	}
+	return NULL;
+}
+
+Test(gateway, an_answer_before_the_body_is_written, .timeout = 30)
+{
+	start_gateway(5, false);
+	early_replica e = {0};
+	e.listen_fd = socket(AF_INET, SOCK_STREAM, 0);
+	struct sockaddr_in sin = {.sin_family = AF_INET, .sin_addr.s_addr = htonl(INADDR_LOOPBACK)};
+	cr_assert_eq(bind(e.listen_fd, (struct sockaddr *)&sin, sizeof sin), 0);
+	socklen_t sl = sizeof sin;
+	getsockname(e.listen_fd, (struct sockaddr *)&sin, &sl);
+	e.port = ntohs(sin.sin_port);
+	listen(e.listen_fd, 16);
+	pthread_create(&e.thread, NULL, early_replica_main, &e);
+	pthread_mutex_lock(&L.lock);
+	idp_gateway_replica_starting(L.g, "demo/b", "127.0.0.1", e.port, NULL); /* (ready on a TCP connect) */
+	pthread_mutex_unlock(&L.lock);
+	usleep(200000);
+	/* 4 MiB upload, refused at once */
+	int fd = dial(idp_gateway_port(L.g));
+	size_t n = 4u << 20;
+	char *body = malloc(n);
+	memset(body, 'u', n);
+	char head[256];
+	int hl = snprintf(head, sizeof head, "POST /upload HTTP/1.1\r\nHost: b.demo.localhost\r\nContent-Length: %zu\r\nConnection: close\r\n\r\n", n);
+	send_all(fd, head, (size_t)hl);
+	send_all(fd, body, n);
+	free(body);
+	char buf[16384];
+	cr_expect_eq(read_response(fd, buf, sizeof buf, 8000), 413, "%s", buf);
+	close(fd);
+	/* the next requests get a connection of their own, and the gateway lives */
+	char out[4096];
+	for (int i = 0; i < 3; i++)
+		cr_expect_eq(get("b.demo.localhost", "/after", NULL, out, sizeof out), 200, "%s", out);
+	e.stop = 1;
+	pthread_join(e.thread, NULL);
+	close(e.listen_fd);
+	stop_gateway();
+}
