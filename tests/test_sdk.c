@@ -1254,3 +1254,46 @@ Test(sdk, mqtt_late_broker_and_binary_payload, .timeout = 60)
 	idp_fixture_rmtree(mdir);
 	free(mdir);
 }
+
+/* A client that sends and never reads (here: a ping flood; wslay answers
+ * each with a pong) is closed with 1008 once WS_MAX_QUEUED_BYTES wait for
+ * it, instead of the service's memory growing with it. */
+Test(sdk, a_client_that_does_not_read_is_closed, .timeout = 60)
+{
+	const char *env[] = {"REALTIME=1", "WS_MAX_QUEUED_BYTES=65536", NULL};
+	svc_proc p = start(IDP_SDK_SERVICE, env);
+	wsc c = ws_open(p.port, "/ws");
+	char pad[120];
+	memset(pad, 'p', sizeof pad);
+	/* enough pongs to fill the kernel's buffers and then the service's */
+	for (int i = 0; i < 200000; i++) {
+		struct pollfd q = {c.fd, POLLOUT, 0};
+		if (poll(&q, 1, 2000) <= 0)
+			break; /* (the service stopped reading) */
+		ws_send_frame(&c, 9, pad, sizeof pad, true);
+	}
+	int op = 0, code = -1;
+	char *payload;
+	size_t n;
+	for (double end = now_s() + 20; now_s() < end && (op = ws_recv(&c, &payload, &n, 5000)) >= 0;) {
+		if (op == 8) {
+			code = n >= 2 ? ((unsigned char)payload[0] << 8 | (unsigned char)payload[1]) : 0;
+			free(payload);
+			break;
+		}
+		free(payload);
+	}
+	/* A close frame (1008), or a reset: unread pings are still in the
+	 * service's socket when it closes it, so the kernel may reset the
+	 * connection and drop what the client had not read yet. */
+	cr_assert(code == 1008 || op < 0, "closed for not reading (close code %d, last opcode %d)", code, op);
+	bool gone = false; /* (asked while this side is still open: the service let go by itself) */
+	for (double end = now_s() + 5; !gone && now_s() < end; usleep(50000)) {
+		http_reply r = http(p.port, "GET", "/realtime/connections", NULL, NULL);
+		gone = strstr(r.body, "\"websocket\":0") != NULL;
+		free(r.body);
+	}
+	cr_assert(gone, "the service let the client go");
+	ws_close(&c);
+	cr_assert_eq(stop(&p), 0);
+}

@@ -300,6 +300,15 @@ static void on_ws_message(h2o_websocket_conn_t *conn, const struct wslay_event_o
 	if (c == NULL)
 		return;
 	c->last_active = now_s();
+	size_t waiting = wslay_event_get_queued_msg_length(conn->ws_ctx) + c->out->size + c->inflight->size;
+	if (waiting > c->svc->cfg.ws_max_queued && c->close_sent_at == 0) {
+		/* It sends (pings, requests) and does not read the answers: no
+		 * more reading, a close (1008), then the connection ends. */
+		wslay_event_queue_close(conn->ws_ctx, 1008, (const uint8_t *)"not reading", 11);
+		wslay_event_shutdown_read(conn->ws_ctx);
+		c->close_sent_at = now_s();
+		return;
+	}
 	c->in_callback = true;
 	if (arg->opcode == WSLAY_TEXT_FRAME)
 		client_handle(c, (const char *)arg->msg, arg->msg_length);
@@ -915,22 +924,44 @@ static void on_sweep(h2o_timeout_entry_t *entry)
 		h2o_timeout_link(svc->loop, &svc->sweep_timeout, &svc->sweep);
 }
 
-static void on_inbox(h2o_multithread_receiver_t *receiver, h2o_linklist_t *messages)
+/* Messages are handled a slice at a time, so that the loop gets back to
+ * its sockets (writes to clients, HTTP) under a flood: h2o calls on_inbox
+ * again as long as messages keep arriving, and the rest waits in the
+ * backlog (still counted as waiting: the transports pause meanwhile). */
+#define INBOX_SLICE 256
+
+static void handle_backlog(idp_service *svc)
 {
-	idp_service *svc = H2O_STRUCT_FROM_MEMBER(idp_service, inbox, receiver);
-	while (!h2o_linklist_is_empty(messages)) {
-		h2o_multithread_message_t *m = H2O_STRUCT_FROM_MEMBER(h2o_multithread_message_t, link, messages->next);
+	bool stop = svc->stopping || atomic_load(&svc->stop_requested);
+	for (int n = 0; n < INBOX_SLICE && !h2o_linklist_is_empty(&svc->backlog); n++) {
+		h2o_multithread_message_t *m = H2O_STRUCT_FROM_MEMBER(h2o_multithread_message_t, link, svc->backlog.next);
 		h2o_linklist_unlink(&m->link);
 		idp_service_message *msg = (idp_service_message *)(m + 1);
-		if (!svc->stopping)
+		if (!stop) /* (a stop drops what was not handled: Kafka sends it again) */
 			svc_deliver(svc, msg);
 		if (msg->transport == IDP_SERVICE_KAFKA)
-			svc_kafka_handled(svc, msg, !svc->stopping);
+			svc_kafka_handled(svc, msg, !stop);
 		else
 			svc_mqtt_handled(svc);
 		free(m);
 	}
-	svc_schedule_flush(svc); /* one write per client for the whole batch */
+	svc_schedule_flush(svc); /* one write per client for the whole slice */
+	if (!h2o_linklist_is_empty(&svc->backlog) && !h2o_timeout_is_linked(&svc->backlog_entry))
+		h2o_timeout_link(svc->loop, &svc->backlog_timeout, &svc->backlog_entry);
+}
+
+static void on_backlog(h2o_timeout_entry_t *entry)
+{
+	handle_backlog(H2O_STRUCT_FROM_MEMBER(idp_service, backlog_entry, entry));
+}
+
+static void on_inbox(h2o_multithread_receiver_t *receiver, h2o_linklist_t *messages)
+{
+	idp_service *svc = H2O_STRUCT_FROM_MEMBER(idp_service, inbox, receiver);
+	bool idle = h2o_linklist_is_empty(&svc->backlog);
+	h2o_linklist_insert_list(&svc->backlog, messages);
+	if (idle)
+		handle_backlog(svc);
 }
 
 void svc_realtime_start(idp_service *svc)
@@ -943,6 +974,11 @@ void svc_realtime_start(idp_service *svc)
 	h2o_timeout_link(svc->loop, &svc->sweep_timeout, &svc->sweep);
 	h2o_timeout_init(svc->loop, &svc->flush_timeout, 0);
 	svc->flush.cb = on_flush;
+	/* 1 ms, not 0: a zero-delay entry linked from its own callback would run
+	 * again before the loop polls its sockets */
+	h2o_timeout_init(svc->loop, &svc->backlog_timeout, 1);
+	svc->backlog_entry.cb = on_backlog;
+	h2o_linklist_init_anchor(&svc->backlog);
 	svc->queue = h2o_multithread_create_queue(svc->loop);
 	h2o_multithread_register_receiver(svc->queue, &svc->inbox, on_inbox);
 }
@@ -969,9 +1005,15 @@ void svc_realtime_dispose(idp_service *svc)
 {
 	if (svc->queue == NULL)
 		return;
-	h2o_evloop_run(svc->loop, 0); /* (on_inbox frees what is left: stopping is set) */
+	h2o_evloop_run(svc->loop, 0); /* (on_inbox takes what is left) */
+	while (!h2o_linklist_is_empty(&svc->backlog))
+		handle_backlog(svc); /* (stopping is set: dropped) */
+	if (h2o_timeout_is_linked(&svc->backlog_entry))
+		h2o_timeout_unlink(&svc->backlog_entry);
+	h2o_timeout_dispose(svc->loop, &svc->backlog_timeout);
 	h2o_multithread_unregister_receiver(svc->queue, &svc->inbox);
 	h2o_multithread_destroy_queue(svc->queue);
+	free(svc->queue); /* (h2o 2.2.5's evloop flavour closes it but does not free it) */
 	svc->queue = NULL;
 	if (h2o_timeout_is_linked(&svc->flush))
 		h2o_timeout_unlink(&svc->flush);

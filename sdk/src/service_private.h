@@ -86,6 +86,9 @@ struct idp_service {
 	h2o_timeout_entry_t sweep;
 	h2o_timeout_t flush_timeout; /* zero delay: writes after the current callbacks */
 	h2o_timeout_entry_t flush;
+	h2o_linklist_t backlog; /* h2o_multithread_message_t from the transports, not handled yet */
+	h2o_timeout_t backlog_timeout;
+	h2o_timeout_entry_t backlog_entry;
 
 	/* what the transport threads hand to the loop */
 	h2o_multithread_queue_t *queue;

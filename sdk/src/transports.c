@@ -42,13 +42,13 @@ struct svc_mqtt {
 
 /* A message for the loop: the h2o envelope, then idp_service_message, then
  * its bytes (topic, key, payload). */
-static void hand_to_loop(idp_service *svc, int transport, const char *topic, const void *payload, size_t len,
+static bool hand_to_loop(idp_service *svc, int transport, const char *topic, const void *payload, size_t len,
 			 const char *key, size_t key_len, long long offset, int partition)
 {
 	size_t tl = strlen(topic);
 	h2o_multithread_message_t *m = malloc(sizeof *m + sizeof(idp_service_message) + tl + 1 + key_len + 1 + len + 1);
 	if (m == NULL)
-		return;
+		return false;
 	memset(m, 0, sizeof *m);
 	idp_service_message *msg = (idp_service_message *)(m + 1);
 	char *p = (char *)(msg + 1);
@@ -63,6 +63,7 @@ static void hand_to_loop(idp_service *svc, int transport, const char *topic, con
 	body[len] = '\0';
 	*msg = (idp_service_message){transport, p, body, len, key ? k : NULL, offset, partition};
 	h2o_multithread_send_message(&svc->inbox, m);
+	return true;
 }
 
 static json_t *split_list(const char *csv)
@@ -141,9 +142,9 @@ static void *consume(void *arg)
 		if (m->err == RD_KAFKA_RESP_ERR_NO_ERROR) {
 			k->consumed++;
 			atomic_fetch_add(&k->waiting, 1);
-			size_t kl = m->key_len;
-			hand_to_loop(svc, IDP_SERVICE_KAFKA, rd_kafka_topic_name(m->rkt), m->payload, m->len, m->key, kl,
-				     (long long)m->offset, (int)m->partition);
+			if (!hand_to_loop(svc, IDP_SERVICE_KAFKA, rd_kafka_topic_name(m->rkt), m->payload, m->len, m->key,
+					  m->key_len, (long long)m->offset, (int)m->partition))
+				atomic_fetch_sub(&k->waiting, 1);
 		} else if (m->err != RD_KAFKA_RESP_ERR__PARTITION_EOF) {
 			svc_log(svc, 2, "kafka: consume: %s", rd_kafka_message_errstr(m));
 		}
@@ -295,7 +296,8 @@ static void on_mqtt_message(struct mosquitto *m, void *obj, const struct mosquit
 		nanosleep(&ts, NULL);
 	}
 	atomic_fetch_add(&svc->mqtt->waiting, 1);
-	hand_to_loop(svc, IDP_SERVICE_MQTT, msg->topic, msg->payload, (size_t)msg->payloadlen, NULL, 0, -1, -1);
+	if (!hand_to_loop(svc, IDP_SERVICE_MQTT, msg->topic, msg->payload, (size_t)msg->payloadlen, NULL, 0, -1, -1))
+		atomic_fetch_sub(&svc->mqtt->waiting, 1);
 }
 
 static double now_s(void)
