@@ -185,7 +185,7 @@ static int on_reading(idp_service *svc, const idp_service_task *t, json_t **resu
 	return 0;
 }
 
-/* GET-free summary for an agent_request: the ranges in force. */
+/* POST /ranges (or an agent_request with task_type "ranges"): the ranges in force. */
 static int on_ranges(idp_service *svc, const idp_service_task *t, json_t **result, char **error, void *user)
 {
 	(void)svc, (void)t, (void)error, (void)user;

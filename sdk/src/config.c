@@ -158,6 +158,8 @@ int svc_config_load(idp_service *svc, char **errmsg)
 	c->ws_max_message = (size_t)max_msg;
 	c->max_body = (size_t)max_body;
 	c->ws_max_queued = (size_t)max_queued;
+	const char *token = idp_service_config(svc, "IDP_SERVICE_TOKEN");
+	c->token = token && *token ? svc_strdup(token) : NULL;
 	return 0;
 }
 
@@ -166,7 +168,7 @@ void svc_config_free(idp_service *svc)
 	svc_config *c = &svc->cfg;
 	char **strs[] = {&c->host,	      &c->agent_type, &c->implementation, &c->platform,
 			 &c->kafka_bootstrap, &c->kafka_topics, &c->kafka_group,	&c->mqtt_host,
-			 &c->mqtt_user,	      &c->mqtt_password, &c->mqtt_topics};
+			 &c->mqtt_user,	      &c->mqtt_password, &c->mqtt_topics, &c->token};
 	for (size_t i = 0; i < sizeof strs / sizeof strs[0]; i++) {
 		free(*strs[i]);
 		*strs[i] = NULL;

@@ -43,13 +43,6 @@ typedef struct svc_stream {
 	unsigned long long next_id;
 } svc_stream;
 
-static double now_s(void)
-{
-	struct timespec ts;
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
-}
-
 /* ---------------------------------------------------------------- envelope */
 
 json_t *svc_envelope(idp_service *svc, const char *event_type, json_t *data, const char *correlation_id,
@@ -123,7 +116,7 @@ static void on_written(h2o_socket_t *sock, const char *err)
 		c->batching = true;
 		int rc = wslay_event_send(conn->ws_ctx);
 		c->batching = false;
-		if (rc != 0 && rc != WSLAY_ERR_WOULDBLOCK) {
+		if (rc != 0) { /* (a full buffer is not an error: gather says WOULDBLOCK, wslay returns 0) */
 			on_ws_message(conn, NULL);
 			return;
 		}
@@ -177,7 +170,7 @@ static void client_flush(svc_client *c)
 	c->batching = true;
 	int rc = wslay_event_want_write(c->conn->ws_ctx) ? wslay_event_send(c->conn->ws_ctx) : 0;
 	c->batching = false;
-	if (rc != 0 && rc != WSLAY_ERR_WOULDBLOCK) {
+	if (rc != 0) {
 		on_ws_message(c->conn, NULL);
 		return;
 	}
@@ -299,14 +292,14 @@ static void on_ws_message(h2o_websocket_conn_t *conn, const struct wslay_event_o
 	}
 	if (c == NULL)
 		return;
-	c->last_active = now_s();
+	c->last_active = svc_now();
 	size_t waiting = wslay_event_get_queued_msg_length(conn->ws_ctx) + c->out->size + c->inflight->size;
 	if (waiting > c->svc->cfg.ws_max_queued && c->close_sent_at == 0) {
 		/* It sends (pings, requests) and does not read the answers: no
 		 * more reading, a close (1008), then the connection ends. */
 		wslay_event_queue_close(conn->ws_ctx, 1008, (const uint8_t *)"not reading", 11);
 		wslay_event_shutdown_read(conn->ws_ctx);
-		c->close_sent_at = now_s();
+		c->close_sent_at = svc_now();
 		return;
 	}
 	c->in_callback = true;
@@ -329,7 +322,7 @@ static bool open_websocket(idp_service *svc, h2o_req_t *req, const char *auto_to
 		return false;
 	c->svc = svc;
 	idp_ws_uuid(c->id);
-	c->last_active = now_s();
+	c->last_active = svc_now();
 	h2o_linklist_insert(&svc->clients, &c->link);
 	svc->n_clients++;
 	svc->ws_total++;
@@ -444,7 +437,7 @@ static void open_stream(idp_service *svc, h2o_req_t *req)
 	/* nginx and other proxies pass it on unbuffered */
 	h2o_add_header_by_str(&req->pool, &req->res.headers, H2O_STRLIT("x-accel-buffering"), 0, NULL, H2O_STRLIT("no"));
 	h2o_start_response(req, &s->gen);
-	s->last_status = now_s();
+	s->last_status = svc_now();
 	/* The first bytes say the stream is open (EventSource fires onopen). */
 	const char hello[] = ": connected\n\n";
 	h2o_iovec_t buf = h2o_buffer_reserve(&s->pending, sizeof hello - 1);
@@ -669,7 +662,7 @@ json_t *svc_realtime_status(idp_service *svc)
 static json_t *connections_json(idp_service *svc)
 {
 	json_t *list = json_array();
-	double now = now_s();
+	double now = svc_now();
 	for (h2o_linklist_t *l = svc->clients.next; l != &svc->clients; l = l->next) {
 		svc_client *c = H2O_STRUCT_FROM_MEMBER(svc_client, link, l);
 		json_array_append_new(list, json_pack("{s:s, s:o, s:f, s:I}", "client_id", c->id, "topics", topics_json(c),
@@ -680,21 +673,6 @@ static json_t *connections_json(idp_service *svc)
 }
 
 /* ---------------------------------------------------------------- routes */
-
-static void reply(h2o_req_t *req, int status, json_t *json)
-{
-	char *s = json_dumps(json, JSON_COMPACT | JSON_PRESERVE_ORDER);
-	json_decref(json);
-	req->res.status = status;
-	req->res.reason = status == 200 ? "OK" : status == 400 ? "Bad Request" : status == 405 ? "Method Not Allowed"
-			  : status == 426 ? "Upgrade Required" : status == 502 ? "Bad Gateway" : "Error";
-	size_t len = s ? strlen(s) : 2;
-	req->res.content_length = len;
-	h2o_add_header(&req->pool, &req->res.headers, H2O_TOKEN_CONTENT_TYPE, NULL, H2O_STRLIT("application/json"));
-	h2o_iovec_t b = h2o_strdup(&req->pool, s ? s : "{}", len);
-	free(s);
-	h2o_send_inline(req, b.base, b.len);
-}
 
 static json_t *body_json(h2o_req_t *req, char *why, size_t cap)
 {
@@ -756,7 +734,7 @@ static void serve_publish(idp_service *svc, h2o_req_t *req)
 		snprintf(why, sizeof why, "transport mqtt: this service has no MQTT_HOST");
 	if (*why) {
 		json_decref(body);
-		return reply(req, 400, json_pack("{s:s}", "detail", why));
+		return svc_reply_json(req, 400, json_pack("{s:s}", "detail", why));
 	}
 	size_t before = svc->messages_out;
 	char id[37], *err = NULL;
@@ -775,7 +753,7 @@ static void serve_publish(idp_service *svc, h2o_req_t *req)
 			      : json_pack("{s:s, s:o}", "detail", err ? err : "publish failed", "transports", names);
 	free(err);
 	json_decref(body);
-	reply(req, rc == 0 ? 200 : 502, out);
+	svc_reply_json(req, rc == 0 ? 200 : 502, out);
 }
 
 /* The original's /realtime/broadcast (any JSON → message type `broadcast`
@@ -785,10 +763,10 @@ static void serve_broadcast(idp_service *svc, h2o_req_t *req, const char *topic)
 	char why[256] = "";
 	json_t *body = body_json(req, why, sizeof why);
 	if (body == NULL)
-		return reply(req, 400, json_pack("{s:s}", "detail", why));
+		return svc_reply_json(req, 400, json_pack("{s:s}", "detail", why));
 	if (topic && !idp_ws_topic_valid(topic, false)) {
 		json_decref(body);
-		return reply(req, 400, json_pack("{s:s}", "detail", "topic: 1-256 bytes of UTF-8, no + or #"));
+		return svc_reply_json(req, 400, json_pack("{s:s}", "detail", "topic: 1-256 bytes of UTF-8, no + or #"));
 	}
 	json_t *payload = topic ? json_pack("{s:s, s:O}", "topic", topic, "data", body) : json_incref(body);
 	char *frame = idp_ws_frame(topic ? "topic_message" : "broadcast", payload, NULL, NULL);
@@ -803,7 +781,7 @@ static void serve_broadcast(idp_service *svc, h2o_req_t *req, const char *topic)
 	json_decref(body);
 	svc->messages_out += n;
 	svc_schedule_flush(svc);
-	reply(req, 200, topic ? json_pack("{s:s, s:s, s:I}", "status", "sent", "topic", topic, "subscribers", (json_int_t)n)
+	svc_reply_json(req, 200, topic ? json_pack("{s:s, s:s, s:I}", "status", "sent", "topic", topic, "subscribers", (json_int_t)n)
 			      : json_pack("{s:s, s:I}", "status", "broadcasted", "connections", (json_int_t)n));
 }
 
@@ -845,7 +823,7 @@ bool svc_realtime_route(idp_service *svc, h2o_req_t *req, const char *path)
 	bool post = h2o_memis(req->method.base, req->method.len, H2O_STRLIT("POST"));
 	if (svc->cfg.websocket && (strcmp(path, "/ws") == 0 || strcmp(path, "/ws/events") == 0) && get) {
 		if (!open_websocket(svc, req, strcmp(path, "/ws/events") == 0 ? "events" : NULL))
-			reply(req, 426, json_pack("{s:s}", "detail", "GET /ws wants a WebSocket upgrade (Upgrade: websocket)"));
+			svc_reply_json(req, 426, json_pack("{s:s}", "detail", "GET /ws wants a WebSocket upgrade (Upgrade: websocket)"));
 		return true;
 	}
 	if (strcmp(path, "/stream/events") == 0 && get) {
@@ -853,9 +831,9 @@ bool svc_realtime_route(idp_service *svc, h2o_req_t *req, const char *path)
 		return true;
 	}
 	if (strcmp(path, "/realtime/status") == 0 && get)
-		return reply(req, 200, svc_realtime_status(svc)), true;
+		return svc_reply_json(req, 200, svc_realtime_status(svc)), true;
 	if (strcmp(path, "/realtime/connections") == 0 && get)
-		return reply(req, 200, connections_json(svc)), true;
+		return svc_reply_json(req, 200, connections_json(svc)), true;
 	if (strcmp(path, "/realtime/publish") == 0 && post)
 		return serve_publish(svc, req), true;
 	if (strcmp(path, "/realtime/broadcast") == 0 && post)
@@ -863,7 +841,7 @@ bool svc_realtime_route(idp_service *svc, h2o_req_t *req, const char *path)
 	if (strncmp(path, "/realtime/topic/", 16) == 0 && path[16] && post) {
 		char *topic = raw_topic(req);
 		if (topic == NULL)
-			return reply(req, 400, json_pack("{s:s}", "detail", "/realtime/topic/{topic}: the topic is 1-256 bytes after percent-decoding, no NUL")), true;
+			return svc_reply_json(req, 400, json_pack("{s:s}", "detail", "/realtime/topic/{topic}: the topic is 1-256 bytes after percent-decoding, no NUL")), true;
 		return serve_broadcast(svc, req, topic), true;
 	}
 	bool ws = svc->cfg.websocket && (strcmp(path, "/ws") == 0 || strcmp(path, "/ws/events") == 0);
@@ -872,7 +850,7 @@ bool svc_realtime_route(idp_service *svc, h2o_req_t *req, const char *path)
 		     strcmp(path, "/realtime/broadcast") == 0 || (strncmp(path, "/realtime/topic/", 16) == 0 && path[16]);
 	if (known) {
 		h2o_add_header(&req->pool, &req->res.headers, H2O_TOKEN_ALLOW, NULL, get ? "POST" : "GET", get ? 4 : 3);
-		reply(req, 405, json_pack("{s:s}", "detail", "Method Not Allowed"));
+		svc_reply_json(req, 405, json_pack("{s:s}", "detail", "Method Not Allowed"));
 		return true;
 	}
 	return false;
@@ -885,7 +863,7 @@ bool svc_realtime_route(idp_service *svc, h2o_req_t *req, const char *path)
 static void on_sweep(h2o_timeout_entry_t *entry)
 {
 	idp_service *svc = H2O_STRUCT_FROM_MEMBER(idp_service, sweep, entry);
-	double now = now_s();
+	double now = svc_now();
 	for (h2o_linklist_t *l = svc->clients.next; l != &svc->clients;) {
 		svc_client *c = H2O_STRUCT_FROM_MEMBER(svc_client, link, l);
 		l = l->next; /* (c may go) */
@@ -994,7 +972,7 @@ void svc_realtime_stop(idp_service *svc)
 	for (h2o_linklist_t *l = svc->clients.next; l != &svc->clients; l = l->next) {
 		svc_client *c = H2O_STRUCT_FROM_MEMBER(svc_client, link, l);
 		wslay_event_queue_close(c->conn->ws_ctx, 1001, (const uint8_t *)"going away", 10);
-		c->close_sent_at = now_s();
+		c->close_sent_at = svc_now();
 	}
 	flush_all(svc); /* streams end (stopping is set) */
 }

@@ -21,7 +21,6 @@ typedef struct svc_conn {
 	h2o_socket_t *sock;
 } svc_conn;
 
-static h2o_linklist_t conns = {&conns, &conns};
 static idp_service *volatile signalled; /* the running service, for the signal handler */
 
 char *svc_strdup(const char *s)
@@ -45,7 +44,7 @@ void svc_seterr(char **errmsg, const char *fmt, ...)
 	va_end(ap);
 }
 
-static double now_s(void)
+double svc_now(void)
 {
 	struct timespec ts;
 	clock_gettime(CLOCK_MONOTONIC, &ts);
@@ -112,6 +111,7 @@ idp_service *idp_service_new(const char *name, const char *description, char **e
 	svc->name = svc_strdup(n && *n ? n : "service");
 	svc->description = svc_strdup(description ? description : "");
 	h2o_linklist_init_anchor(&svc->clients);
+	h2o_linklist_init_anchor(&svc->conns);
 	h2o_linklist_init_anchor(&svc->streams);
 	if (svc_config_load(svc, errmsg) != 0) {
 		idp_service_free(svc);
@@ -213,15 +213,15 @@ static void reply_text(h2o_req_t *req, int status, const char *type, const char 
 	req->res.reason = status == 200 ? "OK" : status == 404 ? "Not Found" : status == 400 ? "Bad Request"
 			  : status == 401 ? "Unauthorized" : status == 405 ? "Method Not Allowed"
 			  : status == 413 ? "Payload Too Large" : status == 422 ? "Unprocessable Entity"
-			  : status == 503 ? "Service Unavailable" : status == 500 ? "Internal Server Error" : "OK";
+			  : status == 426 ? "Upgrade Required" : status == 502 ? "Bad Gateway"
+			  : status == 503 ? "Service Unavailable" : status == 500 ? "Internal Server Error" : "Error";
 	req->res.content_length = len;
 	h2o_add_header(&req->pool, &req->res.headers, H2O_TOKEN_CONTENT_TYPE, NULL, type, strlen(type));
 	h2o_iovec_t b = h2o_strdup(&req->pool, body, len);
 	h2o_send_inline(req, b.base, b.len);
 }
 
-/* Sends json (a reference this takes) as the answer. */
-static void reply_json(h2o_req_t *req, int status, json_t *json)
+void svc_reply_json(h2o_req_t *req, int status, json_t *json)
 {
 	char *s = json_dumps(json, JSON_COMPACT | JSON_PRESERVE_ORDER);
 	json_decref(json);
@@ -232,7 +232,7 @@ static void reply_json(h2o_req_t *req, int status, json_t *json)
 /* FastAPI's error shape: {"detail": "..."}. */
 static void reply_detail(h2o_req_t *req, int status, const char *detail)
 {
-	reply_json(req, status, json_pack("{s:s}", "detail", detail));
+	svc_reply_json(req, status, json_pack("{s:s}", "detail", detail));
 }
 
 /* ---------------------------------------------------------------- routes */
@@ -333,11 +333,11 @@ int svc_run_task(idp_service *svc, const char *task_type, json_t *request, json_
 				 json_is_object(params) ? params : empty_p, json_is_object(ctx) ? ctx : empty_c,
 				 json_is_integer(prio) ? (int)json_integer_value(prio) : 1};
 	task_event(svc, "agent_task_started", task_id, json_pack("{s:s, s:s}", "task_id", task_id, "task_type", ep->task_type));
-	double t0 = now_s();
+	double t0 = svc_now();
 	json_t *result = NULL;
 	char *error = NULL;
 	int rc = ep->handler(svc, &task, &result, &error, ep->user);
-	double took = now_s() - t0;
+	double took = svc_now() - t0;
 	json_decref(empty_p);
 	json_decref(empty_c);
 	if (rc != 0) {
@@ -397,13 +397,13 @@ static void serve_endpoint(idp_service *svc, svc_endpoint *ep, h2o_req_t *req)
 	json_t *bad = validate_request(body);
 	if (bad) {
 		json_decref(body);
-		return reply_json(req, 422, bad);
+		return svc_reply_json(req, 422, bad);
 	}
 	json_t *response;
 	int status;
 	svc_run_task(svc, ep->task_type, body, &response, &status);
 	json_decref(body);
-	reply_json(req, status, response);
+	svc_reply_json(req, status, response);
 }
 
 static bool is_method(h2o_req_t *req, const char *m)
@@ -425,7 +425,7 @@ static bool same_secret(const char *a, size_t al, const char *b, size_t bl)
  * The comparison takes the same time wherever the first difference is. */
 static bool authorized(idp_service *svc, h2o_req_t *req, const char *path)
 {
-	const char *token = idp_service_config(svc, "IDP_SERVICE_TOKEN");
+	const char *token = svc->cfg.token;
 	bool websocket = strcmp(path, "/ws") == 0 || strcmp(path, "/ws/events") == 0;
 	if (token == NULL || *token == '\0' || (is_method(req, "GET") && !websocket))
 		return true;
@@ -463,11 +463,11 @@ static int on_req(h2o_handler_t *self, h2o_req_t *req)
 		return 0;
 	}
 	if (strcmp(path, "/health") == 0 && get)
-		reply_json(req, 200, svc_health_json(svc));
+		svc_reply_json(req, 200, svc_health_json(svc));
 	else if (strcmp(path, "/") == 0 && get)
-		reply_json(req, 200, root_json(svc));
+		svc_reply_json(req, 200, root_json(svc));
 	else if (strcmp(path, "/openapi.json") == 0 && get)
-		reply_json(req, 200, svc_openapi(svc));
+		svc_reply_json(req, 200, svc_openapi(svc));
 	else if (strcmp(path, "/docs") == 0 && get) {
 		char *html = svc_docs_html(svc);
 		reply_text(req, 200, "text/html; charset=utf-8", html, strlen(html));
@@ -514,7 +514,7 @@ static void on_accept(h2o_socket_t *listener, const char *err)
 		return;
 	}
 	c->sock = sock;
-	h2o_linklist_insert(&conns, &c->link);
+	h2o_linklist_insert(&svc->conns, &c->link);
 	sock->on_close.cb = on_conn_close;
 	sock->on_close.data = c;
 	struct timeval tv;
@@ -626,18 +626,18 @@ static void drain(idp_service *svc)
 		if (h2o_timeout_is_linked(&svc->timers[i]->entry))
 			h2o_timeout_unlink(&svc->timers[i]->entry);
 	svc_realtime_stop(svc); /* WebSockets get 1001, streams end */
-	for (double end = now_s() + 1; svc->n_clients > 0 && now_s() < end;)
+	for (double end = svc_now() + 1; svc->n_clients > 0 && svc_now() < end;)
 		h2o_evloop_run(svc->loop, 10);
 	h2o_context_request_shutdown(&svc->ctx);
 	/* Answers on their way go out; then idle keep-alive connections (a
 	 * gateway's pool among them) are shut. */
-	for (double end = now_s() + 0.2; !h2o_linklist_is_empty(&conns) && now_s() < end;)
+	for (double end = svc_now() + 0.2; !h2o_linklist_is_empty(&svc->conns) && svc_now() < end;)
 		h2o_evloop_run(svc->loop, 5);
-	for (h2o_linklist_t *l = conns.next; l != &conns; l = l->next)
+	for (h2o_linklist_t *l = svc->conns.next; l != &svc->conns; l = l->next)
 		shutdown(h2o_socket_get_fd(H2O_STRUCT_FROM_MEMBER(svc_conn, link, l)->sock), SHUT_RDWR);
-	for (double end = now_s() + 3; !h2o_linklist_is_empty(&conns) && now_s() < end;)
+	for (double end = svc_now() + 3; !h2o_linklist_is_empty(&svc->conns) && svc_now() < end;)
 		h2o_evloop_run(svc->loop, 10);
-	for (double end = now_s() + 2; context_busy(&svc->ctx) && now_s() < end;)
+	for (double end = svc_now() + 2; context_busy(&svc->ctx) && svc_now() < end;)
 		h2o_evloop_run(svc->loop, 10);
 }
 
@@ -653,7 +653,7 @@ static void teardown(idp_service *svc, bool timers_ready)
 		if (h2o_timeout_is_linked(&svc->timers[i]->entry))
 			h2o_timeout_unlink(&svc->timers[i]->entry);
 	h2o_evloop_run(svc->loop, 0); /* (h2o's deferred closes) */
-	if (!h2o_linklist_is_empty(&conns) || context_busy(&svc->ctx)) {
+	if (!h2o_linklist_is_empty(&svc->conns) || context_busy(&svc->ctx)) {
 		/* h2o cannot free a context with connections pointing at it */
 		svc_log(svc, 2, "connections still open at the stop: their memory is left to the exit");
 		return;

@@ -50,6 +50,7 @@ typedef struct svc_config {
 	size_t ws_max_message;
 	size_t ws_max_queued; /* bytes waiting for one client before events are dropped for it */
 	size_t max_body;
+	char *token; /* IDP_SERVICE_TOKEN: POSTs and WebSockets need it; NULL: open */
 } svc_config;
 
 /* A key=value read from the environment or a secret file, kept so that
@@ -79,6 +80,7 @@ struct idp_service {
 	bool started, stopping;
 	atomic_bool stop_requested;
 
+	h2o_linklist_t conns;   /* svc_conn: every accepted connection (a stop waits for them) */
 	h2o_linklist_t clients; /* svc_client: WebSockets */
 	h2o_linklist_t streams; /* svc_stream: SSE */
 	size_t n_clients, n_streams;
@@ -108,6 +110,9 @@ struct idp_service {
 };
 
 /* service.c */
+double svc_now(void); /* CLOCK_MONOTONIC, in seconds */
+/* Answers with json (a reference this takes). */
+void svc_reply_json(h2o_req_t *req, int status, json_t *json);
 void svc_log(idp_service *svc, int level, const char *fmt, ...) __attribute__((format(printf, 3, 4)));
 void svc_seterr(char **errmsg, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
 char *svc_strdup(const char *s);

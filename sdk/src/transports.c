@@ -300,13 +300,6 @@ static void on_mqtt_message(struct mosquitto *m, void *obj, const struct mosquit
 		atomic_fetch_sub(&svc->mqtt->waiting, 1);
 }
 
-static double now_s(void)
-{
-	struct timespec ts;
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
-}
-
 static pthread_once_t mosquitto_once = PTHREAD_ONCE_INIT;
 static void mosquitto_init_once(void)
 {
@@ -348,7 +341,7 @@ static int mqtt_start(idp_service *svc, char **errmsg)
 		svc_log(svc, 2, "mqtt: %s:%d: %s; retrying every second", svc->cfg.mqtt_host, svc->cfg.mqtt_port,
 			rc == MOSQ_ERR_ERRNO ? strerror(errno) : mosquitto_strerror(rc));
 		q->connect_pending = true;
-		q->last_attempt = now_s();
+		q->last_attempt = svc_now();
 	}
 	rc = mosquitto_loop_start(q->m);
 	if (rc != MOSQ_ERR_SUCCESS) {
@@ -418,8 +411,8 @@ void svc_transports_poll(idp_service *svc)
 	if (svc->kafka && svc->kafka->producer)
 		rd_kafka_poll(svc->kafka->producer, 0);
 	struct svc_mqtt *q = svc->mqtt;
-	if (q && q->connect_pending && now_s() - q->last_attempt >= 1) {
-		q->last_attempt = now_s();
+	if (q && q->connect_pending && svc_now() - q->last_attempt >= 1) {
+		q->last_attempt = svc_now();
 		if (mosquitto_connect_async(q->m, svc->cfg.mqtt_host, svc->cfg.mqtt_port, 30) == MOSQ_ERR_SUCCESS) {
 			q->connect_pending = false;
 			svc_log(svc, 1, "mqtt: %s:%d answers", svc->cfg.mqtt_host, svc->cfg.mqtt_port);

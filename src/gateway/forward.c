@@ -596,14 +596,9 @@ static void on_exchange_dispose(void *p)
 }
 
 /* A header the client's Connection header names is hop-by-hop too (RFC 9110 §7.6.1). */
-static bool named_by_connection(h2o_req_t *req, const h2o_iovec_t *name)
+static bool named_by_connection(const h2o_iovec_t *connection, const h2o_iovec_t *name)
 {
-	for (size_t i = 0; i < req->headers.size; i++) {
-		const h2o_header_t *h = &req->headers.entries[i];
-		if (h->name == &H2O_TOKEN_CONNECTION->buf && h2o_contains_token(h->value.base, h->value.len, name->base, name->len, ','))
-			return true;
-	}
-	return false;
+	return connection && h2o_contains_token(connection->base, connection->len, name->base, name->len, ',');
 }
 
 /* The request head for the replica: the client's headers less the
@@ -611,9 +606,12 @@ static bool named_by_connection(h2o_req_t *req, const h2o_iovec_t *name)
 static h2o_iovec_t build_head(h2o_req_t *req, idp_gw_upstream *u, h2o_iovec_t path, const char *xff)
 {
 	size_t cap = req->method.len + path.len + u->authority.len + 128 + strlen(xff);
+	const h2o_iovec_t *connection = NULL;
 	for (size_t i = 0; i < req->headers.size; i++) {
 		const h2o_header_t *h = &req->headers.entries[i];
 		cap += h->name->len + h->value.len + 6;
+		if (h->name == &H2O_TOKEN_CONNECTION->buf)
+			connection = &h->value;
 	}
 	char *b = h2o_mem_alloc_pool(&req->pool, cap), *o = b;
 #define PUT(p, n) (memcpy(o, (p), (n)), o += (n))
@@ -626,7 +624,7 @@ static h2o_iovec_t build_head(h2o_req_t *req, idp_gw_upstream *u, h2o_iovec_t pa
 	PUTS("\r\n");
 	for (size_t i = 0; i < req->headers.size; i++) {
 		const h2o_header_t *h = &req->headers.entries[i];
-		if (is_hop_by_hop(h->name->base, h->name->len) || named_by_connection(req, h->name) || h->name == &H2O_TOKEN_HOST->buf ||
+		if (is_hop_by_hop(h->name->base, h->name->len) || named_by_connection(connection, h->name) || h->name == &H2O_TOKEN_HOST->buf ||
 		    h->name == &H2O_TOKEN_X_FORWARDED_FOR->buf || h2o_memis(h->name->base, h->name->len, H2O_STRLIT("x-forwarded-proto")) ||
 		    h2o_memis(h->name->base, h->name->len, H2O_STRLIT("expect")))
 			continue;

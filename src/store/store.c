@@ -705,6 +705,21 @@ int idp_store_token_hash(idp_store *s, idp_arena *a, const char *name, const uns
 	return rc;
 }
 
+/* Steps st to its end, collecting column 0 of each row into *names (in a);
+ * finalizes st. */
+static int collect_names(idp_store *s, idp_arena *a, sqlite3_stmt *st, const char ***names, size_t *n, idp_err *err)
+{
+	size_t cap = 0;
+	int step;
+	while ((step = sqlite3_step(st)) == SQLITE_ROW) {
+		*names = idp_arena_grow(a, *names, *n, &cap, sizeof(**names));
+		(*names)[(*n)++] = col_text(a, st, 0);
+	}
+	int rc = step == SQLITE_DONE ? 0 : store_fail(s, err, "read");
+	sqlite3_finalize(st);
+	return rc;
+}
+
 int idp_store_token_list(idp_store *s, idp_arena *a, const char ***names, size_t *n, idp_err *err)
 {
 	sqlite3_stmt *st;
@@ -713,15 +728,7 @@ int idp_store_token_list(idp_store *s, idp_arena *a, const char ***names, size_t
 	int rc = prepare(s, "SELECT name FROM tokens ORDER BY name", &st, err);
 	if (rc)
 		return rc;
-	size_t cap = 0;
-	int step;
-	while ((step = sqlite3_step(st)) == SQLITE_ROW) {
-		*names = idp_arena_grow(a, *names, *n, &cap, sizeof(**names));
-		(*names)[(*n)++] = col_text(a, st, 0);
-	}
-	rc = step == SQLITE_DONE ? 0 : store_fail(s, err, "read");
-	sqlite3_finalize(st);
-	return rc;
+	return collect_names(s, a, st, names, n, err);
 }
 
 int idp_store_token_delete(idp_store *s, const char *name, idp_err *err)
@@ -791,15 +798,7 @@ int idp_store_secret_names(idp_store *s, idp_arena *a, const char *app, const ch
 		return rc;
 	bind_text(st, 1, app);
 	bind_text(st, 2, scope);
-	size_t cap = 0;
-	int step;
-	while ((step = sqlite3_step(st)) == SQLITE_ROW) {
-		*names = idp_arena_grow(a, *names, *n, &cap, sizeof(**names));
-		(*names)[(*n)++] = col_text(a, st, 0);
-	}
-	rc = step == SQLITE_DONE ? 0 : store_fail(s, err, "read");
-	sqlite3_finalize(st);
-	return rc;
+	return collect_names(s, a, st, names, n, err);
 }
 
 int idp_store_secret_delete(idp_store *s, const char *app, const char *scope, const char *name, idp_err *err)
