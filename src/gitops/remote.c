@@ -214,7 +214,16 @@ static int push_local(idp_gitops_repo *r, git_remote *rem, const char *path, rem
 	const char *tmp = idp_arena_printf(ctx->a, "refs/idp/incoming/%ld", (long)getpid());
 	char *spec = idp_arena_printf(ctx->a, "+%s:%s", r->branch, tmp);
 	git_strarray specs = {&spec, 1};
-	if (git_remote_push(rem, &specs, &po) != 0)
+	int prc = git_remote_push(rem, &specs, &po);
+	if (prc == GIT_ENOTFOUND || prc == GIT_ELOCKED) {
+		/* Another push rewriting the remote's refs at this very moment (its
+		 * lock, packed-refs) fails this one's private ref: redo, as for a
+		 * branch that moved (bounded by the caller's attempts). */
+		*rejected = true;
+		ctx->rejected = "the remote's refs were being rewritten by another push";
+		return 0;
+	}
+	if (prc != 0)
 		return gitops_git_fail(err, IDP_ERUNTIME, "the remote refused the push");
 	git_repository *remote;
 	if (git_repository_open_bare(&remote, path) != 0)
